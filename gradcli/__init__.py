@@ -1,0 +1,1 @@
+"""gradcli: see the gradient of any formula, node by node."""

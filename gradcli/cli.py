@@ -1,0 +1,236 @@
+"""The `grad` command: parse arguments, call the core, hand the result to a renderer."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+from importlib.metadata import version
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+
+from .errors import ExitCode, GradcliError, UsageError
+
+app = typer.Typer(
+    name="grad",
+    help=(
+        "See the gradient of a formula: every node's value (forward pass) and the gradient of "
+        "the output with respect to every node (backward pass).\n\n"
+        "Examples:\n\n"
+        "  grad eval '(x + y) * z' x=-2 y=5 z=-4\n\n"
+        "  grad eval '1/(1 + exp(-(w0*x0 + w1*x1 + w2)))' w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --check\n\n"
+        "  grad eval -f neuron.grad --json\n\n"
+        "  grad ops"
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    rich_markup_mode=None,
+)
+
+
+def _consoles():
+    from rich.console import Console
+
+    return Console(), Console(stderr=True)
+
+
+def _warn(message: str) -> None:
+    from rich.text import Text
+
+    _, err = _consoles()
+    err.print(Text.assemble(("warning: ", "bold yellow"), message))
+
+
+@contextmanager
+def user_errors():
+    """The one place where a user's mistake becomes a message on stderr and an exit code."""
+    try:
+        yield
+    except GradcliError as exc:
+        from . import render
+
+        _, err = _consoles()
+        err.print(render.error(exc))
+        raise typer.Exit(exc.exit_code) from None
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"grad {version('gradcli')}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    show_version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True,
+                           help="Show the version and exit.")
+    ] = False,
+) -> None:
+    pass
+
+
+def read_source(expression: str | None, file: Path | None) -> str:
+    """The formula text from the argument, a file, or standard input ('-')."""
+    if file is not None:
+        if str(file) == "-":
+            return sys.stdin.read()
+        try:
+            return file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UsageError(f"cannot read {str(file)!r}: {getattr(exc, 'strerror', exc)}")
+    if expression is None:
+        raise UsageError("no formula given", hint="grad eval '(x + y) * z' x=-2 y=5 z=-4")
+    if expression == "-":
+        return sys.stdin.read()
+    return expression
+
+
+def split_names(text: str | None) -> list[str] | None:
+    return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
+
+
+def prepare(expression: str | None, bindings: list[str] | None, file: Path | None):
+    """Parse the formula and bind its inputs; warn about bindings it does not use."""
+    from .engine import Tape, parse_binding, resolve_point
+    from .syntax import parse
+
+    positional = list(bindings or [])
+    if file is not None and expression is not None:
+        positional.insert(0, expression)  # with -f every positional is a binding
+        expression = None
+    given = dict(parse_binding(b) for b in positional)
+    graph = parse(read_source(expression, file))
+    point, unused = resolve_point(graph, given)
+    for name in unused:
+        _warn(f"{name} is not used by the formula; its value is ignored")
+    return Tape(graph), point
+
+
+def _check_wrt(graph, wrt: list[str] | None) -> list[str]:
+    if wrt is None:
+        return list(graph.inputs)
+    unknown = [n for n in wrt if n not in graph.inputs]
+    if unknown or not wrt:
+        raise UsageError(f"--wrt names {', '.join(unknown) or 'nothing'}, which is not an input",
+                         hint=f"the inputs are {', '.join(graph.inputs) or '(none)'}")
+    return wrt
+
+
+FILE_HELP = "Read the formula or program from FILE ('-' for standard input)."
+
+
+@app.command("eval")
+def eval_cmd(
+    expression: Annotated[Optional[str], typer.Argument(
+        help="The formula, e.g. '(x + y) * z' or a program 'q = x + y; f = q * z'. "
+             "'-' reads standard input.", show_default=False)] = None,
+    bindings: Annotated[Optional[list[str]], typer.Argument(
+        help="Input values as NAME=VALUE, e.g. x=-2 y=5.", show_default=False)] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", help=FILE_HELP)] = None,
+    wrt: Annotated[Optional[str], typer.Option(
+        help="Comma-separated inputs to show the gradient for (default: all).")] = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Compare each gradient with the numerical derivative.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print one strict JSON object (schema in the README).")] = False,
+    digits: Annotated[int, typer.Option(min=1, max=17,
+                                        help="Significant digits shown.")] = 6,
+) -> None:
+    """Evaluate a formula and backpropagate: every node's value and gradient.
+
+    Examples:
+
+      grad eval '(x + y) * z' x=-2 y=5 z=-4
+
+      grad eval 'q = x + y; f = q * z' x=-2 y=5 z=-4 --wrt x,y
+
+      grad eval '-x^2 + 1' x=3 --check
+
+      grad eval '1/(1 + exp(-(w0*x0 + w1*x1 + w2)))' w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --json
+    """
+    with user_errors():
+        tape, point = prepare(expression, bindings, file)
+        names = _check_wrt(tape.graph, split_names(wrt))
+        ev = tape.evaluate(point)
+        rows = None
+        if check:
+            from .numeric import check as numeric_check
+
+            rows = numeric_check(tape, ev, names)
+        undefined = [n for n in names if ev.grads[tape.graph.inputs[n]] != ev.grads[
+            tape.graph.inputs[n]]]
+        for name in undefined:
+            _warn(f"the gradient with respect to {name} is undefined at this point")
+        if as_json:
+            from . import jsonout
+
+            sys.stdout.write(jsonout.dumps(jsonout.evaluation(ev, names, rows)) + "\n")
+            return
+        from . import render
+
+        out, _ = _consoles()
+        out.print(render.legend(tape.graph))
+        out.print(render.tree(ev, digits))
+        out.print(render.gradient_table(ev, names, digits, rows))
+
+
+@app.command("ops")
+def ops_cmd() -> None:
+    """List every operation and function a formula can use, from the op table."""
+    from rich.table import Table
+
+    from .ops import CONSTANTS, OPS
+
+    table = Table(title="operations")
+    for column in ("write", "op", "what it computes", "gate role", "local derivatives"):
+        table.add_column(column)
+    for op in OPS.values():
+        if op.name == "id":
+            continue
+        written = ", ".join(f"{n}(…)" for n in op.call_names)
+        if op.infix:
+            written = (f"a {op.symbol} b" if op.arity == 2 else f"{op.symbol}a") + (
+                f", {written}" if written else "")
+            if op.name == "pow":
+                written = "a ^ b, a ** b, pow(a, b)"
+        table.add_row(written, op.name, op.doc, op.role, op.derivative)
+    out, _ = _consoles()
+    out.print(table)
+    out.print("constants: " + ", ".join(f"{k} = {v!r}" for k, v in CONSTANTS.items()),
+              markup=False)
+
+
+def _protect_leading_minus(command, argv: list[str]) -> list[str]:
+    """A formula such as '-x^2 + 1' starts with '-', which the option parser would take for an
+    option. Give such words a leading space (harmless to the formula's parser)."""
+    commands = getattr(command, "commands", {})
+    if not argv or argv[0] not in commands:
+        return argv
+    options: dict[str, bool] = {}
+    for param in commands[argv[0]].params:
+        if param.param_type_name == "option":
+            for opt in param.opts + param.secondary_opts:
+                options[opt] = not param.is_flag
+    fixed, takes_value = [argv[0]], False
+    for i, word in enumerate(argv[1:], 1):
+        if word == "--":
+            fixed += argv[i:]
+            break
+        is_option = word.split("=", 1)[0] in options if word.startswith("--") else word in options
+        if word.startswith("-") and word != "-" and not is_option and not takes_value:
+            word = " " + word
+        takes_value = is_option and options.get(word, False)
+        fixed.append(word)
+    return fixed
+
+
+def main() -> None:
+    command = typer.main.get_command(app)
+    args = _protect_leading_minus(command, sys.argv[1:])
+    command.main(args=args, prog_name="grad")
+
+
+if __name__ == "__main__":
+    main()

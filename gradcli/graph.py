@@ -1,0 +1,71 @@
+"""The computational graph: an immutable DAG kept in flat, parallel tuples.
+
+Node i has kind ops[i] ("input", "const" or an op name from OPS), operands args[i] (node ids,
+in source order), a source span, and a name (an input's name, a constant's symbol, or the name
+of a named intermediate such as q in `q = x + y`). Operands always come before the nodes that
+use them, so the node order is a topological order and nothing ever needs to sort or recurse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .errors import Span
+
+INPUT = "input"
+CONST = "const"
+
+
+@dataclass(frozen=True, slots=True)
+class Graph:
+    source: str
+    ops: tuple[str, ...]
+    args: tuple[tuple[int, ...], ...]
+    spans: tuple[Span, ...]
+    names: tuple[str | None, ...]
+    consts: dict[int, float]  # value of every const node
+    inputs: dict[str, int]  # input name -> node id, in order of first use
+    defaults: dict[str, float] = field(default_factory=dict)  # values the program gives
+    output: int = -1
+
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def is_leaf(self, node: int) -> bool:
+        return not self.args[node]
+
+    def users(self) -> list[list[int]]:
+        """For each node, the nodes that take it as an operand (each user once)."""
+        users: list[list[int]] = [[] for _ in self.ops]
+        for node, operands in enumerate(self.args):
+            for operand in dict.fromkeys(operands):
+                users[operand].append(node)
+        return users
+
+
+def prune(graph: Graph) -> Graph:
+    """Keep only the nodes the output depends on, renumbered in the same order."""
+    keep = [False] * len(graph.ops)
+    keep[graph.output] = True
+    for node in range(graph.output, -1, -1):
+        if keep[node]:
+            for operand in graph.args[node]:
+                keep[operand] = True
+    if all(keep):
+        return graph
+    new_id: dict[int, int] = {}
+    for node, kept in enumerate(keep):
+        if kept:
+            new_id[node] = len(new_id)
+    old = list(new_id)
+    return Graph(
+        source=graph.source,
+        ops=tuple(graph.ops[i] for i in old),
+        args=tuple(tuple(new_id[a] for a in graph.args[i]) for i in old),
+        spans=tuple(graph.spans[i] for i in old),
+        names=tuple(graph.names[i] for i in old),
+        consts={new_id[i]: v for i, v in graph.consts.items() if i in new_id},
+        inputs={n: new_id[i] for n, i in graph.inputs.items() if i in new_id},
+        defaults={n: v for n, v in graph.defaults.items()},
+        output=new_id[graph.output],
+    )

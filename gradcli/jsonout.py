@@ -1,0 +1,59 @@
+"""Plain JSON-ready dicts of results, and strict JSON text (never NaN or Infinity literals).
+
+This is the contract for scripts; the README documents the schema.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable
+
+from .engine import Evaluation
+from .numeric import CheckRow
+
+
+def number(value: float | None) -> float | None:
+    """A finite float, or None (JSON null) for undefined or infinite values."""
+    return value if value is not None and math.isfinite(value) else None
+
+
+def evaluation(ev: Evaluation, wrt: Iterable[str] | None = None,
+               check: list[CheckRow] | None = None) -> dict:
+    graph = ev.graph
+    values, grads = ev.values, ev.grads
+    nodes = [
+        {
+            "id": node,
+            "op": op,
+            "name": name,
+            "inputs": list(args),
+            "value": number(values[node]),
+            "grad": number(grads[node]),
+        }
+        for node, (op, args, name) in enumerate(zip(graph.ops, graph.args, graph.names))
+    ]
+    result = {
+        "value": number(ev.value),
+        "gradient": {n: number(g) for n, g in ev.gradient(wrt).items()},
+        "nodes": nodes,
+        "output": graph.output,
+    }
+    if check is not None:
+        result["check"] = [
+            {
+                "name": row.name,
+                "analytic": number(row.analytic),
+                "numeric": number(row.numeric),
+                "rel_error": number(row.rel_error),
+                "verdict": row.verdict,
+            }
+            for row in check
+        ]
+    return result
+
+
+def dumps(obj: object) -> str:
+    """Strict JSON: raises ValueError rather than write NaN or Infinity."""
+    return json.dumps(obj, allow_nan=False, separators=(",", ":"))
+

@@ -1,0 +1,213 @@
+"""The op table: every primitive declared once, with its forward and local-gradient rules.
+
+Everything else reads OPS: the parser (which names can be called, with how many arguments),
+the engine (forward and partials), the numerical check, the renderers and `grad ops`.
+
+A partials rule receives the op's inputs and its output and returns d out / d input_i for each
+input. It never raises: where a derivative is infinite it returns ±inf, where it does not exist
+(the exponent of a negative base) it returns nan, which the engine reports as "undefined".
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+INF = math.inf
+NAN = math.nan
+
+
+@dataclass(frozen=True, slots=True)
+class Op:
+    name: str  # the op's name in JSON, the tree and `grad ops`
+    arity: int | None  # None: variadic (at least min_args)
+    forward: Callable[..., float]
+    partials: Callable[..., tuple[float, ...]]  # (*inputs, out) -> d out / d input_i
+    symbol: str  # infix symbol or function name, for labels
+    doc: str  # one line: what it computes
+    role: str  # its gate role in backprop, in a word
+    derivative: str  # the local derivatives, as formulas (a, b, … are the inputs)
+    samples: tuple[tuple[float, ...], ...]  # in-domain points where the rules are tested
+    call_names: tuple[str, ...] = ()  # names by which a formula can call it, e.g. log, ln
+    infix: bool = False  # written between its operands (a + b) rather than called
+    domain: Callable[..., str] | None = None  # why the inputs are out of the domain
+    min_args: int = 1
+
+
+OPS: dict[str, Op] = {}
+
+
+def register(op: Op) -> Op:
+    if op.name in OPS:
+        raise ValueError(f"duplicate op {op.name!r}")
+    OPS[op.name] = op
+    return op
+
+
+def _ratio(a: float, b: float) -> float:
+    """a / b where b may be 0: ±inf (or nan for 0/0) instead of an exception."""
+    if b == 0.0:
+        return NAN if a == 0.0 else math.copysign(INF, a) * math.copysign(1.0, b)
+    return a / b
+
+
+def _safe_pow(a: float, b: float) -> float:
+    try:
+        return math.pow(a, b)
+    except ZeroDivisionError:
+        return INF
+    except (OverflowError, ValueError):
+        return INF if a != 0.0 else NAN
+
+
+def _sigmoid(x: float) -> float:
+    # Two branches so that exp never overflows, whatever x is.
+    if x >= 0.0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def _softplus(x: float) -> float:
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))  # log(1 + e^x) without overflow
+
+
+def _pow_partials(a: float, b: float, out: float) -> tuple[float, float]:
+    if b == 0.0:
+        d_base = 0.0
+    elif a == 0.0:
+        d_base = 0.0 if b > 1.0 else (1.0 if b == 1.0 else INF)
+    else:
+        d_base = b * _safe_pow(a, b - 1.0)
+    if a > 0.0:
+        d_exp = out * math.log(a)
+    elif a == 0.0 and b > 0.0:
+        d_exp = 0.0
+    else:
+        d_exp = NAN  # a^b is not differentiable in b for a < 0 (or 0 to a power ≤ 0)
+    return d_base, d_exp
+
+
+def _pow_domain(a: float, b: float) -> str:
+    if a == 0.0 and b < 0.0:
+        return "0 cannot be raised to a negative power"
+    if a < 0.0 and not float(b).is_integer():
+        return "a negative base needs an integer exponent"
+    return "the result is too large for a double"
+
+
+def _extremum_partials(pick: Callable[..., float]) -> Callable[..., tuple[float, ...]]:
+    def partials(*args: float) -> tuple[float, ...]:
+        *inputs, out = args
+        winners = sum(1 for v in inputs if v == out)
+        share = 1.0 / winners  # ties split the upstream gradient evenly, as in PyTorch
+        return tuple(share if v == out else 0.0 for v in inputs)
+
+    return partials
+
+
+def _needs(condition: str) -> Callable[..., str]:
+    return lambda *inputs: condition
+
+
+# --- arithmetic -------------------------------------------------------------------------
+register(Op("add", 2, lambda a, b: a + b, lambda a, b, out: (1.0, 1.0), "+",
+            "a + b", "distributor", "∂/∂a = 1, ∂/∂b = 1",
+            ((1.5, -2.0), (0.3, 0.4)), infix=True))
+register(Op("sub", 2, lambda a, b: a - b, lambda a, b, out: (1.0, -1.0), "-",
+            "a - b", "distributor", "∂/∂a = 1, ∂/∂b = -1",
+            ((1.5, -2.0), (0.3, 0.4)), infix=True))
+register(Op("mul", 2, lambda a, b: a * b, lambda a, b, out: (b, a), "*",
+            "a * b", "swapper", "∂/∂a = b, ∂/∂b = a",
+            ((1.5, -2.0), (0.3, 0.4)), infix=True))
+register(Op("div", 2, lambda a, b: a / b, lambda a, b, out: (1.0 / b, -out / b), "/",
+            "a / b", "scaler", "∂/∂a = 1/b, ∂/∂b = -a/b²",
+            ((1.5, -2.0), (0.3, 0.4)), infix=True,
+            domain=_needs("division by zero")))
+register(Op("neg", 1, lambda a: -a, lambda a, out: (-1.0,), "-",
+            "-a", "negator", "∂/∂a = -1", ((0.7,), (-1.3,)), infix=True))
+register(Op("pow", 2, math.pow, _pow_partials, "^",
+            "a ^ b (also a ** b and pow(a, b))", "power",
+            "∂/∂a = b·a^(b-1), ∂/∂b = a^b·ln a",
+            ((1.5, 2.0), (0.7, -1.3), (2.0, 0.5)), call_names=("pow",), infix=True,
+            domain=_pow_domain))
+register(Op("id", 1, lambda a: a, lambda a, out: (1.0,), "=",
+            "a named copy of a (q = x)", "wire", "∂/∂a = 1", ((0.7,),)))
+
+# --- exponentials and logarithms ----------------------------------------------------------
+register(Op("exp", 1, math.exp, lambda x, out: (out,), "exp",
+            "e to the x", "scaler", "∂/∂x = exp(x)", ((0.7,), (-1.3,)),
+            call_names=("exp",), domain=_needs("the result is too large for a double")))
+register(Op("log", 1, math.log, lambda x, out: (_ratio(1.0, x),), "log",
+            "natural logarithm (also ln), x > 0", "scaler", "∂/∂x = 1/x",
+            ((0.5,), (3.0,)), call_names=("log", "ln"), domain=_needs("log needs x > 0")))
+register(Op("log2", 1, math.log2, lambda x, out: (_ratio(1.0, x * math.log(2.0)),), "log2",
+            "base-2 logarithm, x > 0", "scaler", "∂/∂x = 1/(x·ln 2)",
+            ((0.5,), (3.0,)), call_names=("log2",), domain=_needs("log2 needs x > 0")))
+register(Op("log10", 1, math.log10, lambda x, out: (_ratio(1.0, x * math.log(10.0)),),
+            "log10", "base-10 logarithm, x > 0", "scaler", "∂/∂x = 1/(x·ln 10)",
+            ((0.5,), (3.0,)), call_names=("log10",), domain=_needs("log10 needs x > 0")))
+register(Op("sqrt", 1, math.sqrt, lambda x, out: (_ratio(0.5, out),), "sqrt",
+            "square root, x ≥ 0", "scaler", "∂/∂x = 1/(2·sqrt(x))",
+            ((0.5,), (3.0,)), call_names=("sqrt",), domain=_needs("sqrt needs x ≥ 0")))
+
+# --- trigonometric and hyperbolic ---------------------------------------------------------
+register(Op("sin", 1, math.sin, lambda x, out: (math.cos(x),), "sin",
+            "sine (radians)", "scaler", "∂/∂x = cos(x)", ((0.7,), (-1.3,)),
+            call_names=("sin",)))
+register(Op("cos", 1, math.cos, lambda x, out: (-math.sin(x),), "cos",
+            "cosine (radians)", "scaler", "∂/∂x = -sin(x)", ((0.7,), (-1.3,)),
+            call_names=("cos",)))
+register(Op("tan", 1, math.tan, lambda x, out: (1.0 + out * out,), "tan",
+            "tangent (radians)", "scaler", "∂/∂x = 1 + tan(x)²", ((0.7,), (-1.3,)),
+            call_names=("tan",)))
+register(Op("asin", 1, math.asin, lambda x, out: (_ratio(1.0, math.sqrt(1.0 - x * x)),),
+            "asin", "arcsine, -1 ≤ x ≤ 1", "scaler", "∂/∂x = 1/sqrt(1 - x²)",
+            ((0.5,), (-0.3,)), call_names=("asin",),
+            domain=_needs("asin needs -1 ≤ x ≤ 1")))
+register(Op("acos", 1, math.acos, lambda x, out: (_ratio(-1.0, math.sqrt(1.0 - x * x)),),
+            "acos", "arccosine, -1 ≤ x ≤ 1", "scaler", "∂/∂x = -1/sqrt(1 - x²)",
+            ((0.5,), (-0.3,)), call_names=("acos",),
+            domain=_needs("acos needs -1 ≤ x ≤ 1")))
+register(Op("atan", 1, math.atan, lambda x, out: (1.0 / (1.0 + x * x),), "atan",
+            "arctangent", "scaler", "∂/∂x = 1/(1 + x²)", ((0.7,), (-1.3,)),
+            call_names=("atan",)))
+register(Op("sinh", 1, math.sinh, lambda x, out: (math.cosh(x),), "sinh",
+            "hyperbolic sine", "scaler", "∂/∂x = cosh(x)", ((0.7,), (-1.3,)),
+            call_names=("sinh",), domain=_needs("the result is too large for a double")))
+register(Op("cosh", 1, math.cosh, lambda x, out: (math.sinh(x),), "cosh",
+            "hyperbolic cosine", "scaler", "∂/∂x = sinh(x)", ((0.7,), (-1.3,)),
+            call_names=("cosh",), domain=_needs("the result is too large for a double")))
+register(Op("tanh", 1, math.tanh, lambda x, out: (1.0 - out * out,), "tanh",
+            "hyperbolic tangent, a squashing unit", "squasher", "∂/∂x = 1 - tanh(x)²",
+            ((0.7,), (-1.3,)), call_names=("tanh",)))
+
+# --- neural-network units -----------------------------------------------------------------
+register(Op("sigmoid", 1, _sigmoid, lambda x, out: (out * (1.0 - out),), "sigmoid",
+            "logistic sigmoid 1/(1 + e^-x), a squashing unit", "squasher",
+            "∂/∂x = σ(x)·(1 - σ(x))", ((0.7,), (-1.3,), (0.0,)), call_names=("sigmoid",)))
+register(Op("relu", 1, lambda x: x if x > 0.0 else 0.0,
+            lambda x, out: (1.0 if x > 0.0 else 0.0,), "relu",
+            "max(x, 0); gradient 0 at x ≤ 0", "gate",
+            "∂/∂x = 1 if x > 0 else 0", ((0.7,), (-1.3,)), call_names=("relu",)))
+register(Op("softplus", 1, _softplus, lambda x, out: (_sigmoid(x),), "softplus",
+            "log(1 + e^x), a smooth relu", "scaler", "∂/∂x = σ(x)",
+            ((-30.0,), (0.0,), (2.5,)), call_names=("softplus",)))
+register(Op("abs", 1, abs, lambda x, out: (1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0),),
+            "abs", "absolute value; gradient 0 at 0", "sign router",
+            "∂/∂x = sign(x)", ((0.7,), (-1.3,)), call_names=("abs",)))
+register(Op("max", None, max, _extremum_partials(max), "max",
+            "the largest argument; max(a, b, …)", "router",
+            "∂/∂(the largest) = 1, the others 0 (ties share it)",
+            ((1.5, -2.0), (0.3, 0.4, -0.1)), call_names=("max",), min_args=2))
+register(Op("min", None, min, _extremum_partials(min), "min",
+            "the smallest argument; min(a, b, …)", "router",
+            "∂/∂(the smallest) = 1, the others 0 (ties share it)",
+            ((1.5, -2.0), (0.3, 0.4, -0.1)), call_names=("min",), min_args=2))
+
+# Every name a formula can call, e.g. FUNCTIONS["ln"] is OPS["log"].
+FUNCTIONS: dict[str, Op] = {name: op for op in OPS.values() for name in op.call_names}
+
+# Named constants a formula may use.
+CONSTANTS: dict[str, float] = {"pi": math.pi, "e": math.e}
