@@ -93,7 +93,7 @@ def formula_text(graph: Graph, node: int, digits: int = 6) -> str:
         return f"{operands[0]} {rule.symbol} {operands[1]}"
     if rule.infix:
         return f"{rule.symbol}{operands[0]}"
-    return f"{rule.symbol}({', '.join(operands)})"
+    return f"{rule.symbol}({', '.join('…' if o == '(…)' else o for o in operands)})"
 
 
 def _label(ev: Evaluation, node: int, digits: int, tag: str = "") -> Text:

@@ -1,0 +1,28 @@
+"""The wheel ships the grammar inside the package, built the way pip builds it (sdist, then
+a wheel from the sdist)."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_contains_the_grammar(tmp_path):
+    subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(tmp_path),
+                    str(ROOT)], check=True, capture_output=True)
+    wheel = next(tmp_path.glob("gradcli-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "gradcli/grammars/gradcli.lark" in names
+    assert not any(n.startswith(("grammars/", "tests/")) for n in names)
+    packaged = zipfile.ZipFile(wheel).read("gradcli/grammars/gradcli.lark").decode()
+    assert packaged == (ROOT / "grammars" / "gradcli.lark").read_text()
+
+
+def test_installed_package_finds_its_grammar_outside_the_checkout(tmp_path):
+    code = "from gradcli.syntax import grammar_text; print(len(grammar_text()))"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert int(result.stdout) > 100
