@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import difflib
 import functools
+import gc
+import hashlib
+import json
 import math
+import os
 import re
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedToken
-from lark.lexer import Lexer
+from typing import NamedTuple
 
 from .errors import (
     ArityError,
@@ -25,7 +27,7 @@ from .errors import (
     UnknownFunctionError,
 )
 from .graph import CONST, INPUT, Graph, prune
-from .ops import CONSTANTS, FUNCTIONS, OPS
+from .ops import CONSTANTS, FUNCTIONS
 
 _TOKEN_RE = re.compile(
     r"""
@@ -60,61 +62,43 @@ _OPERAND_START = {"NUMBER", "NAME", "LPAR", "PLUS", "MINUS"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "POW"}
 
 
-class _TokenStream:
-    """Remembers the last two tokens, so a parse error can say what came before it."""
-
-    __slots__ = ("current", "previous")
-
-    def __init__(self) -> None:
-        self.current: Token | None = None
-        self.previous: Token | None = None
+class Tok(NamedTuple):
+    type: str  # a terminal name of the grammar: NUMBER, NAME, PLUS, …, _SEP, $END
+    text: str
+    start: int
+    end: int
 
 
-def _lexer_class(stream: _TokenStream) -> type[Lexer]:
-    class RegexLexer(Lexer):
-        """One compiled regex over the whole text: several times faster than Lark's lexer."""
-
-        def __init__(self, lexer_conf) -> None:
-            pass
-
-        def lex(self, text: str):
-            depth = 0  # newlines inside parentheses do not end a statement
-            for match in _TOKEN_RE.finditer(text):
-                kind = match.lastgroup
-                if kind == "SKIP":
-                    continue
-                if kind == "BAD":
-                    raise SyntaxProblem(
-                        f"unexpected character {match.group()!r}",
-                        source=text,
-                        span=Span(match.start(), match.end()),
-                    )
-                if kind == "LPAR":
-                    depth += 1
-                elif kind == "RPAR":
-                    depth = max(depth - 1, 0)
-                elif kind == "_SEP" and depth and match.group() == "\n":
-                    continue
-                token = Token(kind, match.group(), match.start(), end_pos=match.end())
-                stream.previous, stream.current = stream.current, token
-                yield token
-
-    return RegexLexer
+def tokens(text: str) -> Iterator[Tok]:
+    """The formula's tokens, ending with $END. Raises SyntaxProblem on a stray character.
+    One compiled regex over the whole text: several times faster than Lark's own lexer."""
+    depth = 0  # newlines inside parentheses do not end a statement
+    for match in _TOKEN_RE.finditer(text):
+        kind = match.lastgroup
+        if kind == "SKIP":
+            continue
+        if kind == "BAD":
+            raise SyntaxProblem(f"unexpected character {match.group()!r}", source=text,
+                                span=Span(match.start(), match.end()))
+        if kind == "LPAR":
+            depth += 1
+        elif kind == "RPAR":
+            depth = max(depth - 1, 0)
+        elif kind == "_SEP" and depth and match.group() == "\n":
+            continue
+        yield Tok(kind, match.group(), match.start(), match.end())
+    yield Tok("$END", "", len(text), len(text))
 
 
-def _span(token: Token) -> Span:
-    return Span(token.start_pos, token.end_pos)
-
-
-@v_args(inline=True)
-class _Builder(Transformer):
-    """Builds graph nodes as the parser reduces rules. Every callback returns an operand:
+class _Builder:
+    """Builds graph nodes as the parser reduces rules; made fresh for each parse. The method
+    names are the grammar's rule aliases. Every expression callback returns an operand:
     (node id, start, end) of that occurrence in the text."""
 
-    def begin(self, text: str) -> None:
+    def __init__(self, text: str) -> None:
         self.text = text
         self.ops: list[str] = []
-        self.args: list[tuple[int, ...]] = []
+        self.node_args: list[tuple[int, ...]] = []
         self.spans: list[Span] = []
         self.names: list[str | None] = []
         self.consts: dict[int, float] = {}
@@ -128,7 +112,7 @@ class _Builder(Transformer):
     def _node(self, op: str, args: tuple[int, ...], start: int, end: int) -> tuple:
         node = len(self.ops)
         self.ops.append(op)
-        self.args.append(args)
+        self.node_args.append(args)
         self.spans.append(Span(start, end))
         self.names.append(None)
         return node, start, end
@@ -137,18 +121,18 @@ class _Builder(Transformer):
         return cls(message, source=self.text, span=Span(start, end), hint=hint)
 
     # --- leaves -------------------------------------------------------------------------
-    def number(self, token: Token) -> tuple:
-        value = float(token)
+    def number(self, token: Tok) -> tuple:
+        value = float(token.text)
         if not math.isfinite(value):
-            raise self._error(SyntaxProblem, f"the number {str(token)!r} is too large for a "
-                              "double", token.start_pos, token.end_pos)
-        operand = self._node(CONST, (), token.start_pos, token.end_pos)
+            raise self._error(SyntaxProblem, f"the number {token.text!r} is too large for a "
+                              "double", token.start, token.end)
+        operand = self._node(CONST, (), token.start, token.end)
         self.consts[operand[0]] = value
         self.literals.add(operand[0])
         return operand
 
-    def name(self, token: Token) -> tuple:
-        name, start, end = str(token), token.start_pos, token.end_pos
+    def name(self, token: Tok) -> tuple:
+        name, start, end = token[1:]
         if name in self.defined:
             return self.defined[name], start, end
         if name in CONSTANTS:
@@ -188,20 +172,20 @@ class _Builder(Transformer):
     def pow(self, a, _, b):
         return self._binary("pow", a, b)
 
-    def neg(self, minus: Token, a: tuple) -> tuple:
-        return self._node("neg", (a[0],), minus.start_pos, a[2])
+    def neg(self, minus: Tok, a: tuple) -> tuple:
+        return self._node("neg", (a[0],), minus.start, a[2])
 
-    def pos(self, plus: Token, a: tuple) -> tuple:
-        return a[0], plus.start_pos, a[2]
+    def pos(self, plus: Tok, a: tuple) -> tuple:
+        return a[0], plus.start, a[2]
 
-    def group(self, lpar: Token, a: tuple, rpar: Token) -> tuple:
-        return a[0], lpar.start_pos, rpar.end_pos
+    def group(self, lpar: Tok, a: tuple, rpar: Tok) -> tuple:
+        return a[0], lpar.start, rpar.end
 
     def args(self, *children) -> list:
-        return [c for c in children if not isinstance(c, Token)]
+        return [c for c in children if not isinstance(c, Tok)]
 
-    def call(self, name: Token, lpar: Token, operands: list, rpar: Token) -> tuple:
-        fname, start, end = str(name), name.start_pos, rpar.end_pos
+    def call(self, name: Tok, lpar: Tok, operands: list, rpar: Tok) -> tuple:
+        fname, start, end = name.text, name.start, rpar.end
         op = FUNCTIONS.get(fname)
         if op is None:
             close = difflib.get_close_matches(fname, FUNCTIONS, n=1, cutoff=0.6)
@@ -210,7 +194,7 @@ class _Builder(Transformer):
                 message = f"{fname} is not a function"
             else:
                 message = f"unknown function {fname!r}"
-            raise self._error(UnknownFunctionError, message, start, name.end_pos, hint)
+            raise self._error(UnknownFunctionError, message, start, name.end, hint)
         count = len(operands)
         if op.arity is None and count < op.min_args:
             raise self._error(ArityError, f"{fname} takes at least {op.min_args} arguments, "
@@ -226,12 +210,12 @@ class _Builder(Transformer):
         """The value of a plain (optionally negated) number literal just parsed, else None."""
         if node in self.literals:
             return self.consts[node]
-        if self.ops[node] == "neg" and self.args[node][0] in self.literals:
-            return -self.consts[self.args[node][0]]
+        if self.ops[node] == "neg" and self.node_args[node][0] in self.literals:
+            return -self.consts[self.node_args[node][0]]
         return None
 
-    def assign(self, name_token: Token, _, rhs: tuple) -> None:
-        name, start, end = str(name_token), name_token.start_pos, name_token.end_pos
+    def assign(self, name_token: Tok, _, rhs: tuple) -> None:
+        name, start, end = name_token[1:]
         if name in CONSTANTS:
             raise self._error(NameProblem, f"{name} is a built-in constant and cannot be "
                               "assigned", start, end, "choose another name")
@@ -247,7 +231,7 @@ class _Builder(Transformer):
                 raise self._error(NameProblem, f"{name} is given a value twice", start, end)
             while len(self.ops) > rhs[0]:  # drop the literal's nodes: they are the newest
                 node = len(self.ops) - 1
-                self.ops.pop(), self.args.pop(), self.spans.pop(), self.names.pop()
+                self.ops.pop(), self.node_args.pop(), self.spans.pop(), self.names.pop()
                 self.consts.pop(node, None)
             self.defaults[name] = value
             return None
@@ -281,12 +265,164 @@ def grammar_text() -> str:
     return checkout.read_text(encoding="utf-8")  # an editable install or the source tree
 
 
+# --- the LALR parser -------------------------------------------------------------------
+# Lark analyses the grammar into LALR(1) tables once (they are cached on disk as plain JSON,
+# keyed by the grammar's hash); a small loop below runs them, calling the builder on each
+# reduction. This keeps start-up fast and the per-token cost low.
+
+_CALL, _CALL_FILTERED, _INLINE, _SPLICE = range(4)
+_TABLE_FORMAT = "1"
+
+
+def _analyse(grammar: str) -> dict:
+    """LALR(1) tables from Lark, as plain data: per state, symbol -> shift state (>= 0) or
+    -(rule + 1) to reduce; per rule, (kind, origin, length, builder method)."""
+    from lark import Lark
+    from lark.lexer import Lexer
+
+    class Unused(Lexer):  # the tables need no lexer; ours is `tokens`
+        def __init__(self, conf) -> None:
+            pass
+
+        def lex(self, data):
+            raise NotImplementedError
+
+    table = Lark(grammar, parser="lalr", lexer=Unused).parser.parser.parser.parse_table
+    rules: list = []
+    index: dict = {}
+    actions = []
+    for state in range(len(table.states)):
+        row = {}
+        for symbol, (action, arg) in table.states[state].items():
+            if action.name == "Shift":
+                row[symbol] = arg
+                continue
+            if arg not in index:
+                index[arg] = len(rules)
+                origin = arg.origin.name
+                names = [s.name for s in arg.expansion]
+                if arg.alias:
+                    kind, method = _CALL, arg.alias
+                elif arg.options.expand1 and len(names) == 1:
+                    kind, method = _INLINE, None
+                elif origin.startswith("_"):
+                    kind, method = _SPLICE, None
+                else:
+                    kind, method = _CALL, origin
+                if kind == _CALL and any(n.startswith("_") for n in names):
+                    kind = _CALL_FILTERED
+                rules.append([kind, origin, len(names), method])
+            row[symbol] = -(index[arg] + 1)
+        actions.append(row)
+    return {"format": _TABLE_FORMAT, "actions": actions, "rules": rules,
+            "start": table.start_states["start"], "end": table.end_states["start"]}
+
+
+def _cache_path(key: str) -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "gradcli" / f"lalr-{key}.json"
+
+
 @functools.cache
-def _parser() -> tuple[Lark, _Builder, _TokenStream]:
-    stream = _TokenStream()
-    builder = _Builder()
-    lark = Lark(grammar_text(), parser="lalr", lexer=_lexer_class(stream), transformer=builder)
-    return lark, builder, stream
+def _tables() -> dict:
+    grammar = grammar_text()
+    key = hashlib.sha256((_TABLE_FORMAT + grammar).encode()).hexdigest()[:20]
+    path = _cache_path(key)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    tables = _analyse(grammar)
+    try:  # write beside, then rename: a reader never sees half a file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        temporary.write_text(json.dumps(tables), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError:
+        pass  # no cache directory: analyse again next time
+    return tables
+
+
+class _Splice(list):
+    """The children of a helper rule (Lark's `x*`, `x?`), spliced into the parent's."""
+
+
+def _children(values: list) -> list:
+    """Splice helpers' children in and drop filtered tokens (_SEP). A splice is already flat:
+    it was built by this same function when its rule was reduced."""
+    out = []
+    for value in values:
+        if isinstance(value, _Splice):
+            out.extend(value)
+        elif not (isinstance(value, Tok) and value.type.startswith("_")):
+            out.append(value)
+    return out
+
+
+def _accepts(tables: dict, states: list[int]) -> set[str]:
+    """The terminals the parser could take next from this stack (simulating reductions)."""
+    actions, rules = tables["actions"], tables["rules"]
+    found = set()
+    for symbol in actions[states[-1]]:
+        if not symbol.isupper():
+            continue
+        stack = list(states)
+        while True:
+            action = actions[stack[-1]].get(symbol)
+            if action is None:
+                break
+            if action >= 0 or stack[-1] == tables["end"]:
+                found.add(symbol)
+                break
+            _, origin, size, _ = rules[-action - 1]
+            if size:
+                del stack[-size:]
+            stack.append(actions[stack[-1]][origin])
+            if stack[-1] == tables["end"]:
+                found.add(symbol)
+                break
+    return found
+
+
+def _run(text: str, builder: _Builder) -> None:
+    tables = _tables()
+    actions, end = tables["actions"], tables["end"]
+    rules = [(kind, origin, size, getattr(builder, method) if method else None)
+             for kind, origin, size, method in tables["rules"]]
+    states = [tables["start"]]
+    values: list = []
+    previous = None
+    for token in tokens(text):
+        symbol = token.type
+        while True:
+            action = actions[states[-1]].get(symbol)
+            if action is None:
+                raise _syntax_error(text, token, previous, _accepts(tables, states))
+            if action >= 0:
+                states.append(action)
+                values.append(token)
+                break
+            kind, origin, size, method = rules[-action - 1]
+            if size:
+                children = values[-size:]
+                del values[-size:]
+                del states[-size:]
+            else:
+                children = []
+            if kind == _INLINE:
+                value = children[0]
+            elif kind == _CALL:
+                value = method(*children)
+            elif kind == _CALL_FILTERED:
+                value = method(*_children(children))
+            else:
+                value = _Splice(_children(children))
+            goto = actions[states[-1]][origin]
+            if goto == end:
+                return
+            states.append(goto)
+            values.append(value)
+        previous = token
 
 
 def _expected(names: set[str]) -> str:
@@ -307,36 +443,36 @@ def _expected(names: set[str]) -> str:
     return ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
-def _syntax_error(text: str, exc: UnexpectedToken, stream: _TokenStream) -> SyntaxProblem:
-    expected = _expected(exc.accepts or exc.expected)
-    token = exc.token
+def _syntax_error(text: str, token: Tok, before: Tok | None,
+                  accepts: set[str]) -> SyntaxProblem:
+    expected = _expected(accepts)
     if token.type == "$END":
         return SyntaxProblem(f"expression ends too soon; expected {expected}",
                              source=text, span=Span(len(text), len(text) + 1))
     if token.type == "_SEP":
-        what = "line" if str(token) == "\n" else "statement"
+        what = "line" if token.text == "\n" else "statement"
         return SyntaxProblem(f"{what} ends too soon; expected {expected}",
-                             source=text, span=_span(token))
+                             source=text, span=Span(token.start, token.end))
     hint = None
-    before = stream.previous
     if token.type in ("NUMBER", "NAME", "LPAR") and before is not None and \
             before.type in ("NUMBER", "NAME", "RPAR"):
-        hint = f"write multiplication explicitly: {before}*{token}"
+        hint = f"write multiplication explicitly: {before.text}*{token.text}"
     elif token.type == "EQUAL":
         hint = "only a plain name can be defined: name = formula"
-    return SyntaxProblem(f"unexpected {str(token)!r}; expected {expected}",
-                         source=text, span=_span(token), hint=hint)
+    return SyntaxProblem(f"unexpected {token.text!r}; expected {expected}",
+                         source=text, span=Span(token.start, token.end), hint=hint)
 
 
 def parse(text: str) -> Graph:
     """Parse a formula or program into a Graph. Raises SyntaxProblem (and its subclasses)."""
-    lark, builder, stream = _parser()
-    builder.begin(text)
-    stream.previous = stream.current = None
+    builder = _Builder(text)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()  # the graph is acyclic: a collector pass per 700 new objects is wasted work
     try:
-        lark.parse(text)
-    except UnexpectedToken as exc:
-        raise _syntax_error(text, exc, stream) from None
+        _run(text, builder)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     if builder.output is None:
         hint = "add a formula, e.g. f = x * y" if builder.defaults else None
         raise SyntaxProblem("nothing to evaluate: there is no formula", source=text,
@@ -344,7 +480,7 @@ def parse(text: str) -> Graph:
     graph = Graph(
         source=text,
         ops=tuple(builder.ops),
-        args=tuple(builder.args),
+        args=tuple(builder.node_args),
         spans=tuple(builder.spans),
         names=tuple(builder.names),
         consts=builder.consts,
@@ -352,7 +488,6 @@ def parse(text: str) -> Graph:
         defaults=builder.defaults,
         output=builder.output,
     )
-    builder.begin("")  # let the node lists go
     return prune(graph)
 
 
@@ -361,4 +496,3 @@ def known_names() -> list[str]:
     return sorted(set(FUNCTIONS) | set(CONSTANTS))
 
 
-assert set(_DESCRIBE) >= {"NUMBER", "NAME"} and "add" in OPS  # the table and grammar agree
