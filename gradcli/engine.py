@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .errors import DomainError, UnboundInputError, UsageError
-from .graph import CONST, INPUT, Graph
+from .graph import CONST, INPUT, Graph, gc_paused
 from .ops import OPS
 
 _NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
@@ -89,10 +89,11 @@ class Tape:
         self._template = template
         self._inputs = list(graph.inputs.items())
         steps = []
-        for node, (op, args) in enumerate(zip(graph.ops, graph.args, strict=True)):
-            if op not in (INPUT, CONST):
-                rule = OPS[op]
-                steps.append((node, rule.forward, rule.partials, args, len(args)))
+        with gc_paused():
+            for node, (op, args) in enumerate(zip(graph.ops, graph.args, strict=True)):
+                if op not in (INPUT, CONST):
+                    rule = OPS[op]
+                    steps.append((node, rule.forward, rule.partials, args, len(args)))
         self._steps = steps
         self._reverse = steps[::-1]
 

@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable
 
 from .engine import Evaluation
+from .graph import gc_paused
 from .numeric import CheckRow
 
 
@@ -22,17 +23,8 @@ def evaluation(ev: Evaluation, wrt: Iterable[str] | None = None,
                check: list[CheckRow] | None = None) -> dict:
     graph = ev.graph
     values, grads = ev.values, ev.grads
-    nodes = [
-        {
-            "id": node,
-            "op": op,
-            "name": name,
-            "inputs": list(args),
-            "value": number(values[node]),
-            "grad": number(grads[node]),
-        }
-        for node, (op, args, name) in enumerate(zip(graph.ops, graph.args, graph.names))
-    ]
+    with gc_paused():
+        nodes = _nodes(graph, values, grads)
     result = {
         "value": number(ev.value),
         "gradient": {n: number(g) for n, g in ev.gradient(wrt).items()},
@@ -51,6 +43,20 @@ def evaluation(ev: Evaluation, wrt: Iterable[str] | None = None,
             for row in check
         ]
     return result
+
+
+def _nodes(graph, values: list[float], grads: list[float]) -> list[dict]:
+    return [
+        {
+            "id": node,
+            "op": op,
+            "name": name,
+            "inputs": list(args),
+            "value": number(values[node]),
+            "grad": number(grads[node]),
+        }
+        for node, (op, args, name) in enumerate(zip(graph.ops, graph.args, graph.names))
+    ]
 
 
 def dumps(obj: object) -> str:

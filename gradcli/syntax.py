@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import functools
-import gc
 import hashlib
 import json
 import math
@@ -26,7 +25,7 @@ from .errors import (
     SyntaxProblem,
     UnknownFunctionError,
 )
-from .graph import CONST, INPUT, Graph, prune
+from .graph import CONST, INPUT, Graph, gc_paused, prune
 from .ops import CONSTANTS, FUNCTIONS
 
 _TOKEN_RE = re.compile(
@@ -466,29 +465,24 @@ def _syntax_error(text: str, token: Tok, before: Tok | None,
 def parse(text: str) -> Graph:
     """Parse a formula or program into a Graph. Raises SyntaxProblem (and its subclasses)."""
     builder = _Builder(text)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()  # the graph is acyclic: a collector pass per 700 new objects is wasted work
-    try:
+    with gc_paused():
         _run(text, builder)
-    finally:
-        if gc_was_enabled:
-            gc.enable()
     if builder.output is None:
         hint = "add a formula, e.g. f = x * y" if builder.defaults else None
         raise SyntaxProblem("nothing to evaluate: there is no formula", source=text,
                             span=Span(0, max(len(text), 1)), hint=hint)
-    graph = Graph(
-        source=text,
-        ops=tuple(builder.ops),
-        args=tuple(builder.node_args),
-        spans=tuple(builder.spans),
-        names=tuple(builder.names),
-        consts=builder.consts,
-        inputs=builder.inputs,
-        defaults=builder.defaults,
-        output=builder.output,
-    )
-    return prune(graph)
+    with gc_paused():
+        return prune(Graph(
+            source=text,
+            ops=tuple(builder.ops),
+            args=tuple(builder.node_args),
+            spans=tuple(builder.spans),
+            names=tuple(builder.names),
+            consts=builder.consts,
+            inputs=builder.inputs,
+            defaults=builder.defaults,
+            output=builder.output,
+        ))
 
 
 def known_names() -> list[str]:
