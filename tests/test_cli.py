@@ -168,3 +168,21 @@ def test_python_dash_m(tmp_path):
                              "--json"], capture_output=True, text=True, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert strict_json(result.stdout)["gradient"] == {"x": 3, "y": 2}
+
+
+def test_a_shared_node_is_drawn_once_then_referred_to(grad):
+    result = grad("eval", "q = x + y; f = q * q + q", "x=1", "y=2")
+    assert result.returncode == 0
+    assert result.stdout.count("q = x + y") == 1
+    assert result.stdout.count("↑ q (shown above)") == 2
+    unnamed = grad("eval", "exp(x + y) * (x + y)", "x=0", "y=0")  # two separate x + y nodes
+    assert unnamed.stdout.count("x + y") == 2
+
+
+def test_deep_formula_tree_is_bounded(grad, tmp_path):
+    path = tmp_path / "deep.txt"
+    path.write_text("(" * 20_000 + "x" + " * 1.0001)" * 20_000)
+    result = grad("eval", "-f", str(path), "x=1")
+    assert result.returncode == 0, result.stderr[-500:]
+    assert "deeper nodes not shown" in result.stdout or "Use --json" in result.stdout
+    assert len(result.stdout) < 100_000
