@@ -262,10 +262,12 @@ class Session:
         deps = tuple(graph.inputs)
         cycle = self._cycle(name, deps)
         if cycle:
+            shown = cycle if len(cycle) <= 8 else [*cycle[:4], "…", *cycle[-3:]]
             raise NameProblem(
-                f"{name} = {rhs} would make {name} depend on itself: {' → '.join(cycle)}",
+                f"{name} = {rhs} would make {name} depend on itself: {' → '.join(shown)}",
                 source=statement, span=Span(0, len(statement.rstrip())),
-                hint=f"redefine or :del one of {', '.join(dict.fromkeys(cycle))} first")
+                hint="a definition cannot use itself, directly or through other names")
+        parse(statement)  # the language's own checks of the whole statement (`a = b = c`)
         self.values.pop(name, None)
         self.definitions.pop(name, None)  # a redefinition moves to the end
         self.definitions[name] = Definition(rhs, deps)
