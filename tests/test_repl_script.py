@@ -137,3 +137,16 @@ def test_grad_alone_off_a_terminal_prints_help(grad):
     result = grad(input="")
     assert result.returncode == 2
     assert "Usage: grad" in result.stderr and "repl" in result.stderr
+
+
+def test_the_plain_reader_does_not_load_prompt_toolkit():
+    import subprocess
+    import sys
+
+    code = ("import sys, io; sys.stdin = io.StringIO('x = 1\\n'); from gradcli import repl; "
+            "code = repl.run(interactive=False); "
+            "assert 'prompt_toolkit' not in sys.modules, 'loaded'; print(code)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("0")
