@@ -223,7 +223,7 @@ def _protect_leading_minus(command, argv: list[str]) -> list[str]:
     commands = getattr(command, "commands", {})
     if not argv or argv[0] not in commands:
         return argv
-    options: dict[str, bool] = {}
+    options: dict[str, bool] = {"--help": False}  # added by the command, not a param
     for param in commands[argv[0]].params:
         if param.param_type_name == "option":
             for opt in param.opts + param.secondary_opts:

@@ -150,3 +150,10 @@ def test_the_plain_reader_does_not_load_prompt_toolkit():
                           timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("0")
+
+
+def test_help_of_the_commands(grad):
+    for command in ("repl", "eval", "ops"):
+        result = grad(command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert f"Usage: grad {command}" in result.stdout
