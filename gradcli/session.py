@@ -446,7 +446,7 @@ class Session:
             fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.",
                                         suffix=".tmp")
         except OSError as exc:
-            raise UsageError(f"cannot write {str(target)!r}: {exc.strerror}") from None
+            raise UsageError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(body)
@@ -458,7 +458,7 @@ class Session:
                 os.unlink(temp)
             except OSError:
                 pass
-            raise UsageError(f"cannot write {str(target)!r}: {exc.strerror}") from None
+            raise UsageError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
         return target
 
     def load(self, path: str | os.PathLike) -> Reply:
@@ -505,11 +505,12 @@ def _cmd_help(session: Session, argument: str) -> Reply:
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column("command", style="bold")
     table.add_column("what it does")
-    table.add_row("x = -2", "give the input x a value")
-    table.add_row("q = x + y", "define a named node (a formula: it follows x and y)")
-    table.add_row("EXPR", "evaluate: every node's value and gradient, as grad eval")
-    for meta in META.values():
-        table.add_row(meta.usage, meta.doc)
+    rows = [("x = -2", "give the input x a value"),
+            ("q = x + y", "define a named node (a formula: it follows x and y)"),
+            ("EXPR", "evaluate: every node's value and gradient, as grad eval"),
+            *((meta.usage, meta.doc) for meta in META.values())]
+    for usage, doc in rows:
+        table.add_row(Text(usage), Text(doc))
     note = Text("Several statements may share a line, separated by ';'. A line ending in an "
                 "operator or '\\', or with '(' left open, continues on the next one.",
                 style="dim")
@@ -531,7 +532,7 @@ def _cmd_vars(session: Session, argument: str) -> Reply:
         except (UnboundInputError, DomainError) as exc:
             note = exc.message
     digits = session.digits
-    table = Table(title=f"gradients are ∂{output}/∂name" if output else None,
+    table = Table(title=Text(f"gradients are ∂{output}/∂name") if output else None,
                   title_justify="left")
     for column, style in (("name", "bold"), ("formula", ""), ("value", render.VALUE),
                           (f"∂{output}/∂name" if output else "gradient", render.GRAD)):
@@ -647,6 +648,11 @@ def _cmd_quit(session: Session, argument: str) -> Reply:
     return Reply(quit=True)
 
 
+# `:descend EXPR [options of grad descend]` plugs in here as one more entry, e.g.
+#   Meta(":descend", ":descend EXPR [--lr …] [--steps …]", "gradient descent on EXPR", _cmd_descend)
+# where _cmd_descend splits its options with _split_options, gets (tape, point) from
+# session.prepare(EXPR), runs gradcli.descend on them, and stores the trained parameters with
+# session.values.update(...), so the next line sees the trained point.
 META: dict[str, Meta] = {m.name: m for m in (
     Meta(":help", ":help", "this list", _cmd_help),
     Meta(":vars", ":vars [NAME]",

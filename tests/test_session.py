@@ -17,7 +17,7 @@ from rich.console import Console
 
 from gradcli import render
 from gradcli.errors import ExitCode
-from gradcli.session import META, Session, join_lines, needs_more, statements
+from gradcli.session import META, Definition, Session, join_lines, needs_more, statements
 from gradcli.syntax import parse
 
 
@@ -118,7 +118,6 @@ def test_redefinition_replaces():
 ])
 def test_cycles_are_refused(lines, chain):
     session = Session()
-    before = None
     for line in lines[:-1]:
         assert not session.handle(line).is_error
     before = dict(session.definitions)
@@ -134,9 +133,8 @@ def test_a_cycle_through_a_long_chain_is_found_without_recursion():
     n = 20000
     program = "\n".join(["d0 = x"] + [f"d{i} = d{i - 1} + 1" for i in range(1, n)])
     # build the chain from the statements' own parse, without evaluating each one
-    for offset, statement in statements(program):
+    for _, statement in statements(program):
         name, rhs = (part.strip() for part in statement.split("=", 1))
-        from gradcli.session import Definition
         session.definitions[name] = Definition(rhs, tuple(parse(rhs).inputs))
     reply = session.handle(f"d0 = d{n - 1} * 2")
     assert reply.is_error and "depend on itself" in reply.error.message
