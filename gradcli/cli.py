@@ -22,7 +22,7 @@ app = typer.Typer(
         "  grad eval -f neuron.grad --json\n\n"
         "  grad ops"
     ),
-    no_args_is_help=True,
+    invoke_without_command=True,
     pretty_exceptions_show_locals=False,
     rich_markup_mode=None,
 )
@@ -64,12 +64,20 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     show_version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True,
                            help="Show the version and exit.")
     ] = False,
 ) -> None:
-    pass
+    if ctx.invoked_subcommand is not None:
+        return
+    if sys.stdin.isatty() and sys.stdout.isatty():  # `grad` alone on a terminal: the REPL
+        from .repl import run
+
+        raise typer.Exit(run(interactive=True))
+    typer.echo(ctx.get_help(), err=True)  # as before: the help, exit code 2
+    raise typer.Exit(ExitCode.USAGE)
 
 
 def read_source(expression: str | None, file: Path | None) -> str:
@@ -110,13 +118,9 @@ def prepare(expression: str | None, bindings: list[str] | None, file: Path | Non
 
 
 def _check_wrt(graph, wrt: list[str] | None) -> list[str]:
-    if wrt is None:
-        return list(graph.inputs)
-    unknown = [n for n in wrt if n not in graph.inputs]
-    if unknown or not wrt:
-        raise UsageError(f"--wrt names {', '.join(unknown) or 'nothing'}, which is not an input",
-                         hint=f"the inputs are {', '.join(graph.inputs) or '(none)'}")
-    return wrt
+    from .request import wrt_names
+
+    return wrt_names(graph, wrt)
 
 
 FILE_HELP = "Read the formula or program from FILE ('-' for standard input)."
@@ -153,28 +157,21 @@ def eval_cmd(
     """
     with user_errors():
         tape, point = prepare(expression, bindings, file)
-        names = _check_wrt(tape.graph, split_names(wrt))
-        ev = tape.evaluate(point)
-        rows = None
-        if check:
-            from .numeric import check as numeric_check
+        from . import request
 
-            rows = numeric_check(tape, ev, names)
-        undefined = [n for n in names if ev.grads[tape.graph.inputs[n]] != ev.grads[
-            tape.graph.inputs[n]]]
-        for name in undefined:
-            _warn(f"the gradient with respect to {name} is undefined at this point")
+        result = request.run(tape, point, split_names(wrt), check)
+        for message in result.warnings:
+            _warn(message)
         if as_json:
             from . import jsonout
 
-            sys.stdout.write(jsonout.dumps(jsonout.evaluation(ev, names, rows)) + "\n")
+            sys.stdout.write(jsonout.dumps(jsonout.evaluation(
+                result.evaluation, result.names, result.check)) + "\n")
             return
         from . import render
 
         out, _ = _consoles()
-        out.print(render.legend(tape.graph))
-        out.print(render.tree(ev, digits))
-        out.print(render.gradient_table(ev, names, digits, rows))
+        out.print(render.evaluation_view(result.evaluation, result.names, digits, result.check))
 
 
 @app.command("ops")
@@ -203,13 +200,31 @@ def ops_cmd() -> None:
               markup=False)
 
 
+@app.command("repl")
+def repl_cmd() -> None:
+    """An interactive session: set inputs, name nodes, see every value and gradient.
+
+    On a terminal: history, tab completion, highlighting, multi-line input. Otherwise it reads
+    standard input line by line and prints each result (exit code non-zero if a line failed).
+
+    Examples:
+
+      grad repl
+
+      grad repl < session.grad
+    """
+    from .repl import run
+
+    raise typer.Exit(run())
+
+
 def _protect_leading_minus(command, argv: list[str]) -> list[str]:
     """A formula such as '-x^2 + 1' starts with '-', which the option parser would take for an
     option. Give such words a leading space (harmless to the formula's parser)."""
     commands = getattr(command, "commands", {})
     if not argv or argv[0] not in commands:
         return argv
-    options: dict[str, bool] = {"--help": False}
+    options: dict[str, bool] = {"--help": False}  # added by the command, not a param
     for param in commands[argv[0]].params:
         if param.param_type_name == "option":
             for opt in param.opts + param.secondary_opts:

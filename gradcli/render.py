@@ -185,3 +185,13 @@ def gradient_table(ev: Evaluation, names: list[str], digits: int = 6,
 
 
 _VERDICT_STYLE = {"good": "green", "acceptable": "yellow", "suspect": "bold red"}
+
+
+def evaluation_view(ev: Evaluation, names: list[str], digits: int = 6,
+                    check: list[CheckRow] | None = None) -> Group:
+    """What `grad eval` shows: the legend, the annotated tree and the gradient table."""
+    return Group(legend(ev.graph), tree(ev, digits), gradient_table(ev, names, digits, check))
+
+
+def warning(message: str) -> Text:
+    return Text.assemble(("warning: ", "bold yellow"), message)

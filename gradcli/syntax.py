@@ -232,6 +232,7 @@ class _Builder:
                 node = len(self.ops) - 1
                 self.ops.pop(), self.node_args.pop(), self.spans.pop(), self.names.pop()
                 self.consts.pop(node, None)
+                self.literals.discard(node)  # the id will be reused
             self.defaults[name] = value
             return None
         if name in self.inputs:

@@ -1,0 +1,155 @@
+"""The terminal side of the REPL, on prompt_toolkit: history file, tab completion, syntax
+highlighting with the language's own token regex, and multi-line input. Imported only when
+the REPL runs on a terminal."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+from prompt_toolkit import PromptSession
+from prompt_toolkit.completion import Completer, Completion, PathCompleter
+from prompt_toolkit.document import Document
+from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.lexers import Lexer
+from prompt_toolkit.styles import Style
+
+from .ops import CONSTANTS, FUNCTIONS
+from .session import META, Session, needs_more
+from .syntax import _TOKEN_RE
+
+STYLE = Style.from_dict({
+    "number": "ansicyan",
+    "function": "ansiblue bold",
+    "constant": "ansimagenta",
+    "known": "bold",
+    "operator": "ansiyellow",
+    "comment": "ansibrightblack italic",
+    "error": "bg:ansired ansiwhite",
+    "command": "ansiblue bold",
+    "prompt": "ansigreen",
+})
+
+_OPERATOR_KINDS = {"PLUS", "MINUS", "STAR", "SLASH", "POW", "EQUAL"}
+
+
+class FormulaLexer(Lexer):
+    """Colours a line by the tokens of gradcli.syntax's own regex."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def lex_document(self, document: Document):
+        lines = document.lines
+
+        def line_tokens(number: int) -> list[tuple[str, str]]:
+            line = lines[number]
+            command = re.match(r"(\s*)(:\S*)", line)
+            if command and number == 0:
+                known = "class:command" if command.group(2) in META else "class:error"
+                return [("", command.group(1)), (known, command.group(2)),
+                        *self._formula(line[command.end():])]
+            return self._formula(line)
+
+        return line_tokens
+
+    def _formula(self, text: str) -> list[tuple[str, str]]:
+        names = set(self.session.names())
+        out = []
+        for match in _TOKEN_RE.finditer(text):
+            kind, word = match.lastgroup, match.group()
+            style = ""
+            if kind == "NUMBER":
+                style = "class:number"
+            elif kind == "NAME":
+                style = ("class:function" if word in FUNCTIONS else
+                         "class:constant" if word in CONSTANTS else
+                         "class:known" if word in names else "")
+            elif kind in _OPERATOR_KINDS:
+                style = "class:operator"
+            elif kind == "SKIP" and word.startswith("#"):
+                style = "class:comment"
+            elif kind == "BAD" and word != "\\":
+                style = "class:error"
+            out.append((style, word))
+        return out
+
+
+class SessionCompleter(Completer):
+    """Functions, constants, the session's names and ':' commands; file names after :save
+    and :load."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.paths = PathCompleter(expanduser=True)
+
+    def get_completions(self, document: Document, complete_event):
+        before = document.text_before_cursor
+        file_argument = re.match(r"\s*:(?:save|load)\s+(.*)$", before)
+        if file_argument:
+            inner = Document(file_argument.group(1))
+            yield from self.paths.get_completions(inner, complete_event)
+            return
+        word, candidates = self.session.complete(before)
+        for candidate in candidates:
+            yield Completion(candidate, start_position=-len(word))
+
+
+class _FileHistory(FileHistory):
+    """A history file that warns once, and carries on, when it cannot be written."""
+
+    def __init__(self, filename: str, warn: Callable[[str], None]) -> None:
+        super().__init__(filename)
+        self._warn: Callable[[str], None] | None = warn
+
+    def store_string(self, string: str) -> None:
+        try:
+            super().store_string(string)
+        except OSError as exc:
+            if self._warn is not None:
+                self._warn(f"cannot write the history file {self.filename}: {exc.strerror}")
+                self._warn = None
+
+
+def open_history(path: Path, warn: Callable[[str], None]) -> History:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "a", encoding="utf-8"):
+            pass
+    except OSError as exc:
+        warn(f"cannot write the history file {path}: {exc.strerror or exc}; "
+             "history is kept for this run only")
+        return InMemoryHistory()
+    return _FileHistory(str(path), warn)
+
+
+def _key_bindings() -> KeyBindings:
+    bindings = KeyBindings()
+
+    @bindings.add("enter")
+    def _enter(event) -> None:
+        buffer = event.current_buffer
+        if buffer.document.is_cursor_at_the_end and needs_more(buffer.text):
+            buffer.insert_text("\n")
+        else:
+            buffer.validate_and_handle()
+
+    return bindings
+
+
+def make_prompt(session: Session, history: Path,
+                warn: Callable[[str], None]) -> PromptSession:
+    return PromptSession(
+        message=[("class:prompt", "grad> ")],
+        prompt_continuation=lambda width, line, soft: "." * (width - 1) + " ",
+        multiline=True,
+        key_bindings=_key_bindings(),
+        history=open_history(history, warn),
+        completer=SessionCompleter(session),
+        complete_while_typing=False,
+        lexer=FormulaLexer(session),
+        style=STYLE,
+        enable_history_search=False,
+    )

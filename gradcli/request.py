@@ -1,0 +1,51 @@
+"""One evaluation request as `grad eval` and the REPL make it: which inputs to report, the
+forward and backward pass, the optional numerical check, and the warnings to show.
+
+Both front ends call `run` and hand the result to the same renderers, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .engine import Evaluation, Tape
+from .errors import UsageError
+from .graph import Graph
+from .numeric import CheckRow
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    evaluation: Evaluation
+    names: list[str]  # the inputs whose gradient is reported
+    check: list[CheckRow] | None  # None unless the numerical check was asked for
+    warnings: list[str]
+
+
+def wrt_names(graph: Graph, wrt: list[str] | None) -> list[str]:
+    """The inputs to report: all of them by default. Raises UsageError for a name that is not
+    an input of the graph."""
+    if wrt is None:
+        return list(graph.inputs)
+    unknown = [n for n in wrt if n not in graph.inputs]
+    if unknown or not wrt:
+        raise UsageError(f"--wrt names {', '.join(unknown) or 'nothing'}, which is not an input",
+                         hint=f"the inputs are {', '.join(graph.inputs) or '(none)'}")
+    return wrt
+
+
+def run(tape: Tape, point: Mapping[str, float], wrt: list[str] | None = None,
+        check: bool = False) -> Result:
+    """Evaluate at `point`. Raises UsageError (bad wrt) and DomainError."""
+    names = wrt_names(tape.graph, wrt)
+    ev = tape.evaluate(point)
+    rows = None
+    if check:
+        from .numeric import check as numeric_check
+
+        rows = numeric_check(tape, ev, names)
+    warnings = [f"the gradient with respect to {name} is undefined at this point"
+                for name in names if math.isnan(ev.grads[tape.graph.inputs[name]])]
+    return Result(ev, names, rows, warnings)

@@ -1,0 +1,69 @@
+"""The terminal prompt's pieces, without a terminal: highlighting, completion, history file."""
+
+from __future__ import annotations
+
+import pytest
+
+pytest.importorskip("prompt_toolkit")
+
+from prompt_toolkit.document import Document  # noqa: E402
+from prompt_toolkit.history import InMemoryHistory  # noqa: E402
+
+from gradcli.prompt import FormulaLexer, SessionCompleter, open_history  # noqa: E402
+from gradcli.session import Session  # noqa: E402
+
+
+def styles(lexer, text, line=0):
+    return lexer.lex_document(Document(text)).__call__(line)
+
+
+def test_highlighting_covers_the_text_and_tells_tokens_apart():
+    session = Session()
+    session.handle("w = 2")
+    lexer = FormulaLexer(session)
+    text = "f = exp(-w * 2.5) + pi $ # note"
+    parts = styles(lexer, text)
+    assert "".join(t for _, t in parts) == text  # nothing lost or added
+    style = dict((t, s) for s, t in parts)
+    assert style["exp"] == "class:function"
+    assert style["pi"] == "class:constant"
+    assert style["w"] == "class:known"
+    assert style["2.5"] == "class:number"
+    assert style["*"] == "class:operator"
+    assert style["$"] == "class:error"
+    assert style["# note"] == "class:comment"
+    assert style["f"] == ""  # not (yet) a session name
+    command = styles(lexer, ":grad w * 2")
+    assert command[1] == ("class:command", ":grad")
+    assert styles(lexer, ":nope")[1] == ("class:error", ":nope")
+
+
+def test_completer_offers_session_names_functions_and_files(tmp_path):
+    session = Session()
+    session.handle("weight = 3")
+    completer = SessionCompleter(session)
+
+    def complete(text):
+        return [c.text for c in completer.get_completions(Document(text), None)]
+
+    assert complete("2 * wei") == ["weight"]
+    assert complete("ta") == ["tan(", "tanh("]
+    assert complete(":sa") == [":save"]
+    (tmp_path / "neuron.grad").write_text("")
+    assert complete(f":load {tmp_path}/ne") == ["uron.grad"]  # the rest of the file name
+
+
+def test_unwritable_history_warns_once_and_falls_back(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    warnings = []
+    history = open_history(blocker / "history", warnings.append)
+    assert isinstance(history, InMemoryHistory)
+    assert len(warnings) == 1 and "cannot write the history file" in warnings[0]
+
+
+def test_history_directories_are_created(tmp_path):
+    path = tmp_path / "a" / "b" / "history"
+    history = open_history(path, lambda m: pytest.fail(m))
+    history.store_string("x = 1")
+    assert "x = 1" in path.read_text()

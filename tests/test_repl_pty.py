@@ -1,0 +1,173 @@
+"""The REPL on a pseudo-terminal, driven by pexpect as a person types."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+
+import pytest
+
+from conftest import grad_executable
+
+pexpect = pytest.importorskip("pexpect")
+
+TIMEOUT = 20  # seconds; generous for a loaded machine, but bounded
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r")
+UP, CTRL_C, CTRL_D, TAB = "\x1b[A", "\x03", "\x04", "\t"
+
+
+class Terminal:
+    """A `grad` child on a pty, with its screen output kept as plain text."""
+
+    def __init__(self, args: list[str], env: dict, cwd) -> None:
+        self.child = pexpect.spawn(grad_executable(), args, env=env, cwd=str(cwd),
+                                   encoding="utf-8", timeout=TIMEOUT, dimensions=(40, 120))
+        self.text = ""
+        self.seen = 0  # wait_for looks only at output after this offset
+
+    def wait_for(self, needle: str) -> str:
+        deadline = time.monotonic() + TIMEOUT
+        while True:
+            found = self.text.find(needle, self.seen)
+            if found >= 0:
+                self.seen = found + len(needle)
+                return self.text
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{needle!r} did not appear; the screen shows:\n"
+                                     f"{self.text[-2000:]}")
+            try:
+                self.text += ANSI.sub("", self.child.read_nonblocking(4096, timeout=0.5))
+            except pexpect.TIMEOUT:
+                pass
+
+    def prompt(self) -> None:
+        self.wait_for("grad> ")
+
+    def type(self, keys: str) -> None:
+        self.child.send(keys)
+
+    def leave(self) -> int:
+        self.child.send(CTRL_D)
+        self.child.expect(pexpect.EOF)
+        self.text += ANSI.sub("", self.child.before or "")
+        self.child.close()
+        return self.child.exitstatus
+
+
+@pytest.fixture
+def terminal(tmp_path):
+    started = []
+
+    def start(args=("repl",), history=None) -> Terminal:
+        env = {**os.environ, "TERM": "xterm", "NO_COLOR": "1", "PROMPT_TOOLKIT_NO_CPR": "1",
+               "GRADCLI_HISTORY": str(history or tmp_path / "history")}
+        env.pop("COLUMNS", None)
+        env.pop("LINES", None)
+        term = Terminal(list(args), env, tmp_path)
+        started.append(term)
+        return term
+
+    yield start
+    for term in started:
+        if term.child.isalive():
+            term.child.terminate(force=True)
+
+
+def test_typing_definitions(terminal):
+    term = terminal()
+    term.prompt()
+    term.type("x = -2; y = 5; z = -4\r")
+    term.prompt()
+    term.type("q = x + y\r")
+    term.wait_for("q = x + y   value 3")
+    term.type("f = q * z\r")
+    term.wait_for("f = q * z   value -12")
+    term.type("f\r")
+    term.wait_for("q = x + y   value 3   grad -4")  # the tree, as grad eval draws it
+    term.wait_for("f = -12")
+    assert term.leave() == 0
+
+
+def test_history_recalled_with_the_up_arrow_in_a_new_run(terminal, tmp_path):
+    history = tmp_path / "state" / "history"  # the directory does not exist yet
+    first = terminal(history=history)
+    first.prompt()
+    first.type("6 * 7\r")
+    first.wait_for("value 42")
+    assert first.leave() == 0
+    assert "6 * 7" in history.read_text()
+
+    second = terminal(history=history)
+    second.prompt()
+    second.type(UP)
+    second.wait_for("6 * 7")
+    second.type("\r")
+    second.wait_for("value 42")
+    assert second.leave() == 0
+
+
+def test_tab_completion(terminal):
+    term = terminal()
+    term.prompt()
+    term.type("weight = 3\r")
+    term.prompt()
+    term.type("sqr" + TAB)
+    term.wait_for("sqrt(")
+    term.type("wei" + TAB)
+    term.wait_for("weight")
+    term.type(" * 12)\r")
+    term.wait_for("value 6")  # sqrt(3 * 12)
+    term.type(":he" + TAB)
+    term.wait_for(":help")
+    term.type("\r")
+    term.wait_for(":save FILE")
+    assert term.leave() == 0
+
+
+def test_ctrl_c_drops_the_half_typed_line(terminal):
+    term = terminal()
+    term.prompt()
+    term.type("1 + 2")
+    term.wait_for("1 + 2")
+    term.type(CTRL_C)
+    term.prompt()
+    term.type("7 * 6\r")
+    screen = term.wait_for("value 42")
+    assert "value 3 " not in screen and "163" not in screen  # 1 + 27 * 6 was not run
+    assert term.leave() == 0
+
+
+def test_multi_line_input_and_errors_carry_on(terminal):
+    term = terminal()
+    term.prompt()
+    term.type("f = (2 +\r")
+    term.wait_for("...")  # the continuation prompt
+    term.type("3)\r")
+    term.wait_for("f = (2 +")
+    term.wait_for("value 5")
+    term.type("log(-f)\r")
+    term.wait_for("error: log(-5) is undefined")
+    term.type("f * 2\r")
+    term.wait_for("value 10")  # the session survived the error
+    assert term.leave() == 0
+
+
+def test_quit_command_and_grad_alone_starts_the_repl(terminal):
+    term = terminal(args=())  # `grad` with no arguments on a terminal
+    term.prompt()
+    term.type(":quit\r")
+    term.child.expect(pexpect.EOF)
+    term.child.close()
+    assert term.child.exitstatus == 0
+
+
+def test_unwritable_history_warns_and_carries_on(terminal, tmp_path):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("")
+    term = terminal(history=blocker / "history")
+    term.wait_for("cannot write the history file")
+    term.prompt()
+    term.type("2 ^ 10\r")
+    term.wait_for("value 1024")
+    assert term.leave() == 0

@@ -1,0 +1,321 @@
+"""Session logic without any terminal: Session.handle(line) -> Reply.
+
+Reference numbers are the worked examples of DESIGN.md, worked by hand: f = (x + y) · z at
+x = -2, y = 5, z = -4 gives q = 3, f = -12, ∂f/∂x = ∂f/∂y = -4, ∂f/∂z = 3; the sigmoid neuron
+at w0 = 2, x0 = -1, w1 = -3, x1 = -2, w2 = -3 has w·x + b = 1, f = 1/(1 + e^-1) and
+∂f/∂(w·x + b) = f(1 - f), which times each input's partner gives its gradient.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+
+import pytest
+from rich.console import Console
+
+from gradcli import render
+from gradcli.errors import ExitCode
+from gradcli.session import META, Definition, Session, join_lines, needs_more, statements
+from gradcli.syntax import parse
+
+
+def run(session: Session, *lines: str):
+    """Handle each line; fail on an error unless it is the last line."""
+    reply = None
+    for line in lines:
+        reply = session.handle(line)
+    return reply
+
+
+def text_of(renderables) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=120, no_color=True, color_system=None)
+    for item in renderables:
+        console.print(item) if not isinstance(item, str) else buffer.write(item + "\n")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def worked() -> Session:
+    session = Session()
+    for line in ("x = -2", "y = 5", "z = -4", "q = x + y", "f = q * z"):
+        reply = session.handle(line)
+        assert not reply.is_error, text_of(reply.messages)
+    return session
+
+
+def test_worked_example_values_and_gradients(worked):
+    ev = worked.evaluate("f").evaluation
+    assert ev.value == -12
+    assert ev.gradient() == {"x": -4, "y": -4, "z": 3}
+    q = ev.graph.names.index("q")
+    assert ev.values[q] == 3 and ev.grads[q] == -4  # ∂f/∂q = z
+
+
+def test_a_bare_expression_prints_the_tree_and_table(worked):
+    reply = worked.handle("(x + y) * z")
+    assert not reply.is_error
+    shown = text_of(reply.output)
+    assert "x + y   value 3   grad -4" in shown
+    assert "z   value -4   grad 3" in shown
+    assert "f = -12" in shown
+
+
+def test_a_definition_is_a_formula_that_follows_its_inputs(worked):
+    worked.handle("x = 1")
+    ev = worked.evaluate("f").evaluation
+    assert ev.values[ev.graph.names.index("q")] == 6  # q = 1 + 5, recomputed
+    assert ev.value == -24
+    assert ev.gradient() == {"x": -4, "y": -4, "z": 6}
+
+
+@pytest.mark.parametrize("neuron", [
+    ["s = w0*x0 + w1*x1 + w2", "f = 1 / (1 + exp(-s))"],
+    ["f = sigmoid(w0*x0 + w1*x1 + w2)"],
+    ["f = 1/(1 + exp(-(w0*x0 + w1*x1 + w2)))"],
+])
+def test_sigmoid_neuron(neuron):
+    session = Session()
+    run(session, "w0 = 2; x0 = -1; w1 = -3; x1 = -2; w2 = -3", *neuron)
+    ev = session.evaluate("f").evaluation
+    f = 1 / (1 + math.exp(-1))  # w·x + b = -2 + 6 - 3 = 1
+    local = f * (1 - f)
+    assert ev.value == pytest.approx(f, rel=1e-12)
+    expected = {"w0": -1 * local, "x0": 2 * local, "w1": -2 * local, "x1": -3 * local,
+                "w2": local}
+    got = ev.gradient()
+    assert got == pytest.approx(expected, rel=1e-12)
+    # and the lecture's rounded numbers
+    assert round(ev.value, 2) == 0.73
+    assert [round(got[n], 2) for n in ("w0", "x0", "w1", "x1", "w2")] == \
+        [-0.20, 0.39, -0.39, -0.59, 0.20]
+
+
+def test_several_statements_on_one_line_and_a_program():
+    session = Session()
+    reply = session.handle("x = -2; y = 5\nz = -4; f = (x + y) * z")
+    assert not reply.is_error
+    assert session.values == {"x": -2, "y": 5, "z": -4}
+    assert session.evaluate("f").evaluation.value == -12
+
+
+def test_redefinition_replaces():
+    session = Session()
+    run(session, "x = 3", "q = x * 2", "q = x + 10")
+    assert session.evaluate("q").evaluation.value == 13
+    run(session, "x = x0 + 1")  # an input becomes a definition
+    assert "x" not in session.values and session.definitions["x"].rhs == "x0 + 1"
+    run(session, "x = 4")  # and back
+    assert session.values["x"] == 4 and "x" not in session.definitions
+
+
+@pytest.mark.parametrize("lines, chain", [
+    (["a = b + 1", "b = a * 2"], "b → a → b"),
+    (["a = b", "b = c", "c = a * 3"], "c → a → b → c"),
+    (["q = q + 1"], "q → q"),
+])
+def test_cycles_are_refused(lines, chain):
+    session = Session()
+    for line in lines[:-1]:
+        assert not session.handle(line).is_error
+    before = dict(session.definitions)
+    reply = session.handle(lines[-1])
+    assert reply.is_error and reply.exit_code == ExitCode.SYNTAX
+    message = text_of(reply.messages)
+    assert "depend on itself" in message and chain in message
+    assert session.definitions == before  # nothing changed
+
+
+def test_a_cycle_through_a_long_chain_is_found_without_recursion():
+    session = Session()
+    n = 20000
+    program = "\n".join(["d0 = x"] + [f"d{i} = d{i - 1} + 1" for i in range(1, n)])
+    # build the chain from the statements' own parse, without evaluating each one
+    for _, statement in statements(program):
+        name, rhs = (part.strip() for part in statement.split("=", 1))
+        session.definitions[name] = Definition(rhs, tuple(parse(rhs).inputs))
+    reply = session.handle(f"d0 = d{n - 1} * 2")
+    assert reply.is_error and "depend on itself" in reply.error.message
+    session.handle("x = 1")
+    assert session.evaluate(f"d{n - 1}").evaluation.value == n
+
+
+def test_errors_keep_the_state(worked):
+    before = dict(worked.values), dict(worked.definitions)
+    for bad in ("1 +", "q = (x +", "foo(x)", "g = log(", "x y", "pi = 3", ":nope", "a = b = c"):
+        reply = worked.handle(bad)
+        assert reply.is_error, bad
+        assert (dict(worked.values), dict(worked.definitions)) == before, bad
+    assert worked.evaluate("f").evaluation.value == -12
+
+
+def test_error_messages_are_the_one_shot_ones():
+    session = Session()
+    reply = session.handle("2 * foo(3)")
+    try:
+        parse("2 * foo(3)")
+    except Exception as exc:  # the one-shot command's error, rendered the same way
+        expected = render.error(exc).plain
+    assert reply.error.exit_code == ExitCode.SYNTAX
+    assert text_of(reply.messages).strip() == expected
+
+
+def test_an_error_in_a_later_statement_points_at_the_line_typed():
+    session = Session()
+    reply = session.handle("x = 1; y = 2 +; z = 3")
+    assert reply.is_error
+    shown = text_of(reply.messages)
+    assert "x = 1; y = 2 +; z = 3" in shown
+    caret_line = shown.splitlines()[2]
+    assert caret_line.index("^") == 2 + len("x = 1; y = 2 +")  # at the ';'
+    assert session.values == {"x": 1}  # the statement before the error took effect
+
+
+def test_domain_error_in_a_definition_points_at_the_definition():
+    session = Session()
+    reply = run(session, "x = 2", "g = log(x - 5)", "g * 2")
+    assert reply.is_error and reply.exit_code == ExitCode.EVAL
+    shown = text_of(reply.messages)
+    assert "log(-3)" in shown and "g = log(x - 5)" in shown
+
+
+def test_a_missing_value_is_a_usage_error_naming_it():
+    session = Session()
+    reply = run(session, "x = 1", "x * w")
+    assert reply.exit_code == ExitCode.USAGE and "no value for w" in reply.error.message
+
+
+def test_del_reset_vars(worked):
+    shown = text_of(worked.handle(":vars").output)
+    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:5]]
+            for line in shown.splitlines() if line.startswith("│")}
+    assert rows == {"x": ["input", "-2", "-4"], "y": ["input", "5", "-4"],
+                    "z": ["input", "-4", "3"], "q": ["x + y", "3", "-4"],
+                    "f": ["q * z", "-12", "1"]}
+    reply = worked.handle(":del z")
+    assert not reply.is_error and "z" not in worked.values
+    assert "f still uses z" in text_of(reply.messages)
+    assert worked.handle("f").error.message == "no value for z"
+    assert worked.handle(":del nothere").is_error
+    worked.handle(":reset")
+    assert worked.values == {} and worked.definitions == {}
+    assert "no inputs or definitions" in text_of(worked.handle(":vars").output)
+
+
+def test_grad_check_json_commands(worked):
+    table = text_of(worked.handle(":grad f --wrt x,z").output)
+    assert "│ x     │    -2 │        -4 │" in table and "│ y" not in table
+    check = text_of(worked.handle(":check (x + y) * z").output)
+    assert check.count("good") == 3
+    import json
+    data = json.loads(worked.handle(":json f").output[0])
+    assert data["value"] == -12 and data["gradient"] == {"x": -4, "y": -4, "z": 3}
+    assert worked.handle(":grad f --wrt nope").exit_code == ExitCode.USAGE
+    assert worked.handle(":grad").exit_code == ExitCode.USAGE
+
+
+def test_help_is_generated_from_the_table():
+    shown = text_of(Session().handle(":help").output)
+    for meta in META.values():
+        assert meta.usage in shown and meta.doc.split()[0] in shown
+
+
+def test_quit():
+    assert Session().handle(":quit").quit
+
+
+def test_completion(worked):
+    word, found = worked.complete("1 + ex")
+    assert word == "ex" and "exp(" in found
+    assert worked.complete(":he") == (":he", [":help"])
+    assert worked.complete("q + p")[1] == ["pow(", "pi"]
+    assert "q" in worked.complete("2*q")[1]
+    assert worked.complete("1 + ")[1] == []
+
+
+def test_save_then_load_gives_the_same_numbers(worked, tmp_path):
+    path = tmp_path / "s.grad"
+    assert not worked.handle(f":save {path}").is_error
+    text = path.read_text()
+    assert "x = -2\ny = 5\nz = -4\nq = x + y\nf = q * z\n" in text
+    fresh = Session()
+    assert not fresh.handle(f":load {path}").is_error
+    assert fresh.values == worked.values
+    ev = fresh.evaluate("f").evaluation
+    assert ev.value == -12 and ev.gradient() == {"x": -4, "y": -4, "z": 3}
+
+
+def test_save_keeps_numbers_exact(tmp_path):
+    session = Session()
+    run(session, "a = 0.1", "b = -1e-300", "c = 123456789.12345678", "f = a + b + c")
+    session.save(tmp_path / "n.grad")
+    fresh = Session()
+    fresh.load(tmp_path / "n.grad")
+    assert fresh.values == session.values
+
+
+def test_save_writes_definitions_in_dependency_order(tmp_path):
+    session = Session()
+    run(session, "f = q * z", "q = x + y", "x = 1; y = 2; z = 3")
+    session.save(tmp_path / "o.grad")
+    lines = [ln for ln in (tmp_path / "o.grad").read_text().splitlines()
+             if not ln.startswith("#")]
+    assert lines.index("q = x + y") < lines.index("f = q * z")
+    ev = parse((tmp_path / "o.grad").read_text())
+    assert ev.names[ev.output] == "f"  # grad eval -f evaluates the last definition
+
+
+def test_a_failed_save_leaves_the_old_file_whole(worked, tmp_path, monkeypatch):
+    path = tmp_path / "s.grad"
+    path.write_text("old contents\n")
+
+    def broken(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken)
+    reply = worked.handle(f":save {path}")
+    assert reply.is_error and "No space left" in reply.error.message
+    assert path.read_text() == "old contents\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.grad"]  # no temporary left
+
+
+def test_save_into_a_missing_directory_is_a_usage_error(worked, tmp_path):
+    reply = worked.handle(f":save {tmp_path / 'no' / 'such' / 'dir.grad'}")
+    assert reply.exit_code == ExitCode.USAGE and "cannot write" in reply.error.message
+
+
+def test_load_is_all_or_nothing(tmp_path):
+    path = tmp_path / "bad.grad"
+    path.write_text("a = 1\nb = 2\nc = a +* b\n")
+    session = Session()
+    run(session, "x = 7")
+    reply = session.handle(f":load {path}")
+    assert reply.is_error
+    shown = text_of(reply.messages)
+    assert "(line 3)" in shown and "c = a +* b" in shown
+    assert session.values == {"x": 7}
+    assert session.handle(f":load {tmp_path / 'missing.grad'}").exit_code == ExitCode.USAGE
+
+
+def test_continuation_rules():
+    assert needs_more("f = (x +")
+    assert needs_more("f = x +")
+    assert needs_more("f = x \\")
+    assert not needs_more("f = x + 1")
+    assert not needs_more("f = x + # a comment")  # a comment ends the statement
+    assert not needs_more(":save a-")
+    joined = join_lines("f = x +\n  y \\\n + 1")
+    assert "\n" not in joined and len(joined) == len("f = x +\n  y \\\n + 1")
+    session = Session()
+    run(session, "x = 1; y = 2")
+    assert session.handle(joined).error is None
+    assert session.evaluate("f").evaluation.value == 4
+
+
+def test_blank_lines_and_comments_do_nothing():
+    session = Session()
+    for line in ("", "   ", "# just a note", "; ;"):
+        reply = session.handle(line)
+        assert not reply.is_error and reply.output == [] and not reply.quit
