@@ -117,12 +117,6 @@ def prepare(expression: str | None, bindings: list[str] | None, file: Path | Non
     return Tape(graph), point
 
 
-def _check_wrt(graph, wrt: list[str] | None) -> list[str]:
-    from .request import wrt_names
-
-    return wrt_names(graph, wrt)
-
-
 FILE_HELP = "Read the formula or program from FILE ('-' for standard input)."
 
 
