@@ -3,7 +3,6 @@ the summary; and the CSV writer. Nothing here prints; user text reaches Rich onl
 
 from __future__ import annotations
 
-import copy
 import csv
 import io
 import os
@@ -17,6 +16,7 @@ from rich.text import Text
 
 from . import render
 from .descend import Result, Step
+from .errors import GradcliError
 from .render import GRAD, VALUE, num
 
 MAX_PARAM_COLUMNS = 8
@@ -130,8 +130,8 @@ def summary(result: Result, f_name: str, digits: int = 6) -> Group:
     grid.add_row("|∇|", Text(num(last.norm, 3), style=GRAD))
     parts: list = [grid]
     if result.stopped == "diverged" and result.error is not None:
-        error = copy.copy(result.error)
-        error.hint = None  # the run's own hint follows
+        shown = result.error  # without its own hint: the run's hint follows
+        error = GradcliError(shown.message, source=shown.source, span=shown.span)
         parts.append(Text.assemble(("at step ", "dim"), (str(result.failed_step), "bold"),
                                    (": ", "dim"), render.error(error)))
     if result.hint:
