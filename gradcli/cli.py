@@ -259,13 +259,11 @@ def descend_cmd(
 
     Examples:
 
-      grad descend '(x - 3)^2 + (y + 1)^2' x=0 y=0 --lr 0.1 --steps 50
+      grad descend '(x - 3)^2 + (y + 1)^2' x=0 y=0 --steps 50
 
-      grad descend 'sigmoid(w0*x0 + w1*x1 + w2)' w0=2 x0=-1 w1=-3 x1=-2 w2=-3
-      --wrt w0,w1,w2 --target 1 --lr 0.5
+      grad descend 'sigmoid(w0*x0+w1*x1+w2)' w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --wrt w0,w1,w2 --target 1
 
-      grad descend '(1-x)^2 + 100*(y-x^2)^2' x=-1.5 y=2 --optimizer adam --lr 0.05
-      --steps 3000 --plot rosenbrock.png
+      grad descend '(1-x)^2 + 100*(y-x^2)^2' x=-1.5 y=2 --optimizer adam --lr 0.05 --plot run.png
     """
     with user_errors():
         from .descend import DescendConfig, Descent, Thinned, default_every

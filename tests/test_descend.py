@@ -203,3 +203,17 @@ def test_thinned_trace_stays_bounded_and_keeps_the_start():
         thin.add(s)
     assert len(thin.steps) <= 101 and thin.steps[0].step == 0
     assert all(s.step % thin.stride == 0 for s in thin.steps)
+
+
+def test_an_update_that_overflows_diverges():
+    # g = 1e300, lr·g = 1e310 is beyond the largest double
+    result, trace = descend("1e300*x", {"x": 1.0}, lr=1e10, steps=5)
+    assert result.stopped == "diverged" and result.failed_step == 1 and len(trace) == 1
+    assert result.error.message == "the step sent x to -inf"
+
+
+def test_a_run_that_climbs_while_minimising_gets_a_hint():
+    # x ← x − 1.5·2x = −2x: f grows but stays finite for 10 steps
+    result, trace = descend("x^2", {"x": 1.0}, lr=1.5, steps=10)
+    assert result.stopped == "steps" and trace[-1].value == 4.0 ** 10
+    assert "--lr 0.15" in result.hint

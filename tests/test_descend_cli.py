@@ -36,6 +36,22 @@ def test_human_output_has_table_plot_and_summary(grad):
     assert "\x1b[" not in out  # no colour when piped / NO_COLOR
 
 
+def test_progress_bar_only_on_a_terminal(grad, tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    args = ["descend", "x^2", "x=1", "--lr", "1e-6", "--steps", "30000"]
+    env = {**os.environ, "COLUMNS": "100"}
+    env.pop("NO_COLOR", None)
+    child = pexpect.spawn(grad_executable(), args, env=env, cwd=str(tmp_path),
+                          encoding="utf-8", timeout=60, dimensions=(40, 100))
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    assert "descending" in child.before and "30000" in child.before
+    assert "took all 30000 steps" in child.before
+    piped = grad(*args)
+    assert piped.returncode == 0 and "descending" not in piped.stdout + piped.stderr
+
+
 def test_every_selects_the_rows(grad):
     result = grad("descend", "x^2", "x=1", "--steps", "10", "--every", "4")
     rows = [line.split("│")[1].strip() for line in result.stdout.splitlines()
