@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from contextlib import contextmanager
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -210,6 +211,160 @@ def repl_cmd() -> None:
     from .repl import run
 
     raise typer.Exit(run())
+
+
+class Optimizer(str, Enum):
+    sgd = "sgd"
+    momentum = "momentum"
+    nesterov = "nesterov"
+    adam = "adam"
+
+
+@app.command("descend")
+def descend_cmd(
+    expression: Annotated[Optional[str], typer.Argument(
+        help="The formula to minimise, e.g. '(x - 3)^2 + y^2'. '-' reads standard input.",
+        show_default=False)] = None,
+    bindings: Annotated[Optional[list[str]], typer.Argument(
+        help="Starting values as NAME=VALUE, e.g. x=0 y=1.", show_default=False)] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", help=FILE_HELP)] = None,
+    wrt: Annotated[Optional[str], typer.Option(
+        help="Comma-separated parameters to update; every other input is fixed data "
+             "(default: all inputs).")] = None,
+    lr: Annotated[float, typer.Option(help="Learning rate.")] = 0.1,
+    steps: Annotated[int, typer.Option(help="Number of steps.")] = 100,
+    tol: Annotated[Optional[float], typer.Option(
+        help="Stop when the gradient norm over the parameters falls below TOL.",
+        show_default=False)] = None,
+    maximize: Annotated[bool, typer.Option(
+        "--maximize", help="Gradient ascent: climb f instead of descending it.")] = False,
+    optimizer: Annotated[Optimizer, typer.Option(
+        help="Update rule (as in torch.optim; formulas in the README).")] = Optimizer.sgd,
+    momentum: Annotated[float, typer.Option(help="Momentum μ (momentum, nesterov).")] = 0.9,
+    beta1: Annotated[float, typer.Option(help="Adam's β1.")] = 0.9,
+    beta2: Annotated[float, typer.Option(help="Adam's β2.")] = 0.999,
+    eps: Annotated[float, typer.Option(help="Adam's ε.")] = 1e-8,
+    target: Annotated[Optional[float], typer.Option(
+        help="Minimise the squared error (f - TARGET)² instead of f.",
+        show_default=False)] = None,
+    every: Annotated[Optional[int], typer.Option(
+        min=1, help="Show every N-th step in the table (default: about 20 rows).",
+        show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print one strict JSON object with the whole trace (schema in the "
+                       "README).")] = False,
+    csv_file: Annotated[Optional[Path], typer.Option(
+        "--csv", help="Write the whole trace to FILE as CSV.", show_default=False)] = None,
+    plot_file: Annotated[Optional[Path], typer.Option(
+        "--plot", help="Draw the run to FILE.png or FILE.svg (needs matplotlib: "
+                       "pip install 'gradcli[plot]').", show_default=False)] = None,
+    digits: Annotated[int, typer.Option(min=1, max=17,
+                                        help="Significant digits shown.")] = 6,
+) -> None:
+    """Gradient descent on a formula: watch f fall and the parameters move.
+
+    Exit codes: 0 all steps taken, 4 converged (gradient norm < --tol), 1 diverged,
+    130 interrupted.
+
+    Examples:
+
+      grad descend '(x - 3)^2 + (y + 1)^2' x=0 y=0 --steps 50
+
+      grad descend 'sigmoid(w0*x0+w1*x1+w2)' w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --wrt w0,w1,w2 --target 1
+
+      grad descend '(1-x)^2 + 100*(y-x^2)^2' x=-1.5 y=2 --optimizer adam --lr 0.05 --plot run.png
+    """
+    with user_errors():
+        from .descend import DescendConfig, Descent, Thinned, default_every
+        from .request import wrt_names
+
+        fmt = None
+        if plot_file is not None:
+            from .plot_descend import plot_format, require_matplotlib
+
+            fmt = plot_format(plot_file)
+            require_matplotlib()
+        tape, point = prepare(expression, bindings, file)
+        params = wrt_names(tape.graph, split_names(wrt))
+        config = DescendConfig(params=tuple(params), lr=lr, steps=steps, tol=tol,
+                               maximize=maximize, optimizer=optimizer.value,
+                               momentum=momentum, beta1=beta1, beta2=beta2, eps=eps,
+                               target=target)
+        run = Descent(tape, point, config)
+        keep_all = as_json or csv_file is not None or plot_file is not None
+        trace: list = []
+        sample = Thinned()
+        chosen: list = []
+        out, err = _consoles()
+        show_progress = not as_json and out.is_terminal and steps >= 1000
+        interrupted = False
+        progress = None
+        try:
+            if show_progress:
+                from .render_descend import progress_bar
+
+                progress = progress_bar(out, steps)
+                progress.start()
+                task = progress.add_task("descend", total=steps)
+                tick = max(1, steps // 200)
+            for step in run:
+                if keep_all:
+                    trace.append(step)
+                sample.add(step)
+                if every is not None and step.step % every == 0:
+                    chosen.append(step)
+                if progress is not None and step.step % tick == 0:
+                    progress.update(task, completed=step.step)
+        except KeyboardInterrupt:
+            if run.first is None:
+                raise typer.Exit(ExitCode.INTERRUPTED) from None
+            interrupted = True
+        finally:
+            if progress is not None:
+                progress.stop()
+        result = run.result(interrupted=interrupted)
+        f_name = tape.graph.names[tape.graph.output] or "f"
+        if csv_file is not None:
+            from .render_descend import trace_csv, write_atomically
+
+            _write(csv_file, trace_csv(result, trace).encode("utf-8"), write_atomically)
+        if plot_file is not None:
+            from .descend import objective_fn
+            from .plot_descend import picture
+            from .render_descend import write_atomically
+
+            objective = objective_fn(tape, point, params, target)
+            image = picture(result, trace, f_name, fmt, objective)
+            _write(plot_file, image, write_atomically)
+        if as_json:
+            from . import jsonout
+
+            sys.stdout.write(jsonout.dumps(jsonout.descent(result, trace)) + "\n")
+        else:
+            from .render_descend import report, table_rows
+
+            if every is None:
+                n = default_every(result.last.step)
+                stride = sample.stride
+                rows = table_rows(sample.steps, -(-n // stride) * stride, result.last)
+            else:
+                rows = table_rows(chosen, every, result.last)
+            out.print(report(result, rows, sample.steps, f_name, digits, out.width))
+        if as_json and result.stopped == "diverged" and result.error is not None:
+            from rich.text import Text
+
+            from . import render
+
+            err.print(Text.assemble("diverged at step ", str(result.failed_step), ": ",
+                                    render.error(result.error)))
+        raise typer.Exit(result.exit_code)
+
+
+def _write(path: Path, data: bytes, write) -> None:
+    try:
+        write(path, data)
+    except OSError as exc:
+        raise UsageError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
 
 
 def _protect_leading_minus(command, argv: list[str]) -> list[str]:

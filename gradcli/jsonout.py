@@ -63,3 +63,38 @@ def dumps(obj: object) -> str:
     """Strict JSON: raises ValueError rather than write NaN or Infinity."""
     return json.dumps(obj, allow_nan=False, separators=(",", ":"))
 
+
+
+def descent(result, trace) -> dict:
+    """`grad descend --json`: the run's outcome and its whole trace (a list of Step)."""
+    params = result.params
+    last = result.last
+    data = {
+        "final": {n: number(v) for n, v in zip(params, last.point)},
+        "fixed": {n: number(v) for n, v in result.fixed.items()},
+        "value": number(last.value),
+        "steps": result.steps,
+        "stopped": result.stopped,
+        "reason": result.reason,
+        "optimizer": result.config.optimizer,
+        "lr": result.config.lr,
+        "target": result.config.target,
+        "loss": number(last.loss) if last.loss is not None else None,
+        "error": None if result.stopped != "diverged" else {
+            "step": result.failed_step,
+            "message": result.error.message if result.error else result.reason,
+            "hint": result.hint,
+        },
+        "trace": [
+            {
+                "step": s.step,
+                "value": number(s.value),
+                "point": {n: number(v) for n, v in zip(params, s.point)},
+                "gradient": {n: number(g) for n, g in zip(params, s.gradient)},
+                "grad_norm": number(s.norm),
+                **({"loss": number(s.loss)} if s.loss is not None else {}),
+            }
+            for s in trace
+        ],
+    }
+    return data

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-CORE = ["errors", "ops", "graph", "syntax", "engine", "numeric", "jsonout"]
+CORE = ["errors", "ops", "graph", "syntax", "engine", "numeric", "jsonout", "descend"]
 
 
 def test_core_imports_no_ui_library():

@@ -1,0 +1,381 @@
+"""Gradient descent on a formula: a loop over one prepared tape, producing a trace.
+
+The formula is parsed and its tape prepared once, before the loop. `make_gradient_fn` turns the
+tape into the one function the loop calls per step, `gradient(xs) -> (f, [df/dp])`, over the
+parameters only (every other input is fixed data). That function is the single seam where a
+faster forward/backward could be plugged in; nothing else in the loop touches the graph.
+
+`Descent` is iterable: it yields a `Step` record for the starting point (step 0) and one after
+each update, and keeps what it needs to report a `Result` at any moment, so a run stopped by
+Ctrl-C still has a summary. The optimizers follow torch.optim's definitions (see the README).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from .engine import Tape, number_text
+from .errors import DomainError, ExitCode, GradcliError, UsageError
+
+OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+STOPS = ("steps", "converged", "diverged", "interrupted")
+
+# The exit code tells the outcomes apart: all steps taken, converged early, diverged.
+EXIT_CODES = {
+    "steps": ExitCode.OK,  # 0
+    "converged": 4,
+    "diverged": ExitCode.EVAL,  # 1, like any other evaluation that failed
+    "interrupted": ExitCode.INTERRUPTED,  # 130
+}
+
+GradientFn = Callable[[Sequence[float]], tuple[float, list[float]]]
+
+
+@dataclass(frozen=True, slots=True)
+class DescendConfig:
+    params: tuple[str, ...] | None = None  # None: every input is a parameter
+    lr: float = 0.1
+    steps: int = 100
+    tol: float | None = None  # stop when the gradient norm falls below it
+    maximize: bool = False
+    optimizer: str = "sgd"
+    momentum: float = 0.9  # momentum and nesterov
+    beta1: float = 0.9  # adam
+    beta2: float = 0.999
+    eps: float = 1e-8
+    target: float | None = None  # minimise (f - target)² instead of f
+
+    def validate(self) -> None:
+        """Raise UsageError for settings no run can use."""
+        def need(ok: bool, message: str, hint: str | None = None) -> None:
+            if not ok:
+                raise UsageError(message, hint=hint)
+
+        finite = math.isfinite
+        need(self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}",
+             f"choose one of {', '.join(OPTIMIZERS)}")
+        need(finite(self.lr) and self.lr > 0, f"--lr must be a positive number, "
+             f"not {number_text(self.lr)}", "for example --lr 0.01")
+        need(self.steps >= 0, f"--steps must be 0 or more, not {self.steps}")
+        need(self.tol is None or (finite(self.tol) and self.tol >= 0),
+             "--tol must be a number ≥ 0", "for example --tol 1e-6")
+        need(finite(self.momentum) and 0 <= self.momentum < 1,
+             "--momentum must be in [0, 1)", "0.9 is usual")
+        need(finite(self.beta1) and 0 <= self.beta1 < 1, "--beta1 must be in [0, 1)",
+             "0.9 is usual")
+        need(finite(self.beta2) and 0 <= self.beta2 < 1, "--beta2 must be in [0, 1)",
+             "0.999 is usual")
+        need(finite(self.eps) and self.eps > 0, "--eps must be a positive number",
+             "1e-8 is usual")
+        need(self.target is None or finite(self.target), "--target must be a finite number")
+        need(not (self.maximize and self.target is not None),
+             "--maximize and --target do not go together",
+             "--target minimises the squared error (f - T)²; drop --maximize")
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One point of the run. `gradient` is of the objective being descended: f, or
+    (f - target)² with a target; `loss` is that squared error (None without a target)."""
+
+    step: int
+    value: float  # f at `point`
+    point: tuple[float, ...]  # the parameters, in the order of Result.params
+    gradient: tuple[float, ...]
+    norm: float  # Euclidean norm of `gradient`
+    loss: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    params: tuple[str, ...]
+    fixed: dict[str, float]  # the data inputs, unchanged
+    config: DescendConfig
+    first: Step
+    last: Step  # the last good step: the final point, or the last one before divergence
+    stopped: str  # "steps" | "converged" | "diverged" | "interrupted"
+    reason: str  # why, in words
+    error: GradcliError | None = None  # what went wrong, when diverged
+    failed_step: int | None = None  # the step that could not be computed
+    hint: str | None = None
+
+    @property
+    def steps(self) -> int:
+        """Updates taken to reach the final point."""
+        return self.last.step
+
+    @property
+    def final(self) -> dict[str, float]:
+        return dict(zip(self.params, self.last.point))
+
+    @property
+    def exit_code(self) -> int:
+        return int(EXIT_CODES[self.stopped])
+
+
+def make_gradient_fn(tape: Tape, point: Mapping[str, float],
+                     params: Sequence[str]) -> GradientFn:
+    """gradient(xs) -> (f, [df/dp for p in params]) with the other inputs held at `point`.
+    Runs only the tape's forward and backward sweeps. Raises DomainError."""
+    inputs = tape.graph.inputs
+    nodes = [inputs[p] for p in params]
+    output = tape.graph.output
+    where = dict(point)
+    names = list(params)
+    forward, backward = tape.forward, tape.backward
+
+    def gradient(xs: Sequence[float]) -> tuple[float, list[float]]:
+        for name, x in zip(names, xs):
+            where[name] = x
+        values = forward(where)
+        grads = backward(values)
+        return values[output], [grads[n] for n in nodes]
+
+    return gradient
+
+
+# --- optimizers: update(xs, gs) moves the parameters xs in place, one step against gs -------
+
+class SGD:
+    """x ← x − lr·g"""
+
+    def __init__(self, n: int, config: DescendConfig) -> None:
+        self.lr = config.lr
+
+    def update(self, xs: list[float], gs: list[float]) -> None:
+        lr = self.lr
+        for i, g in enumerate(gs):
+            xs[i] = xs[i] - lr * g
+
+
+class Momentum:
+    """b ← g on the first step, then b ← μ·b + g; x ← x − lr·b (torch.optim.SGD, momentum=μ,
+    dampening 0). With nesterov the step uses g + μ·b instead of b."""
+
+    nesterov = False
+
+    def __init__(self, n: int, config: DescendConfig) -> None:
+        self.lr, self.mu = config.lr, config.momentum
+        self.buf: list[float] | None = None
+
+    def update(self, xs: list[float], gs: list[float]) -> None:
+        lr, mu = self.lr, self.mu
+        buf = self.buf
+        if buf is None:
+            buf = self.buf = list(gs)
+        else:
+            for i, g in enumerate(gs):
+                buf[i] = mu * buf[i] + g
+        if self.nesterov:
+            for i, g in enumerate(gs):
+                xs[i] = xs[i] - lr * (g + mu * buf[i])
+        else:
+            for i, b in enumerate(buf):
+                xs[i] = xs[i] - lr * b
+
+
+class Nesterov(Momentum):
+    nesterov = True
+
+
+class Adam:
+    """torch.optim.Adam without weight decay or amsgrad:
+    m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²,
+    x ← x − lr·m̂ / (√v̂ + ε) with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t).
+    The arithmetic is ordered as torch's implementation orders it."""
+
+    def __init__(self, n: int, config: DescendConfig) -> None:
+        self.lr, self.eps = config.lr, config.eps
+        self.b1, self.b2 = config.beta1, config.beta2
+        self.m = [0.0] * n
+        self.v = [0.0] * n
+        self.t = 0
+
+    def update(self, xs: list[float], gs: list[float]) -> None:
+        self.t += 1
+        b1, b2, eps, m, v = self.b1, self.b2, self.eps, self.m, self.v
+        w1, w2 = 1.0 - b1, 1.0 - b2
+        step_size = self.lr / (1.0 - b1 ** self.t)
+        root_bc2 = math.sqrt(1.0 - b2 ** self.t)
+        for i, g in enumerate(gs):
+            mi = m[i]
+            # torch's lerp(m, g, w1): m + w1·(g − m) for w1 < 0.5, else g − (g − m)·(1 − w1)
+            mi = mi + w1 * (g - mi) if w1 < 0.5 else g - (g - mi) * (1.0 - w1)
+            m[i] = mi
+            vi = v[i] = v[i] * b2 + w2 * g * g
+            xs[i] = xs[i] + -step_size * (mi / (math.sqrt(vi) / root_bc2 + eps))
+
+
+OPTIMIZER_CLASSES = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Adam}
+
+
+class Descent:
+    """Iterate to run: yields Step 0 (the start), then one Step after each update. The first
+    evaluation raises a GradcliError if the start itself is unusable; later failures end the
+    run as "diverged". `result()` summarises the run so far, also after an interruption."""
+
+    def __init__(self, tape: Tape, point: Mapping[str, float], config: DescendConfig,
+                 gradient_fn: GradientFn | None = None) -> None:
+        config.validate()
+        graph = tape.graph
+        params = tuple(graph.inputs) if config.params is None else tuple(config.params)
+        unknown = [p for p in params if p not in graph.inputs]
+        if unknown or not params:
+            raise UsageError(
+                f"--wrt names {', '.join(unknown) or 'nothing'}, which is not an input",
+                hint=f"the inputs are {', '.join(graph.inputs) or '(none)'}")
+        self.tape, self.config, self.params = tape, config, params
+        self.start = [float(point[p]) for p in params]
+        self.fixed = {n: v for n, v in point.items() if n not in params}
+        self.gradient = gradient_fn or make_gradient_fn(tape, point, params)
+        self.first: Step | None = None
+        self.last: Step | None = None
+        self._outcome: tuple | None = None
+
+    # -- the loop -----------------------------------------------------------------------------
+    def __iter__(self) -> Iterator[Step]:
+        config = self.config
+        gradient, target, tol = self.gradient, config.target, config.tol
+        sign = -1.0 if config.maximize else 1.0
+        optimizer = OPTIMIZER_CLASSES[config.optimizer](len(self.params), config)
+        update = optimizer.update
+        hypot, isfinite = math.hypot, math.isfinite
+        xs = list(self.start)
+        k = 0
+        while True:
+            try:
+                value, grads = gradient(xs)
+            except DomainError as exc:
+                if k == 0:
+                    raise
+                what = "f overflows" if "overflows" in exc.message else "f is undefined"
+                return self._diverged(k, exc, what)
+            loss = None
+            if target is not None:
+                error = value - target
+                loss = error * error
+                scale = 2.0 * error
+                grads = [scale * g for g in grads]
+            elif sign < 0:
+                grads = [-g for g in grads]
+            norm = hypot(*grads)
+            if not isfinite(norm) or (loss is not None and not isfinite(loss)):
+                return self._not_finite(k, value, grads, loss)
+            step = Step(k, value, tuple(xs), tuple(grads), norm, loss)
+            if k == 0:
+                self.first = step
+            self.last = step
+            yield step
+            if tol is not None and norm < tol:
+                self._outcome = ("converged", f"the gradient norm {number_text(norm)} fell "
+                                 f"below --tol {number_text(tol)}", None, None, None)
+                return
+            if k >= config.steps:
+                self._outcome = ("steps", f"took all {config.steps} steps", None, None, None)
+                return
+            update(xs, grads)
+            k += 1
+            if not all(map(isfinite, xs)):
+                bad = next(p for p, x in zip(self.params, xs) if not isfinite(x))
+                return self._diverged(k, GradcliError(
+                    f"the step sent {bad} to {number_text(xs[self.params.index(bad)])}"),
+                    "the update overflowed")
+
+    def _not_finite(self, k: int, value: float, grads: list[float], loss: float | None):
+        if not isfinite_all(grads):
+            name = next(p for p, g in zip(self.params, grads) if not math.isfinite(g))
+            g = grads[self.params.index(name)]
+            what = "undefined" if math.isnan(g) else "infinite"
+            message = f"the gradient with respect to {name} is {what}"
+        elif loss is not None and not math.isfinite(loss):
+            message = f"the squared error (f - target)² overflows at f = {number_text(value)}"
+        else:
+            message = "the gradient is too large for a double"
+        if k == 0:
+            raise GradcliError(message + " at the starting point",
+                               hint="start from another point or leave that input out of "
+                                    "--wrt")
+        exc = GradcliError(message)
+        return self._diverged(k, exc, message)
+
+    def _diverged(self, k: int, exc: GradcliError, reason: str) -> None:
+        smaller = number_text(self.config.lr / 10)
+        hint = (f"the learning rate may be too large: try --lr {smaller}"
+                + (" or another starting point" if isinstance(exc, DomainError) else ""))
+        self._outcome = ("diverged", f"{reason} at step {k}", exc, k, hint)
+
+    # -- the summary --------------------------------------------------------------------------
+    def result(self, interrupted: bool = False) -> Result:
+        """The summary so far. Call it after the loop has started (step 0 exists)."""
+        if self.first is None or self.last is None:
+            raise RuntimeError("the run has not produced its first step")
+        if self._outcome is not None:
+            stopped, reason, error, failed, hint = self._outcome
+        elif interrupted:
+            stopped, reason, error, failed, hint = (
+                "interrupted", f"interrupted after {self.last.step} steps", None, None, None)
+        else:
+            raise RuntimeError("the run has not finished")
+        if stopped == "steps" and self.config.target is None:
+            grew = self.last.value > self.first.value if not self.config.maximize else \
+                self.last.value < self.first.value
+            if grew:
+                hint = ("f moved away from the " + ("maximum" if self.config.maximize else
+                        "minimum") + f"; the learning rate may be too large: try --lr "
+                        f"{number_text(self.config.lr / 10)}")
+        return Result(self.params, dict(self.fixed), self.config, self.first, self.last,
+                      stopped, reason, error, failed, hint)
+
+
+class Thinned:
+    """A bounded sample of a long trace: every `stride`-th step, the stride doubling whenever
+    more than `cap` are kept, so memory stays O(cap) however many steps run."""
+
+    def __init__(self, cap: int = 512) -> None:
+        self.cap, self.stride = cap, 1
+        self.steps: list[Step] = []
+
+    def add(self, step: Step) -> None:
+        if step.step % self.stride == 0:
+            self.steps.append(step)
+            if len(self.steps) > self.cap:
+                self.stride *= 2
+                self.steps = [s for s in self.steps if s.step % self.stride == 0]
+
+
+def objective_fn(tape: Tape, point: Mapping[str, float], params: Sequence[str],
+                 target: float | None = None) -> Callable[[Sequence[float]], float]:
+    """The descended objective (f, or (f - target)²) at given parameters; nan where undefined.
+    For pictures of the landscape, not for the loop."""
+    where = dict(point)
+    output = tape.graph.output
+
+    def objective(xs: Sequence[float]) -> float:
+        for name, x in zip(params, xs):
+            where[name] = x
+        try:
+            f = tape.forward(where)[output]
+        except DomainError:
+            return math.nan
+        return f if target is None else (f - target) ** 2
+
+    return objective
+
+
+def isfinite_all(xs: Sequence[float]) -> bool:
+    return all(map(math.isfinite, xs))
+
+
+def run(tape: Tape, point: Mapping[str, float], config: DescendConfig) -> tuple[Result,
+                                                                                list[Step]]:
+    """Run to the end and return the result and the whole trace."""
+    descent = Descent(tape, point, config)
+    trace = list(descent)
+    return descent.result(), trace
+
+
+def default_every(steps: int, rows: int = 20) -> int:
+    """Show every N-th step so that a run of `steps` steps has at most about `rows` rows."""
+    return max(1, -(-steps // rows))

@@ -1,0 +1,101 @@
+"""`grad descend --plot FILE.png|.svg`: a picture of the run, drawn with matplotlib.
+
+matplotlib is an optional extra (pip install 'gradcli[plot]'); this module is imported only when
+a picture is asked for, and `require_matplotlib()` says how to install it when it is missing.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .descend import Result, Step
+from .errors import UsageError
+
+FORMATS = {".png": "png", ".svg": "svg"}
+INSTALL_HINT = "install it with: pip install 'gradcli[plot]'"
+
+
+def plot_format(path: Path) -> str:
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UsageError(f"--plot {str(path)!r}: the file name must end in .png or .svg",
+                         hint="for example --plot run.png")
+    return fmt
+
+
+def require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise UsageError("--plot needs matplotlib, which is not installed",
+                         hint=INSTALL_HINT) from None
+
+
+def picture(result: Result, trace: Sequence[Step], f_name: str, fmt: str,
+            objective: Callable[[Sequence[float]], float] | None = None) -> bytes:
+    """The image file's bytes: f over the steps; for two parameters also the path over a
+    contour plot of the objective (the other inputs held fixed)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    two = len(result.params) == 2 and objective is not None
+    figure = Figure(figsize=(11 if two else 6, 4.5), layout="constrained")
+    axes = figure.subplots(1, 2 if two else 1)
+    left = axes[0] if two else axes
+    steps = [s.step for s in trace]
+    left.plot(steps, [s.value for s in trace], color="tab:green", label=f_name)
+    if result.config.target is not None:
+        left.axhline(result.config.target, color="grey", linestyle="--", linewidth=1,
+                     label=f"target {result.config.target:g}")
+        left.legend()
+    left.set_xlabel("step")
+    left.set_ylabel(f_name)
+    left.set_title(f"{f_name} over the steps ({result.config.optimizer}, "
+                   f"lr {result.config.lr:g}; {result.stopped})")
+    left.grid(alpha=0.3)
+    if two:
+        _contour(axes[1], result, trace, objective)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def _contour(ax, result: Result, trace: Sequence[Step], objective) -> None:
+    xs = [s.point[0] for s in trace]
+    ys = [s.point[1] for s in trace]
+    x0, x1 = _padded(min(xs), max(xs))
+    y0, y1 = _padded(min(ys), max(ys))
+    n = 80
+    gx = [x0 + (x1 - x0) * i / (n - 1) for i in range(n)]
+    gy = [y0 + (y1 - y0) * j / (n - 1) for j in range(n)]
+    z = [[objective((x, y)) for x in gx] for y in gy]
+    finite = [v for row in z for v in row if math.isfinite(v)]
+    if finite:
+        import numpy as np
+
+        grid = np.ma.masked_invalid(np.array(z))
+        lo, hi = min(finite), max(finite)
+        if hi > lo and lo > 0 and hi / lo > 1e3:  # a wide range: levels spaced by ratio
+            levels = np.geomspace(lo, hi, 25)
+        else:
+            levels = 25
+        contour = ax.contour(gx, gy, grid, levels=levels, cmap="viridis", linewidths=0.8)
+        ax.figure.colorbar(contour, ax=ax)
+    ax.plot(xs, ys, "-", color="tab:red", linewidth=1.2, marker=".", markersize=3)
+    ax.plot(xs[:1], ys[:1], "o", color="black", label="start")
+    ax.plot(xs[-1:], ys[-1:], "*", color="tab:red", markersize=12, label="end")
+    ax.set_xlabel(result.params[0])
+    ax.set_ylabel(result.params[1])
+    ax.set_title("path over the contours of the objective")
+    ax.legend()
+
+
+def _padded(lo: float, hi: float) -> tuple[float, float]:
+    span = hi - lo
+    pad = 0.2 * span if span > 0 else max(1.0, abs(lo)) * 0.5
+    return lo - pad, hi + pad

@@ -1,0 +1,189 @@
+"""Rich renderables for `grad descend`: the trace table, a terminal plot of f over the steps and
+the summary; and the CSV writer. Nothing here prints; user text reaches Rich only as Text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Group
+from rich.table import Table
+from rich.text import Text
+
+from . import render
+from .descend import Result, Step
+from .errors import GradcliError
+from .render import GRAD, VALUE, num
+
+MAX_PARAM_COLUMNS = 8
+BLOCKS = " ▁▂▃▄▅▆▇█"
+STOP_STYLE = {"steps": "bold", "converged": "bold green", "diverged": "bold red",
+              "interrupted": "bold yellow"}
+
+
+def table_rows(steps: Sequence[Step], every: int, last: Step) -> list[Step]:
+    """Step 0, every `every`-th step, and the last one."""
+    rows = [s for s in steps if s.step % every == 0]
+    if not rows or rows[-1].step != last.step:
+        rows.append(last)
+    return rows
+
+
+def header(result: Result, f_name: str) -> Text:
+    config = result.config
+    text = Text("descend ", style="bold")
+    if config.target is not None:
+        text.append(f"({f_name} − {num(config.target)})²", style="bold")
+    else:
+        text.append(("maximise " if config.maximize else "minimise ") + f_name, style="bold")
+    text.append(f"  with {config.optimizer}, lr {num(config.lr)}", style="dim")
+    text.append("  over ", style="dim")
+    text.append(", ".join(result.params))
+    if result.fixed:
+        text.append("  (fixed: ", style="dim")
+        text.append(", ".join(f"{n} = {num(v)}" for n, v in result.fixed.items()))
+        text.append(")", style="dim")
+    return text
+
+
+def trace_table(result: Result, rows: Sequence[Step], f_name: str, digits: int = 6) -> Table:
+    params = result.params
+    shown = params[:MAX_PARAM_COLUMNS]
+    has_loss = result.config.target is not None
+    table = Table(title="trace", title_justify="left")
+    table.add_column("step", justify="right")
+    table.add_column(f_name, style=VALUE, justify="right")
+    if has_loss:
+        table.add_column("loss", style=VALUE, justify="right")
+    for name in shown:
+        table.add_column(Text(name), justify="right")
+    table.add_column("|∇|", style=GRAD, justify="right")
+    for s in rows:
+        cells = [str(s.step), num(s.value, digits)]
+        if has_loss:
+            cells.append(num(s.loss, digits))
+        cells += [num(x, digits) for x in s.point[:MAX_PARAM_COLUMNS]]
+        cells.append(num(s.norm, 3))
+        table.add_row(*cells)
+    if len(params) > len(shown):
+        table.caption = f"{len(params) - len(shown)} more parameters not shown; see --csv"
+    return table
+
+
+def plot(steps: Sequence[Step], f_name: str, width: int = 60, height: int = 8) -> Text:
+    """f over the steps as a block chart: column c shows the kept step nearest to step
+    c·n/(width − 1), so the first column is the start and the last the end; scaled between
+    the smallest and largest value shown."""
+    if not steps:
+        return Text()
+    n = steps[-1].step
+    width = max(1, min(width, n + 1))
+    filled, i = [], 0
+    for c in range(width):
+        want = c * n / (width - 1) if width > 1 else n
+        while i + 1 < len(steps) and abs(steps[i + 1].step - want) <= abs(steps[i].step - want):
+            i += 1
+        filled.append(steps[i].value)
+    lo, hi = min(filled), max(filled)
+    span = hi - lo
+    levels = [height * 8 if span == 0 else 1 + round((v - lo) / span * (height * 8 - 1))
+              for v in filled]
+    label_width = max(len(num(hi, 4)), len(num(lo, 4)))
+    text = Text(f"{f_name} over the steps\n", style="bold")
+    for row in range(height):
+        bottom = (height - 1 - row) * 8
+        label = num(hi, 4) if row == 0 else num(lo, 4) if row == height - 1 else ""
+        text.append(label.rjust(label_width) + " │", style="dim")
+        text.append("".join(BLOCKS[max(0, min(8, lv - bottom))] for lv in levels),
+                    style=VALUE)
+        text.append("\n")
+    text.append(" " * label_width + " └" + "─" * width + "\n", style="dim")
+    right = f"step {n}"
+    text.append(" " * (label_width + 2) + "0" + right.rjust(max(1, width - 1)), style="dim")
+    return text
+
+
+def summary(result: Result, f_name: str, digits: int = 6) -> Group:
+    first, last = result.first, result.last
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold")
+    grid.add_column()
+    stop = Text(result.stopped, style=STOP_STYLE[result.stopped])
+    stop.append(f": {result.reason}", style="")
+    grid.add_row("stopped", stop)
+    grid.add_row("steps", str(result.steps))
+    change = Text(num(first.value, digits), style=VALUE)
+    change.append(" → ")
+    change.append(num(last.value, digits), style=VALUE)
+    grid.add_row(f_name, change)
+    if last.loss is not None:
+        grid.add_row("loss", f"{num(first.loss, digits)} → {num(last.loss, digits)}")
+    point_label = "last good point" if result.stopped == "diverged" else "final point"
+    if result.stopped == "diverged":
+        point_label += f" (step {last.step})"
+    grid.add_row(point_label, Text(", ".join(f"{n} = {num(x, digits)}"
+                                             for n, x in zip(result.params, last.point))))
+    grid.add_row("|∇|", Text(num(last.norm, 3), style=GRAD))
+    parts: list = [grid]
+    if result.stopped == "diverged" and result.error is not None:
+        shown = result.error  # without its own hint: the run's hint follows
+        error = GradcliError(shown.message, source=shown.source, span=shown.span)
+        parts.append(Text.assemble(("at step ", "dim"), (str(result.failed_step), "bold"),
+                                   (": ", "dim"), render.error(error)))
+    if result.hint:
+        parts.append(Text.assemble(("hint: ", "bold"), result.hint))
+    return Group(*parts)
+
+
+def report(result: Result, rows: Sequence[Step], sample: Sequence[Step], f_name: str,
+           digits: int = 6, width: int = 80) -> Group:
+    parts: list = [header(result, f_name), trace_table(result, rows, f_name, digits)]
+    if result.last.step >= 2:
+        parts.append(plot(sample, f_name, width=max(10, min(60, width - 14))))
+    parts.append(summary(result, f_name, digits))
+    return Group(*parts)
+
+
+def progress_bar(console, total: int):
+    """A transient progress bar for long runs on a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
+        TimeRemainingColumn
+
+    return Progress(TextColumn("descending"), BarColumn(), MofNCompleteColumn(),
+                    TimeRemainingColumn(), console=console, transient=True)
+
+
+# --- files ---------------------------------------------------------------------------------
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write the whole file next to its destination, then rename it into place, so an old file
+    is never truncated before the new one is complete."""
+    directory = path.parent if str(path.parent) else Path(".")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+def trace_csv(result: Result, trace: Sequence[Step]) -> str:
+    """step, value, [loss], each parameter, grad_<parameter> each, grad_norm; exact floats."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    has_loss = result.config.target is not None
+    writer.writerow(["step", "value", *(["loss"] if has_loss else []), *result.params,
+                     *(f"grad_{p}" for p in result.params), "grad_norm"])
+    for s in trace:
+        writer.writerow([s.step, repr(s.value), *([repr(s.loss)] if has_loss else []),
+                         *map(repr, s.point), *map(repr, s.gradient), repr(s.norm)])
+    return buffer.getvalue()
