@@ -263,7 +263,8 @@ def descend_cmd(
 ) -> None:
     """Gradient descent on a formula: watch f fall and the parameters move.
 
-    Exit codes: 0 all steps taken, 4 converged (gradient norm < --tol), 1 diverged,
+    Exit codes: 0 converged (gradient norm < --tol) or, without --tol, all steps taken;
+    4 all steps taken without reaching --tol; 1 diverged;
     130 interrupted.
 
     Examples:

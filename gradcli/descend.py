@@ -22,10 +22,11 @@ from .errors import DomainError, ExitCode, GradcliError, UsageError
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
 STOPS = ("steps", "converged", "diverged", "interrupted")
 
-# The exit code tells the outcomes apart: all steps taken, converged early, diverged.
+# The exit code tells the outcomes apart: converged (or all steps taken when no --tol was
+# asked for) is success; all steps taken without reaching --tol is 4; diverged is 1.
+NOT_CONVERGED = 4
 EXIT_CODES = {
-    "steps": ExitCode.OK,  # 0
-    "converged": 4,
+    "converged": ExitCode.OK,
     "diverged": ExitCode.EVAL,  # 1, like any other evaluation that failed
     "interrupted": ExitCode.INTERRUPTED,  # 130
 }
@@ -112,6 +113,8 @@ class Result:
 
     @property
     def exit_code(self) -> int:
+        if self.stopped == "steps":
+            return NOT_CONVERGED if self.config.tol is not None else ExitCode.OK
         return int(EXIT_CODES[self.stopped])
 
 

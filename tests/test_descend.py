@@ -127,9 +127,16 @@ def test_sigmoid_neuron_trained_toward_one_rises_monotonically():
 def test_tol_stops_early_when_the_gradient_norm_falls_below_it():
     # x_k = 3·0.8^k, |f'| = 6·0.8^k < 1e-3 first at k = 39
     result, trace = descend("x^2", {"x": 3.0}, lr=0.1, steps=10_000, tol=1e-3)
-    assert result.stopped == "converged" and result.exit_code == 4
+    assert result.stopped == "converged" and result.exit_code == 0
     assert result.steps == 39 and len(trace) == 40
     assert trace[-1].norm < 1e-3 <= trace[-2].norm
+
+
+def test_exit_codes_tell_the_outcomes_apart():
+    not_reached, _ = descend("x^2", {"x": 3.0}, lr=0.1, steps=10, tol=1e-3)
+    assert not_reached.stopped == "steps" and not_reached.exit_code == 4
+    no_tol, _ = descend("x^2", {"x": 3.0}, lr=0.1, steps=10)
+    assert no_tol.stopped == "steps" and no_tol.exit_code == 0
 
 
 def test_too_large_a_rate_diverges_cleanly_with_a_hint():

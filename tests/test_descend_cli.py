@@ -101,11 +101,14 @@ def test_csv_writes_the_full_trace(grad, tmp_path):
     assert float(rows[30]["y"]) == pytest.approx(0.4 ** 30, rel=1e-12)
 
 
-def test_tol_converges_with_its_own_exit_code(grad):
+def test_exit_codes_converged_not_converged(grad):
     result = grad("descend", "x^2", "x=3", "--tol", "1e-3", "--steps", "10000", "--json")
-    assert result.returncode == 4, result.stderr
+    assert result.returncode == 0, result.stderr
     data = strict_json(result.stdout)
     assert data["stopped"] == "converged" and data["steps"] == 39
+    result = grad("descend", "x^2", "x=3", "--tol", "1e-3", "--steps", "10", "--json")
+    assert result.returncode == 4, result.stderr
+    assert strict_json(result.stdout)["stopped"] == "steps"
 
 
 def test_divergence_is_clean_with_step_last_good_point_and_hint(grad):
