@@ -62,10 +62,11 @@ def _cut_reason(ev: Evaluation, node: int, name: str) -> str:
 
 
 def diagnose(ev: Evaluation) -> list[Diagnostic]:
-    """Every finding about `ev`, in node order (inputs' zero-gradient findings included)."""
+    """Every finding about `ev`, in node order, then the inputs whose gradient is 0."""
     graph, values, grads = ev.graph, ev.values, ev.grads
     out = output_label(graph)
     found: list[Diagnostic] = []
+    consequences: list[Diagnostic] = []  # zero input gradients: listed after their causes
     received: list = []  # every node's incoming contributions, computed once if needed
     n = len(graph.ops)
     users = graph.users()
@@ -114,15 +115,18 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
         elif op not in (INPUT, CONST) and OPS[op].role == "router":
             losers = [a for a, d in zip(args, locals_[node], strict=True) if d == 0.0]
             if losers:
-                lost = ", ".join(dict.fromkeys(label(graph, a, out) for a in losers))
+                names = list(dict.fromkeys(label(graph, a, out) for a in losers))
+                lost = ", ".join(names[:5]) + (f" and {len(names) - 5} more"
+                                               if len(names) > 5 else "")
                 found.append(Diagnostic(
                     node, "losing-branch",
                     f"{name} = {op}(…) routes its gradient only to the winning argument; "
-                    f"{lost} lost and receives 0 from it",
+                    f"{lost} lost and {'receives' if len(names) == 1 else 'receive'} 0 "
+                    "from it",
                     f"a losing argument gets gradient only if it becomes the {op}"))
 
         if op == INPUT and grads[node] == 0.0:
-            found.append(_zero_gradient(ev, node, name, live, cut, received))
+            consequences.append(_zero_gradient(ev, node, name, live, cut, received))
 
         g = grads[node]
         if math.isinf(g) and all(math.isfinite(grads[u]) for u in users[node]):
@@ -142,7 +146,7 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
                         "double",
                         "rescale the formula (e.g. work with logarithms) or move the point"))
                     break
-    return found
+    return found + consequences
 
 
 def _zero_gradient(ev: Evaluation, node: int, name: str, live: list[bool],

@@ -85,17 +85,20 @@ def node_formula(graph: Graph, node: int, output: str) -> str:
         return f"{operands[0]} {rule.symbol} {operands[1]}"
     if rule.infix:
         return f"{rule.symbol}{operands[0]}"
+    if len(operands) > 10:  # max(a1, …, a20000): keep the step readable
+        operands = operands[:8] + [f"… {len(operands) - 9} more", operands[-1]]
     return f"{rule.symbol}({', '.join(operands)})"
 
 
-def local_formula(graph: Graph, node: int, slot: int, output: str) -> str:
+def local_formula(graph: Graph, node: int, slot: int, output: str,
+                  operands: list[str] | None = None) -> str:
     """∂node/∂(operand in `slot`) as a formula in the operands' labels."""
     rule = OPS[graph.ops[node]]
-    operands = [_operand(graph, a, output) for a in graph.args[node]]
+    if operands is None:
+        operands = [_operand(graph, a, output) for a in graph.args[node]]
     if rule.arity is None:
         return rule.local[0].format(a=operands[slot])
-    names = dict(zip("ab", operands))
-    return rule.local[slot].format(**names)
+    return rule.local[slot].format(**dict(zip("ab", operands)))
 
 
 def contributions(ev: Evaluation) -> list[list[Contribution]]:
@@ -111,11 +114,11 @@ def contributions(ev: Evaluation) -> list[list[Contribution]]:
         args = graph.args[node]
         local = OPS[op].partials(*[values[a] for a in args], values[node])
         upstream = grads[node]
+        operands = [_operand(graph, a, output) for a in args]
         for slot, (a, d) in enumerate(zip(args, local, strict=True)):
             downstream = 0.0 if upstream == 0.0 else upstream * d  # as the engine skips
-            received[a].append(Contribution(node, a, slot, local_formula(graph, node, slot,
-                                                                         output),
-                                            d, upstream, downstream))
+            formula = local_formula(graph, node, slot, output, operands)
+            received[a].append(Contribution(node, a, slot, formula, d, upstream, downstream))
     return received
 
 

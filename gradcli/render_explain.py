@@ -47,6 +47,12 @@ def _chain(expl: Explanation, c: Contribution, digits: int,
     return text
 
 
+def _shorten(items: list[str], keep: int = 8) -> list[str]:
+    if len(items) <= keep + 2:
+        return items
+    return items[:keep] + [f"… {len(items) - keep - 1} more", items[-1]]
+
+
 def _gathered(expl: Explanation, step: Step, digits: int) -> Text:
     f = expl.output
     labels = expl.labels
@@ -58,17 +64,21 @@ def _gathered(expl: Explanation, step: Step, digits: int) -> Text:
         return text
     text.append(f"∂{f}/∂{step.label} = ")
     if len(step.gathered) > 1:
-        text.append(" + ".join(num(c.downstream, digits) for c in step.gathered))
+        terms = [num(c.downstream, digits) for c in step.gathered]
+        text.append(" + ".join(_shorten(terms)))
         text.append(" = ")
     text.append(num(step.grad, digits), style=GRAD)
     if len(step.gathered) > 1:
-        via = ", ".join(dict.fromkeys(labels[c.user] for c in step.gathered))
+        via = ", ".join(_shorten(list(dict.fromkeys(labels[c.user] for c in step.gathered))))
         text.append(f"   (gradients add at branches: {step.label} feeds {via})", style="dim")
     return text
 
 
-def explanation(expl: Explanation, digits: int = 6) -> Group:
-    """The numbered steps."""
+MAX_LINES = 400  # the explanation of a large graph is cut here; --json has every step
+
+
+def explanation(expl: Explanation, digits: int = 6, max_lines: int = MAX_LINES) -> Group:
+    """The numbered steps, up to about max_lines lines."""
     paths: dict[int, int] = {}
     for step in expl.steps:
         paths[step.node] = len(step.gathered)
@@ -78,6 +88,10 @@ def explanation(expl: Explanation, digits: int = 6) -> Group:
     parts: list = [Text("backward pass, step by step: downstream = upstream × local",
                         style="bold")]
     for step in expl.steps:
+        if len(parts) >= max_lines:
+            parts.append(Text(f"… {len(expl.steps) - step.number + 1} more steps not shown; "
+                              "--json --explain lists every step", style="yellow"))
+            break
         head = Text(f"step {step.number}  ", style="bold")
         if step.op == "input":
             head.append(step.label, style="bold")
@@ -90,20 +104,30 @@ def explanation(expl: Explanation, digits: int = 6) -> Group:
         head.append(num(step.value, digits), style=VALUE)
         parts.append(head)
         parts.append(_gathered(expl, step, digits))
-        for c in step.inputs:
+        for i, c in enumerate(step.inputs):
+            if len(parts) >= max_lines:
+                parts.append(Text(f"    … {len(step.inputs) - i} more inputs not shown",
+                                  style="yellow"))
+                break
             parts.append(_chain(expl, c, digits, paths.get(c.operand, 1)))
     return Group(*parts)
 
 
-def diagnostics(found: list[Diagnostic]) -> Text:
+MAX_DIAGNOSTICS = 20  # shown in the human output; --json has them all
+
+
+def diagnostics(found: list[Diagnostic], limit: int = MAX_DIAGNOSTICS) -> Text:
     text = Text()
-    for i, d in enumerate(found):
+    for i, d in enumerate(found[:limit]):
         if i:
             text.append("\n")
         text.append(f"{d.kind}: ", style="bold yellow")
         text.append(d.reason)
         text.append("\n  hint: ", style="bold")
         text.append(d.hint)
+    if len(found) > limit:
+        text.append(f"\n… and {len(found) - limit} more findings; --json lists them all",
+                    style="yellow")
     return text
 
 
