@@ -75,7 +75,8 @@ def to_dot(ev: Evaluation) -> str:
     for args in graph.args:
         for a in args:
             uses[a] += 1
-    title = " ".join(graph.source.split())
+    lines_of_source = (" ".join(line.split()) for line in graph.source.splitlines())
+    title = "; ".join(line for line in lines_of_source if line)
     if len(title) > 80:
         title = title[:79] + "…"
     lines = [
