@@ -216,6 +216,11 @@ def run_eval(tape, point, *, wrt: str | None = None, check: bool = False,
             if path is not None:
                 dot.render(text, kind, path)
                 _note(f"wrote the circuit diagram to {path}")
+    if fmt == "dot":
+        from .dot import to_dot
+
+        sys.stdout.write(to_dot(ev))
+        return
     from .diagnostics import diagnose
 
     found = diagnose(ev)
@@ -229,11 +234,6 @@ def run_eval(tape, point, *, wrt: str | None = None, check: bool = False,
 
         sys.stdout.write(jsonout.dumps(jsonout.evaluation(ev, names, rows, found,
                                                           explanation)) + "\n")
-        return
-    if fmt == "dot":
-        from .dot import to_dot
-
-        sys.stdout.write(to_dot(ev))
         return
     from . import render, render_explain
 
