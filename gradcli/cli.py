@@ -103,15 +103,22 @@ def split_names(text: str | None) -> list[str] | None:
 
 def prepare(expression: str | None, bindings: list[str] | None, file: Path | None):
     """Parse the formula and bind its inputs; warn about bindings it does not use."""
-    from .engine import Tape, parse_binding, resolve_point
-    from .syntax import parse
+    from .engine import parse_binding
 
     positional = list(bindings or [])
     if file is not None and expression is not None:
         positional.insert(0, expression)  # with -f every positional is a binding
         expression = None
     given = dict(parse_binding(b) for b in positional)
-    graph = parse(read_source(expression, file))
+    return prepare_source(read_source(expression, file), given)
+
+
+def prepare_source(source: str, given: dict[str, float]):
+    """Parse a formula or program and bind its inputs; warn about bindings it does not use."""
+    from .engine import Tape, resolve_point
+    from .syntax import parse
+
+    graph = parse(source)
     point, unused = resolve_point(graph, given)
     for name in unused:
         _warn(f"{name} is not used by the formula; its value is ignored")
@@ -134,9 +141,22 @@ def eval_cmd(
     check: Annotated[bool, typer.Option(
         "--check", help="Compare each gradient with the numerical derivative.")] = False,
     as_json: Annotated[bool, typer.Option(
-        "--json", help="Print one strict JSON object (schema in the README).")] = False,
+        "--json", help="Print one strict JSON object (schema in the README); "
+                       "short for --format json.")] = False,
     digits: Annotated[int, typer.Option(min=1, max=17,
                                         help="Significant digits shown.")] = 6,
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="Narrate the backward pass step by step (chain rule per node).")
+    ] = False,
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", help="Output format: tree (default), json or dot (Graphviz).",
+        show_default=False)] = None,
+    svg: Annotated[Optional[Path], typer.Option(
+        "--svg", help="Also draw the circuit diagram into FILE as SVG (needs Graphviz).",
+        show_default=False)] = None,
+    png: Annotated[Optional[Path], typer.Option(
+        "--png", help="Also draw the circuit diagram into FILE as PNG (needs Graphviz).",
+        show_default=False)] = None,
 ) -> None:
     """Evaluate a formula and backpropagate: every node's value and gradient.
 
@@ -144,29 +164,81 @@ def eval_cmd(
 
       grad eval '(x + y) * z' x=-2 y=5 z=-4
 
-      grad eval 'q = x + y; f = q * z' x=-2 y=5 z=-4 --wrt x,y
+      grad eval 'q = x + y; f = q * z' x=-2 y=5 z=-4 --wrt x,y --explain
 
       grad eval '-x^2 + 1' x=3 --check
 
       grad eval '1/(1 + exp(-(w0*x0 + w1*x1 + w2)))' w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --json
+
+      grad eval 'sigmoid(w0*x0 + w1*x1 + w2)' w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --svg neuron.svg
     """
     with user_errors():
         tape, point = prepare(expression, bindings, file)
-        from . import request
+        run_eval(tape, point, wrt=wrt, check=check, as_json=as_json, digits=digits,
+                 explain=explain, fmt=fmt, svg=svg, png=png)
 
-        result = request.run(tape, point, split_names(wrt), check)
-        for message in result.warnings:
-            _warn(message)
-        if as_json:
-            from . import jsonout
 
-            sys.stdout.write(jsonout.dumps(jsonout.evaluation(
-                result.evaluation, result.names, result.check)) + "\n")
-            return
-        from . import render
+FORMATS = ("tree", "json", "dot")
 
-        out, _ = _consoles()
-        out.print(render.evaluation_view(result.evaluation, result.names, digits, result.check))
+
+def run_eval(tape, point, *, wrt: str | None = None, check: bool = False,
+             as_json: bool = False, digits: int = 6, explain: bool = False,
+             fmt: str | None = None, svg: Path | None = None, png: Path | None = None) -> None:
+    """The body of `grad eval` (and `grad example`): evaluate, then print in the chosen form.
+    Raises GradcliError; call inside user_errors()."""
+    if fmt is not None and fmt not in FORMATS:
+        raise UsageError(f"unknown format {fmt!r}", hint="use --format tree, json or dot")
+    if as_json and fmt not in (None, "json"):
+        raise UsageError(f"--json and --format {fmt} ask for two formats", hint="choose one")
+    fmt = "json" if as_json else (fmt or "tree")
+    if svg is not None or png is not None:
+        from .dot import INSTALL_HINT, have_graphviz
+
+        if not have_graphviz():  # say so before any output
+            raise UsageError("--svg and --png need Graphviz's dot program, which is not "
+                             "installed", hint=INSTALL_HINT)
+    from . import request
+
+    result = request.run(tape, point, split_names(wrt), check)
+    for message in result.warnings:
+        _warn(message)
+    ev = result.evaluation
+    if svg is not None or png is not None:
+        from . import dot
+
+        text = dot.to_dot(ev)
+        for path, kind in ((svg, "svg"), (png, "png")):
+            if path is not None:
+                dot.render(text, kind, path)
+                _note(f"wrote the circuit diagram to {path}")
+    if fmt == "dot":
+        from .dot import to_dot
+
+        sys.stdout.write(to_dot(ev))
+        return
+    explanation = None
+    if explain:
+        from .explain import explain as narrate
+
+        explanation = narrate(ev)
+    if fmt == "json":
+        from . import jsonout
+
+        sys.stdout.write(jsonout.dumps(jsonout.evaluation(
+            ev, result.names, result.check, result.diagnostics, explanation)) + "\n")
+        return
+    from . import render
+
+    out, _ = _consoles()
+    out.print(render.evaluation_view(ev, result.names, digits, result.check,
+                                     result.diagnostics, explanation))
+
+
+def _note(message: str) -> None:
+    from rich.text import Text
+
+    _, err = _consoles()
+    err.print(Text(message, style="dim"))
 
 
 @app.command("ops")
@@ -366,6 +438,132 @@ def _write(path: Path, data: bytes, write) -> None:
         write(path, data)
     except OSError as exc:
         raise UsageError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+
+
+@app.command("check")
+def check_cmd(
+    expression: Annotated[Optional[str], typer.Argument(
+        help="The formula or program; '-' reads standard input.", show_default=False)] = None,
+    bindings: Annotated[Optional[list[str]], typer.Argument(
+        help="Input values as NAME=VALUE, e.g. x=-2 y=5.", show_default=False)] = None,
+    file: Annotated[Optional[Path], typer.Option("--file", "-f", help=FILE_HELP)] = None,
+    wrt: Annotated[Optional[str], typer.Option(
+        help="Comma-separated inputs to check (default: all).")] = None,
+    sweep: Annotated[bool, typer.Option(
+        "--sweep", help="Show the numerical derivative's error for h = 1e-1 … 1e-15.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print one strict JSON object (schema in the README).")] = False,
+    digits: Annotated[int, typer.Option(min=1, max=17,
+                                        help="Significant digits shown.")] = 6,
+) -> None:
+    """Check the analytic gradient against central differences (f(x+h) - f(x-h)) / 2h.
+
+    Examples:
+
+      grad check 'sin(x) * exp(y)' x=0.7 y=0.3
+
+      grad check 'sin(x) * exp(y)' x=0.7 y=0.3 --sweep
+
+      grad check 'max(x, y)' x=1 y=1.000000001
+    """
+    with user_errors():
+        tape, point = prepare(expression, bindings, file)
+        from . import numeric
+        from .request import wrt_names
+
+        names = wrt_names(tape.graph, split_names(wrt))
+        ev = tape.evaluate(point)
+
+        if sweep:
+            sweeps = numeric.sweep(tape, ev, names)
+            if as_json:
+                from . import jsonout
+
+                sys.stdout.write(jsonout.dumps(jsonout.sweep(ev, sweeps)) + "\n")
+                return
+            from .render_explain import sweep_table
+
+            out, _ = _consoles()
+            out.print(sweep_table(sweeps, digits))
+            out.print(_dim("large h: truncation error (∝ h²) dominates; tiny h: floating-point "
+                            "round-off (∝ ε/h) dominates; ← marks the smallest error"))
+            return
+        rows = numeric.check(tape, ev, names)
+        if as_json:
+            from . import jsonout
+
+            data = jsonout.evaluation(ev, names, rows)
+            result = {"value": data["value"], "check": data["check"]}
+            sys.stdout.write(jsonout.dumps(result) + "\n")
+            return
+        from . import render
+
+        out, _ = _consoles()
+        out.print(render.gradient_table(ev, names, digits, rows))
+
+
+def _dim(message: str):
+    from rich.text import Text
+
+    return Text(message, style="dim")
+
+
+@app.command("example")
+def example_cmd(
+    name: Annotated[Optional[str], typer.Argument(
+        help="The example to run; without it, list the examples.", show_default=False)] = None,
+    bindings: Annotated[Optional[list[str]], typer.Argument(
+        help="Override input values as NAME=VALUE.", show_default=False)] = None,
+    wrt: Annotated[Optional[str], typer.Option(
+        help="Comma-separated inputs to show the gradient for (default: all).")] = None,
+    check: Annotated[bool, typer.Option(
+        "--check", help="Compare each gradient with the numerical derivative.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print one strict JSON object; short for --format json.")] = False,
+    digits: Annotated[int, typer.Option(min=1, max=17,
+                                        help="Significant digits shown.")] = 6,
+    explain: Annotated[bool, typer.Option(
+        "--explain", help="Narrate the backward pass step by step.")] = False,
+    fmt: Annotated[Optional[str], typer.Option(
+        "--format", help="Output format: tree (default), json or dot (Graphviz).",
+        show_default=False)] = None,
+    svg: Annotated[Optional[Path], typer.Option(
+        "--svg", help="Also draw the circuit diagram into FILE as SVG (needs Graphviz).",
+        show_default=False)] = None,
+    png: Annotated[Optional[Path], typer.Option(
+        "--png", help="Also draw the circuit diagram into FILE as PNG (needs Graphviz).",
+        show_default=False)] = None,
+) -> None:
+    """Run a built-in worked example from the backprop lecture (list them without NAME).
+
+    Examples:
+
+      grad example
+
+      grad example circuit --explain
+
+      grad example neuron --svg neuron.svg
+    """
+    from .examples import EXAMPLES, find
+
+    with user_errors():
+        if name is None:
+            from .render_explain import examples_table
+
+            out, _ = _consoles()
+            out.print(examples_table(list(EXAMPLES.values())))
+            return
+        from .engine import parse_binding
+
+        example = find(name)
+        given = dict(parse_binding(b) for b in bindings or [])
+        tape, point = prepare_source(example.program, given)
+        if fmt in (None, "tree") and not as_json:
+            out, _ = _consoles()
+            out.print(_dim(f"{example.name}: {example.title}"))
+            out.print(_dim("program: " + "; ".join(example.program.strip().splitlines())))
+        run_eval(tape, point, wrt=wrt, check=check, as_json=as_json, digits=digits,
+                 explain=explain, fmt=fmt, svg=svg, png=png)
 
 
 def _protect_leading_minus(command, argv: list[str]) -> list[str]:

@@ -9,9 +9,11 @@ import json
 import math
 from collections.abc import Iterable
 
+from .diagnostics import Diagnostic, diagnose
 from .engine import Evaluation
+from .explain import Explanation
 from .graph import gc_paused
-from .numeric import CheckRow
+from .numeric import CheckRow, Sweep
 
 
 def number(value: float | None) -> float | None:
@@ -20,7 +22,10 @@ def number(value: float | None) -> float | None:
 
 
 def evaluation(ev: Evaluation, wrt: Iterable[str] | None = None,
-               check: list[CheckRow] | None = None) -> dict:
+               check: list[CheckRow] | None = None,
+               diagnostics: list[Diagnostic] | None = None,
+               explanation: Explanation | None = None) -> dict:
+    """diagnostics default to diagnose(ev): the key is always present."""
     graph = ev.graph
     values, grads = ev.values, ev.grads
     with gc_paused():
@@ -39,9 +44,16 @@ def evaluation(ev: Evaluation, wrt: Iterable[str] | None = None,
                 "numeric": number(row.numeric),
                 "rel_error": number(row.rel_error),
                 "verdict": row.verdict,
+                "kinks": list(row.kinks),
             }
             for row in check
         ]
+    result["diagnostics"] = [
+        {"node": d.node, "kind": d.kind, "reason": d.reason, "hint": d.hint}
+        for d in (diagnose(ev) if diagnostics is None else diagnostics)
+    ]
+    if explanation is not None:
+        result["explanation"] = explanation_steps(explanation)
     return result
 
 
@@ -57,6 +69,59 @@ def _nodes(graph, values: list[float], grads: list[float]) -> list[dict]:
         }
         for node, (op, args, name) in enumerate(zip(graph.ops, graph.args, graph.names))
     ]
+
+
+def _contribution(c) -> dict:
+    return {
+        "from": c.user,
+        "to": c.operand,
+        "local_formula": c.local_formula,
+        "local": number(c.local),
+        "upstream": number(c.upstream),
+        "downstream": number(c.downstream),
+    }
+
+
+def explanation_steps(explanation: Explanation) -> list[dict]:
+    return [
+        {
+            "step": s.number,
+            "node": s.node,
+            "label": s.label,
+            "op": s.op,
+            "role": s.role,
+            "formula": s.formula,
+            "value": number(s.value),
+            "grad": number(s.grad),
+            "gathered": [_contribution(c) for c in s.gathered],
+            "inputs": [_contribution(c) for c in s.inputs],
+        }
+        for s in explanation.steps
+    ]
+
+
+def sweep(ev: Evaluation, sweeps: list[Sweep]) -> dict:
+    return {
+        "value": number(ev.value),
+        "method": "central",
+        "sweep": [
+            {
+                "name": s.name,
+                "analytic": number(s.analytic),
+                "best_h": s.best.h if s.best is not None else None,
+                "rows": [
+                    {
+                        "h": r.h,
+                        "numeric": number(r.numeric),
+                        "error": number(r.error),
+                        "rel_error": number(r.rel_error),
+                    }
+                    for r in s.rows
+                ],
+            }
+            for s in sweeps
+        ],
+    }
 
 
 def dumps(obj: object) -> str:

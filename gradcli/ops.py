@@ -33,6 +33,12 @@ class Op:
     infix: bool = False  # written between its operands (a + b) rather than called
     domain: Callable[..., str] | None = None  # why the inputs are out of the domain
     min_args: int = 1
+    # The local derivative wrt each input as a formula, for explanations: {a}, {b} stand for
+    # the operands as written. A variadic op has one entry, used for every input ({a}).
+    local: tuple[str, ...] = ()
+    # Piecewise ops only (relu, abs, max, min): which piece the inputs select, as a value that
+    # changes exactly when the input crosses a kink. Called like partials: (*inputs, out).
+    branch: Callable[..., object] | None = None
 
 
 OPS: dict[str, Op] = {}
@@ -107,6 +113,19 @@ def _extremum_partials(pick: Callable[..., float]) -> Callable[..., tuple[float,
     return partials
 
 
+def _relu_branch(x: float, out: float) -> bool:
+    return x > 0.0
+
+
+def _abs_branch(x: float, out: float) -> int:
+    return (x > 0.0) - (x < 0.0)
+
+
+def _extremum_branch(*args: float) -> tuple[bool, ...]:
+    *inputs, out = args
+    return tuple(v == out for v in inputs)  # which arguments win
+
+
 def _needs(condition: str) -> Callable[..., str]:
     return lambda *inputs: condition
 
@@ -114,97 +133,124 @@ def _needs(condition: str) -> Callable[..., str]:
 # --- arithmetic -------------------------------------------------------------------------
 register(Op("add", 2, lambda a, b: a + b, lambda a, b, out: (1.0, 1.0), "+",
             "a + b", "distributor", "∂/∂a = 1, ∂/∂b = 1",
-            ((1.5, -2.0), (0.3, 0.4)), infix=True))
+            ((1.5, -2.0), (0.3, 0.4)), infix=True,
+            local=("1", "1")))
 register(Op("sub", 2, lambda a, b: a - b, lambda a, b, out: (1.0, -1.0), "-",
             "a - b", "distributor", "∂/∂a = 1, ∂/∂b = -1",
-            ((1.5, -2.0), (0.3, 0.4)), infix=True))
+            ((1.5, -2.0), (0.3, 0.4)), infix=True,
+            local=("1", "-1")))
 register(Op("mul", 2, lambda a, b: a * b, lambda a, b, out: (b, a), "*",
             "a * b", "swapper", "∂/∂a = b, ∂/∂b = a",
-            ((1.5, -2.0), (0.3, 0.4)), infix=True))
+            ((1.5, -2.0), (0.3, 0.4)), infix=True,
+            local=("{b}", "{a}")))
 register(Op("div", 2, lambda a, b: a / b, lambda a, b, out: (1.0 / b, -out / b), "/",
             "a / b", "scaler", "∂/∂a = 1/b, ∂/∂b = -a/b²",
             ((1.5, -2.0), (0.3, 0.4)), infix=True,
-            domain=_needs("division by zero")))
+            domain=_needs("division by zero"),
+            local=("1/{b}", "-{a}/{b}²")))
 register(Op("neg", 1, lambda a: -a, lambda a, out: (-1.0,), "-",
-            "-a", "negator", "∂/∂a = -1", ((0.7,), (-1.3,)), infix=True))
+            "-a", "negator", "∂/∂a = -1", ((0.7,), (-1.3,)), infix=True,
+            local=("-1",)))
 register(Op("pow", 2, math.pow, _pow_partials, "^",
             "a ^ b (also a ** b and pow(a, b))", "power",
             "∂/∂a = b·a^(b-1), ∂/∂b = a^b·ln a",
             ((1.5, 2.0), (0.7, -1.3), (2.0, 0.5)), call_names=("pow",), infix=True,
-            domain=_pow_domain))
+            domain=_pow_domain,
+            local=("{b}·{a}^({b} - 1)", "{a}^{b}·ln {a}")))
 register(Op("id", 1, lambda a: a, lambda a, out: (1.0,), "=",
-            "a named copy of a (q = x)", "wire", "∂/∂a = 1", ((0.7,),)))
+            "a named copy of a (q = x)", "wire", "∂/∂a = 1", ((0.7,),),
+            local=("1",)))
 
 # --- exponentials and logarithms ----------------------------------------------------------
 register(Op("exp", 1, math.exp, lambda x, out: (out,), "exp",
             "e to the x", "scaler", "∂/∂x = exp(x)", ((0.7,), (-1.3,)),
-            call_names=("exp",), domain=_needs("the result is too large for a double")))
+            call_names=("exp",), domain=_needs("the result is too large for a double"),
+            local=("exp({a})",)))
 register(Op("log", 1, math.log, lambda x, out: (_ratio(1.0, x),), "log",
             "natural logarithm (also ln), x > 0", "scaler", "∂/∂x = 1/x",
-            ((0.5,), (3.0,)), call_names=("log", "ln"), domain=_needs("log needs x > 0")))
+            ((0.5,), (3.0,)), call_names=("log", "ln"), domain=_needs("log needs x > 0"),
+            local=("1/{a}",)))
 register(Op("log2", 1, math.log2, lambda x, out: (_ratio(1.0, x * math.log(2.0)),), "log2",
             "base-2 logarithm, x > 0", "scaler", "∂/∂x = 1/(x·ln 2)",
-            ((0.5,), (3.0,)), call_names=("log2",), domain=_needs("log2 needs x > 0")))
+            ((0.5,), (3.0,)), call_names=("log2",), domain=_needs("log2 needs x > 0"),
+            local=("1/({a}·ln 2)",)))
 register(Op("log10", 1, math.log10, lambda x, out: (_ratio(1.0, x * math.log(10.0)),),
             "log10", "base-10 logarithm, x > 0", "scaler", "∂/∂x = 1/(x·ln 10)",
-            ((0.5,), (3.0,)), call_names=("log10",), domain=_needs("log10 needs x > 0")))
+            ((0.5,), (3.0,)), call_names=("log10",), domain=_needs("log10 needs x > 0"),
+            local=("1/({a}·ln 10)",)))
 register(Op("sqrt", 1, math.sqrt, lambda x, out: (_ratio(0.5, out),), "sqrt",
             "square root, x ≥ 0", "scaler", "∂/∂x = 1/(2·sqrt(x))",
-            ((0.5,), (3.0,)), call_names=("sqrt",), domain=_needs("sqrt needs x ≥ 0")))
+            ((0.5,), (3.0,)), call_names=("sqrt",), domain=_needs("sqrt needs x ≥ 0"),
+            local=("1/(2·sqrt({a}))",)))
 
 # --- trigonometric and hyperbolic ---------------------------------------------------------
 register(Op("sin", 1, math.sin, lambda x, out: (math.cos(x),), "sin",
             "sine (radians)", "scaler", "∂/∂x = cos(x)", ((0.7,), (-1.3,)),
-            call_names=("sin",)))
+            call_names=("sin",),
+            local=("cos({a})",)))
 register(Op("cos", 1, math.cos, lambda x, out: (-math.sin(x),), "cos",
             "cosine (radians)", "scaler", "∂/∂x = -sin(x)", ((0.7,), (-1.3,)),
-            call_names=("cos",)))
+            call_names=("cos",),
+            local=("-sin({a})",)))
 register(Op("tan", 1, math.tan, lambda x, out: (1.0 + out * out,), "tan",
             "tangent (radians)", "scaler", "∂/∂x = 1 + tan(x)²", ((0.7,), (-1.3,)),
-            call_names=("tan",)))
+            call_names=("tan",),
+            local=("1 + tan({a})²",)))
 register(Op("asin", 1, math.asin, lambda x, out: (_ratio(1.0, math.sqrt(1.0 - x * x)),),
             "asin", "arcsine, -1 ≤ x ≤ 1", "scaler", "∂/∂x = 1/sqrt(1 - x²)",
             ((0.5,), (-0.3,)), call_names=("asin",),
-            domain=_needs("asin needs -1 ≤ x ≤ 1")))
+            domain=_needs("asin needs -1 ≤ x ≤ 1"),
+            local=("1/sqrt(1 - {a}²)",)))
 register(Op("acos", 1, math.acos, lambda x, out: (_ratio(-1.0, math.sqrt(1.0 - x * x)),),
             "acos", "arccosine, -1 ≤ x ≤ 1", "scaler", "∂/∂x = -1/sqrt(1 - x²)",
             ((0.5,), (-0.3,)), call_names=("acos",),
-            domain=_needs("acos needs -1 ≤ x ≤ 1")))
+            domain=_needs("acos needs -1 ≤ x ≤ 1"),
+            local=("-1/sqrt(1 - {a}²)",)))
 register(Op("atan", 1, math.atan, lambda x, out: (1.0 / (1.0 + x * x),), "atan",
             "arctangent", "scaler", "∂/∂x = 1/(1 + x²)", ((0.7,), (-1.3,)),
-            call_names=("atan",)))
+            call_names=("atan",),
+            local=("1/(1 + {a}²)",)))
 register(Op("sinh", 1, math.sinh, lambda x, out: (math.cosh(x),), "sinh",
             "hyperbolic sine", "scaler", "∂/∂x = cosh(x)", ((0.7,), (-1.3,)),
-            call_names=("sinh",), domain=_needs("the result is too large for a double")))
+            call_names=("sinh",), domain=_needs("the result is too large for a double"),
+            local=("cosh({a})",)))
 register(Op("cosh", 1, math.cosh, lambda x, out: (math.sinh(x),), "cosh",
             "hyperbolic cosine", "scaler", "∂/∂x = sinh(x)", ((0.7,), (-1.3,)),
-            call_names=("cosh",), domain=_needs("the result is too large for a double")))
+            call_names=("cosh",), domain=_needs("the result is too large for a double"),
+            local=("sinh({a})",)))
 register(Op("tanh", 1, math.tanh, lambda x, out: (1.0 - out * out,), "tanh",
             "hyperbolic tangent, a squashing unit", "squasher", "∂/∂x = 1 - tanh(x)²",
-            ((0.7,), (-1.3,)), call_names=("tanh",)))
+            ((0.7,), (-1.3,)), call_names=("tanh",),
+            local=("1 - tanh({a})²",)))
 
 # --- neural-network units -----------------------------------------------------------------
 register(Op("sigmoid", 1, _sigmoid, lambda x, out: (out * (1.0 - out),), "sigmoid",
             "logistic sigmoid 1/(1 + e^-x), a squashing unit", "squasher",
-            "∂/∂x = σ(x)·(1 - σ(x))", ((0.7,), (-1.3,), (0.0,)), call_names=("sigmoid",)))
+            "∂/∂x = σ(x)·(1 - σ(x))", ((0.7,), (-1.3,), (0.0,)), call_names=("sigmoid",),
+            local=("σ({a})·(1 - σ({a}))",)))
 register(Op("relu", 1, lambda x: x if x > 0.0 else 0.0,
             lambda x, out: (1.0 if x > 0.0 else 0.0,), "relu",
             "max(x, 0); gradient 0 at x ≤ 0", "gate",
-            "∂/∂x = 1 if x > 0 else 0", ((0.7,), (-1.3,)), call_names=("relu",)))
+            "∂/∂x = 1 if x > 0 else 0", ((0.7,), (-1.3,)), call_names=("relu",),
+            local=("1 if {a} > 0 else 0",), branch=_relu_branch))
 register(Op("softplus", 1, _softplus, lambda x, out: (_sigmoid(x),), "softplus",
             "log(1 + e^x), a smooth relu", "scaler", "∂/∂x = σ(x)",
-            ((-30.0,), (0.0,), (2.5,)), call_names=("softplus",)))
+            ((-30.0,), (0.0,), (2.5,)), call_names=("softplus",),
+            local=("σ({a})",)))
 register(Op("abs", 1, abs, lambda x, out: (1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0),),
             "abs", "absolute value; gradient 0 at 0", "sign router",
-            "∂/∂x = sign(x)", ((0.7,), (-1.3,)), call_names=("abs",)))
+            "∂/∂x = sign(x)", ((0.7,), (-1.3,)), call_names=("abs",),
+            local=("sign({a})",), branch=_abs_branch))
 register(Op("max", None, max, _extremum_partials(max), "max",
             "the largest argument; max(a, b, …)", "router",
             "∂/∂(the largest) = 1, the others 0 (ties share it)",
-            ((1.5, -2.0), (0.3, 0.4, -0.1)), call_names=("max",), min_args=2))
+            ((1.5, -2.0), (0.3, 0.4, -0.1)), call_names=("max",), min_args=2,
+            local=("1 if {a} is the largest else 0",), branch=_extremum_branch))
 register(Op("min", None, min, _extremum_partials(min), "min",
             "the smallest argument; min(a, b, …)", "router",
             "∂/∂(the smallest) = 1, the others 0 (ties share it)",
-            ((1.5, -2.0), (0.3, 0.4, -0.1)), call_names=("min",), min_args=2))
+            ((1.5, -2.0), (0.3, 0.4, -0.1)), call_names=("min",), min_args=2,
+            local=("1 if {a} is the smallest else 0",), branch=_extremum_branch))
 
 # Every name a formula can call, e.g. FUNCTIONS["ln"] is OPS["log"].
 FUNCTIONS: dict[str, Op] = {name: op for op in OPS.values() for name in op.call_names}

@@ -110,6 +110,8 @@ def _label(ev: Evaluation, node: int, digits: int, tag: str = "") -> Text:
     text.append(num(ev.values[node], digits), style=VALUE)
     text.append("   grad ", style="dim")
     text.append(num(ev.grads[node], digits), style=GRAD)
+    if graph.ops[node] not in (INPUT, CONST):
+        text.append(f"   ({OPS[graph.ops[node]].role})", style="dim italic")
     return text
 
 
@@ -172,6 +174,9 @@ def gradient_table(ev: Evaluation, names: list[str], digits: int = 6,
         table.add_column("numerical", justify="right")
         table.add_column("rel. error", justify="right")
         table.add_column("verdict")
+    kinks = check is not None and any(row.kinks for row in check)
+    if kinks:
+        table.add_column("kink crossed at ± h")
     for name in names:
         cells = [Text(name), num(ev.point[name], digits),
                  num(ev.grads[ev.graph.inputs[name]], digits)]
@@ -180,17 +185,36 @@ def gradient_table(ev: Evaluation, names: list[str], digits: int = 6,
             cells += [num(row.numeric, digits) if row.numeric is not None else "n/a",
                       format(row.rel_error, ".1e") if row.rel_error is not None else "n/a",
                       Text(row.verdict, style=_VERDICT_STYLE.get(row.verdict, ""))]
+            if kinks:
+                cells.append(Text(_kink_note(ev.graph, row.kinks), style="yellow"))
         table.add_row(*cells)
     return table
+
+
+def _kink_note(graph: Graph, kinks: tuple[int, ...]) -> str:
+    if not kinks:
+        return ""
+    where = ", ".join(f"{graph.names[k] or '#' + str(k)} ({graph.ops[k]})" for k in kinks)
+    return where
 
 
 _VERDICT_STYLE = {"good": "green", "acceptable": "yellow", "suspect": "bold red"}
 
 
 def evaluation_view(ev: Evaluation, names: list[str], digits: int = 6,
-                    check: list[CheckRow] | None = None) -> Group:
-    """What `grad eval` shows: the legend, the annotated tree and the gradient table."""
-    return Group(legend(ev.graph), tree(ev, digits), gradient_table(ev, names, digits, check))
+                    check: list[CheckRow] | None = None, diagnostics: list | None = None,
+                    explanation=None) -> Group:
+    """What `grad eval` shows: the legend, the annotated tree, the diagnostics, the
+    step-by-step explanation if asked for, and the gradient table."""
+    from . import render_explain
+
+    parts = [legend(ev.graph), tree(ev, digits)]
+    if diagnostics:
+        parts.append(render_explain.diagnostics(diagnostics))
+    if explanation is not None:
+        parts.append(render_explain.explanation(explanation, digits))
+    parts.append(gradient_table(ev, names, digits, check))
+    return Group(*parts)
 
 
 def warning(message: str) -> Text:

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .diagnostics import Diagnostic, diagnose
 from .engine import Evaluation, Tape
 from .errors import UsageError
 from .graph import Graph
@@ -22,6 +23,7 @@ class Result:
     names: list[str]  # the inputs whose gradient is reported
     check: list[CheckRow] | None  # None unless the numerical check was asked for
     warnings: list[str]
+    diagnostics: list[Diagnostic]  # zero-gradient findings, after every evaluation
 
 
 def wrt_names(graph: Graph, wrt: list[str] | None) -> list[str]:
@@ -48,4 +50,4 @@ def run(tape: Tape, point: Mapping[str, float], wrt: list[str] | None = None,
         rows = numeric_check(tape, ev, names)
     warnings = [f"the gradient with respect to {name} is undefined at this point"
                 for name in names if math.isnan(ev.grads[tape.graph.inputs[name]])]
-    return Result(ev, names, rows, warnings)
+    return Result(ev, names, rows, warnings, diagnose(ev))

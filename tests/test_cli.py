@@ -28,7 +28,8 @@ def test_eval_prints_tree_and_gradient_table(grad):
 def test_json_is_strict_and_complete(grad):
     result = grad("eval", NEURON, *NEURON_POINT, "--json")
     data = strict_json(result.stdout)
-    assert set(data) == {"value", "gradient", "nodes", "output"}
+    assert set(data) == {"value", "gradient", "nodes", "output", "diagnostics"}
+    assert data["diagnostics"] == []
     assert data["value"] == pytest.approx(0.7310585786300049, rel=1e-12)
     assert data["gradient"]["x1"] == pytest.approx(-0.5898357997244456, rel=1e-12)
     ids = [n["id"] for n in data["nodes"]]

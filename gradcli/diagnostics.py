@@ -1,0 +1,178 @@
+"""Why a gradient is zero, tiny or huge: findings about one evaluation, as plain data.
+
+Each check fires exactly under the condition documented beside it:
+
+- mul-zero: a multiply whose two inputs are both exactly 0. Each input's local gradient is the
+  other input, so neither receives any gradient.
+- dead-relu: a relu whose input is ≤ 0; its local gradient is 0 (relu'(0) = 0, as in PyTorch).
+- saturated: a sigmoid or tanh (role "squasher") whose local gradient is below SATURATION.
+- losing-branch: a max or min (role "router") with an argument that does not win; that
+  argument's local gradient is 0.
+- zero-gradient: an input whose gradient is exactly 0, with the reason: every path to the
+  output is cut by a local gradient of 0 (the node nearest the output that cuts it is named),
+  or the paths' contributions cancel, or they underflow.
+- overflow: a node whose gradient is ±inf while every node it feeds has a finite gradient
+  (where the overflow starts).
+- underflow: a wire with nonzero upstream gradient and nonzero local gradient whose product
+  is 0 or subnormal (below the smallest normal double, about 2.2e-308).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from dataclasses import dataclass
+
+from .engine import Evaluation, number_text
+from .explain import contributions, label, output_label
+from .graph import CONST, INPUT
+from .ops import OPS
+
+SATURATION = 1e-3  # a squashing unit with local gradient below this is called saturated
+TINY = sys.float_info.min  # the smallest normal double
+
+
+@dataclass(frozen=True, slots=True)
+class Diagnostic:
+    node: int
+    kind: str  # mul-zero | dead-relu | saturated | losing-branch | zero-gradient | overflow |
+    # underflow
+    reason: str
+    hint: str
+
+
+def _local(ev: Evaluation, node: int) -> tuple[float, ...]:
+    args = ev.graph.args[node]
+    return OPS[ev.graph.ops[node]].partials(*[ev.values[a] for a in args], ev.values[node])
+
+
+def _cut_reason(ev: Evaluation, node: int, name: str) -> str:
+    """Why `node` passes no gradient to one of its operands, in a few words."""
+    op = ev.graph.ops[node]
+    values = [ev.values[a] for a in ev.graph.args[node]]
+    if op == "mul":
+        return f"{name} multiplies by 0"
+    if op == "relu":
+        return f"{name} is a relu whose input is ≤ 0"
+    if op in ("max", "min"):
+        return f"{name} is a {op} where it does not win"
+    if op == "abs" and values[0] == 0.0:
+        return f"{name} is abs at 0, whose slope is taken as 0"
+    return f"the local gradient of {name} ({op}) is 0"
+
+
+def diagnose(ev: Evaluation) -> list[Diagnostic]:
+    """Every finding about `ev`, in node order, then the inputs whose gradient is 0."""
+    graph, values, grads = ev.graph, ev.values, ev.grads
+    out = output_label(graph)
+    found: list[Diagnostic] = []
+    consequences: list[Diagnostic] = []  # zero input gradients: listed after their causes
+    received: list = []  # every node's incoming contributions, computed once if needed
+    n = len(graph.ops)
+    users = graph.users()
+    locals_: list[tuple[float, ...]] = [
+        () if graph.ops[node] in (INPUT, CONST) else _local(ev, node) for node in range(n)
+    ]
+
+    # live: some path to the output has nonzero local gradients all the way.
+    # cut[a]: the node nearest the output where a path from a is cut by a local gradient 0.
+    live = [False] * n
+    live[graph.output] = True
+    cut: list[int | None] = [None] * n
+    for node in range(n - 1, -1, -1):
+        if graph.ops[node] in (INPUT, CONST):
+            continue
+        for a, d in zip(graph.args[node], locals_[node], strict=True):
+            if live[node] and d != 0.0:
+                live[a] = True
+            elif cut[a] is None:
+                cut[a] = node if live[node] else cut[node]
+
+    for node in range(n):
+        op = graph.ops[node]
+        name = label(graph, node, out)
+        args = graph.args[node]
+        if op == "mul" and values[args[0]] == 0.0 and values[args[1]] == 0.0:
+            found.append(Diagnostic(
+                node, "mul-zero",
+                f"{name} multiplies two inputs that are both 0, so neither receives any "
+                "gradient (each one's local gradient is the other, 0)",
+                "nudge one of them off zero, e.g. initialise weights with small random values"))
+        elif op == "relu" and values[args[0]] <= 0.0:
+            found.append(Diagnostic(
+                node, "dead-relu",
+                f"the relu {name} has input {number_text(values[args[0]])} ≤ 0, so it is dead: "
+                "its local gradient is 0 and nothing flows back through it",
+                "shift its input above 0 (e.g. a positive bias), or use softplus"))
+        elif op not in (INPUT, CONST) and OPS[op].role == "squasher" and \
+                abs(locals_[node][0]) < SATURATION:
+            found.append(Diagnostic(
+                node, "saturated",
+                f"the {op} {name} is saturated: its input {number_text(values[args[0]])} gives "
+                f"a local gradient of {locals_[node][0]:.2e} (below {SATURATION:g}), so almost "
+                "no gradient flows back through it",
+                "bring its input closer to 0, e.g. with smaller weights or normalised inputs"))
+        elif op not in (INPUT, CONST) and OPS[op].role == "router":
+            losers = [a for a, d in zip(args, locals_[node], strict=True) if d == 0.0]
+            if losers:
+                names = list(dict.fromkeys(label(graph, a, out) for a in losers))
+                lost = ", ".join(names[:5]) + (f" and {len(names) - 5} more"
+                                               if len(names) > 5 else "")
+                found.append(Diagnostic(
+                    node, "losing-branch",
+                    f"{name} = {op}(…) routes its gradient only to the winning argument; "
+                    f"{lost} lost and {'receives' if len(names) == 1 else 'receive'} 0 "
+                    "from it",
+                    f"a losing argument gets gradient only if it becomes the {op}"))
+
+        if op == INPUT and grads[node] == 0.0:
+            consequences.append(_zero_gradient(ev, node, name, live, cut, received))
+
+        g = grads[node]
+        if math.isinf(g) and all(math.isfinite(grads[u]) for u in users[node]):
+            found.append(Diagnostic(
+                node, "overflow",
+                f"the gradient ∂{out}/∂{name} overflows to {'inf' if g > 0 else '-inf'}",
+                "the local gradients along the way are too large; try other input values"))
+        if op not in (INPUT, CONST) and g != 0.0 and math.isfinite(g):
+            for a, d in zip(args, locals_[node], strict=True):
+                product = g * d
+                if d != 0.0 and math.isfinite(d) and abs(product) < TINY \
+                        and graph.ops[a] != CONST:
+                    found.append(Diagnostic(
+                        node, "underflow",
+                        f"the gradient sent from {name} to {label(graph, a, out)} underflows: "
+                        f"{g:.3g} × {d:.3g} is {product:.3g}, below the smallest normal "
+                        "double",
+                        "rescale the formula (e.g. work with logarithms) or move the point"))
+                    break
+    return found + consequences
+
+
+def _zero_gradient(ev: Evaluation, node: int, name: str, live: list[bool],
+                   cut: list[int | None], received: list) -> Diagnostic:
+    graph = ev.graph
+    out = output_label(graph)
+    if not live[node]:
+        blocker = cut[node]
+        assert blocker is not None  # every non-output node feeds something
+        why = _cut_reason(ev, blocker, label(graph, blocker, out))
+        return Diagnostic(node, "zero-gradient",
+                          f"∂{out}/∂{name} is exactly 0: every path from {name} to {out} is cut "
+                          f"by a local gradient of 0 (for example where {why})",
+                          f"changing {name} a little does not change {out}; move the point "
+                          "so that the cutting node passes gradient")
+    if not received:
+        received.extend(contributions(ev))
+    parts = [c.downstream for c in received[node]]
+    if any(p != 0.0 for p in parts):
+        terms = " + ".join(number_text(p) for p in parts)
+        return Diagnostic(node, "zero-gradient",
+                          f"∂{out}/∂{name} is exactly 0: the contributions of its paths "
+                          f"cancel ({terms} = 0)",
+                          f"{name} pushes {out} up along one path and down along another by "
+                          "the same amount")
+    return Diagnostic(node, "zero-gradient",
+                      f"∂{out}/∂{name} is exactly 0: the product of the local gradients along "
+                      "its paths underflows to 0",
+                      "rescale the formula or move the point")
