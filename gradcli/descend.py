@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from .engine import Tape, number_text
+from .compiled import MAX_NODES, FastPathFailed, compile_graph
 from .errors import DomainError, ExitCode, GradcliError, UsageError
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
@@ -121,7 +122,11 @@ class Result:
 def make_gradient_fn(tape: Tape, point: Mapping[str, float],
                      params: Sequence[str]) -> GradientFn:
     """gradient(xs) -> (f, [df/dp for p in params]) with the other inputs held at `point`.
-    Runs only the tape's forward and backward sweeps. Raises DomainError."""
+    Raises DomainError.
+
+    Small graphs run as generated straight-line code (gradcli/compiled.py), bit-for-bit the
+    tape's numbers; where that code meets an error, the tape reruns the point to report it.
+    Large graphs, where compiling costs more than it saves, run the tape's two sweeps."""
     inputs = tape.graph.inputs
     nodes = [inputs[p] for p in params]
     output = tape.graph.output
@@ -129,14 +134,25 @@ def make_gradient_fn(tape: Tape, point: Mapping[str, float],
     names = list(params)
     forward, backward = tape.forward, tape.backward
 
-    def gradient(xs: Sequence[float]) -> tuple[float, list[float]]:
+    def on_tape(xs: Sequence[float]) -> tuple[float, list[float]]:
         for name, x in zip(names, xs):
             where[name] = x
         values = forward(where)
         grads = backward(values)
         return values[output], [grads[n] for n in nodes]
 
-    return gradient
+    if len(tape.graph) > MAX_NODES:
+        return on_tape
+    fixed = {n: v for n, v in point.items() if n not in params}
+    run = compile_graph(tape.graph, names, fixed)
+
+    def compiled(xs: Sequence[float]) -> tuple[float, list[float]]:
+        try:
+            return run(*xs)
+        except FastPathFailed:
+            return on_tape(xs)  # raises the DomainError that names the node
+
+    return compiled
 
 
 # --- optimizers: update(xs, gs) moves the parameters xs in place, one step against gs -------

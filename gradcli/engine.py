@@ -120,13 +120,11 @@ class Tape:
 
     def backward(self, values: list[float]) -> list[float]:
         """d output / d node for every node, by one reverse sweep: downstream += upstream ×
-        local. A node whose upstream gradient is exactly 0 passes 0 and is skipped."""
+        local. As in PyTorch, 0 × an infinite local gradient is nan (undefined)."""
         grads = [0.0] * len(values)
         grads[self.graph.output] = 1.0
         for node, _, partials, args, arity in self._reverse:
             upstream = grads[node]
-            if upstream == 0.0:
-                continue
             if arity == 1:
                 grads[args[0]] += upstream * partials(values[args[0]], values[node])[0]
             elif arity == 2:
@@ -146,6 +144,10 @@ class Tape:
 
     def _domain_error(self, node: int, values: list[float], *, overflow: bool) -> DomainError:
         graph = self.graph
+        if graph.ops[node] == INPUT:
+            return DomainError(f"the input {graph.names[node]} is {number_text(values[node])}, "
+                               "not a finite number", node=node, source=graph.source,
+                               span=graph.spans[node])
         op = OPS[graph.ops[node]]
         inputs = [values[a] for a in graph.args[node]]
         shown = [number_text(v) for v in inputs]

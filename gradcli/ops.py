@@ -39,6 +39,11 @@ class Op:
     # Piecewise ops only (relu, abs, max, min): which piece the inputs select, as a value that
     # changes exactly when the input crosses a kink. Called like partials: (*inputs, out).
     branch: Callable[..., object] | None = None
+    # For generated straight-line code (gradcli/compiled.py): the forward rule and the partials
+    # as Python expressions of {0}, {1}, … (the inputs) and {out}; None: call the functions.
+    py: str | None = None
+    py_partials: tuple[str, ...] | None = None
+    silent_overflow: bool = False  # may return ±inf instead of raising OverflowError
 
 
 OPS: dict[str, Op] = {}
@@ -134,42 +139,51 @@ def _needs(condition: str) -> Callable[..., str]:
 register(Op("add", 2, lambda a, b: a + b, lambda a, b, out: (1.0, 1.0), "+",
             "a + b", "distributor", "∂/∂a = 1, ∂/∂b = 1",
             ((1.5, -2.0), (0.3, 0.4)), infix=True,
-            local=("1", "1")))
+            local=("1", "1"),
+            py="{0} + {1}", py_partials=("1.0", "1.0"), silent_overflow=True))
 register(Op("sub", 2, lambda a, b: a - b, lambda a, b, out: (1.0, -1.0), "-",
             "a - b", "distributor", "∂/∂a = 1, ∂/∂b = -1",
             ((1.5, -2.0), (0.3, 0.4)), infix=True,
-            local=("1", "-1")))
+            local=("1", "-1"),
+            py="{0} - {1}", py_partials=("1.0", "-1.0"), silent_overflow=True))
 register(Op("mul", 2, lambda a, b: a * b, lambda a, b, out: (b, a), "*",
             "a * b", "swapper", "∂/∂a = b, ∂/∂b = a",
             ((1.5, -2.0), (0.3, 0.4)), infix=True,
-            local=("{b}", "{a}")))
+            local=("{b}", "{a}"),
+            py="{0} * {1}", py_partials=("{1}", "{0}"), silent_overflow=True))
 register(Op("div", 2, lambda a, b: a / b, lambda a, b, out: (1.0 / b, -out / b), "/",
             "a / b", "scaler", "∂/∂a = 1/b, ∂/∂b = -a/b²",
             ((1.5, -2.0), (0.3, 0.4)), infix=True,
             domain=_needs("division by zero"),
-            local=("1/{b}", "-{a}/{b}²")))
+            local=("1/{b}", "-{a}/{b}²"),
+            py="{0} / {1}", py_partials=("1.0 / {1}", "-{out} / {1}"), silent_overflow=True))
 register(Op("neg", 1, lambda a: -a, lambda a, out: (-1.0,), "-",
             "-a", "negator", "∂/∂a = -1", ((0.7,), (-1.3,)), infix=True,
-            local=("-1",)))
+            local=("-1",),
+            py="-{0}", py_partials=("-1.0",)))
 register(Op("pow", 2, math.pow, _pow_partials, "^",
             "a ^ b (also a ** b and pow(a, b))", "power",
             "∂/∂a = b·a^(b-1), ∂/∂b = a^b·ln a",
             ((1.5, 2.0), (0.7, -1.3), (2.0, 0.5)), call_names=("pow",), infix=True,
             domain=_pow_domain,
-            local=("{b}·{a}^({b} - 1)", "{a}^{b}·ln {a}")))
+            local=("{b}·{a}^({b} - 1)", "{a}^{b}·ln {a}"),
+            py="pow({0}, {1})"))
 register(Op("id", 1, lambda a: a, lambda a, out: (1.0,), "=",
             "a named copy of a (q = x)", "wire", "∂/∂a = 1", ((0.7,),),
-            local=("1",)))
+            local=("1",),
+            py="{0}", py_partials=("1.0",)))
 
 # --- exponentials and logarithms ----------------------------------------------------------
 register(Op("exp", 1, math.exp, lambda x, out: (out,), "exp",
             "e to the x", "scaler", "∂/∂x = exp(x)", ((0.7,), (-1.3,)),
             call_names=("exp",), domain=_needs("the result is too large for a double"),
-            local=("exp({a})",)))
+            local=("exp({a})",),
+            py="exp({0})", py_partials=("{out}",)))
 register(Op("log", 1, math.log, lambda x, out: (_ratio(1.0, x),), "log",
             "natural logarithm (also ln), x > 0", "scaler", "∂/∂x = 1/x",
             ((0.5,), (3.0,)), call_names=("log", "ln"), domain=_needs("log needs x > 0"),
-            local=("1/{a}",)))
+            local=("1/{a}",),
+            py="log({0})", py_partials=("1.0 / {0}",)))
 register(Op("log2", 1, math.log2, lambda x, out: (_ratio(1.0, x * math.log(2.0)),), "log2",
             "base-2 logarithm, x > 0", "scaler", "∂/∂x = 1/(x·ln 2)",
             ((0.5,), (3.0,)), call_names=("log2",), domain=_needs("log2 needs x > 0"),
@@ -181,17 +195,20 @@ register(Op("log10", 1, math.log10, lambda x, out: (_ratio(1.0, x * math.log(10.
 register(Op("sqrt", 1, math.sqrt, lambda x, out: (_ratio(0.5, out),), "sqrt",
             "square root, x ≥ 0", "scaler", "∂/∂x = 1/(2·sqrt(x))",
             ((0.5,), (3.0,)), call_names=("sqrt",), domain=_needs("sqrt needs x ≥ 0"),
-            local=("1/(2·sqrt({a}))",)))
+            local=("1/(2·sqrt({a}))",),
+            py="sqrt({0})"))
 
 # --- trigonometric and hyperbolic ---------------------------------------------------------
 register(Op("sin", 1, math.sin, lambda x, out: (math.cos(x),), "sin",
             "sine (radians)", "scaler", "∂/∂x = cos(x)", ((0.7,), (-1.3,)),
             call_names=("sin",),
-            local=("cos({a})",)))
+            local=("cos({a})",),
+            py="sin({0})", py_partials=("cos({0})",)))
 register(Op("cos", 1, math.cos, lambda x, out: (-math.sin(x),), "cos",
             "cosine (radians)", "scaler", "∂/∂x = -sin(x)", ((0.7,), (-1.3,)),
             call_names=("cos",),
-            local=("-sin({a})",)))
+            local=("-sin({a})",),
+            py="cos({0})", py_partials=("-sin({0})",)))
 register(Op("tan", 1, math.tan, lambda x, out: (1.0 + out * out,), "tan",
             "tangent (radians)", "scaler", "∂/∂x = 1 + tan(x)²", ((0.7,), (-1.3,)),
             call_names=("tan",),
@@ -221,18 +238,21 @@ register(Op("cosh", 1, math.cosh, lambda x, out: (math.sinh(x),), "cosh",
 register(Op("tanh", 1, math.tanh, lambda x, out: (1.0 - out * out,), "tanh",
             "hyperbolic tangent, a squashing unit", "squasher", "∂/∂x = 1 - tanh(x)²",
             ((0.7,), (-1.3,)), call_names=("tanh",),
-            local=("1 - tanh({a})²",)))
+            local=("1 - tanh({a})²",),
+            py="tanh({0})", py_partials=("1.0 - {out} * {out}",)))
 
 # --- neural-network units -----------------------------------------------------------------
 register(Op("sigmoid", 1, _sigmoid, lambda x, out: (out * (1.0 - out),), "sigmoid",
             "logistic sigmoid 1/(1 + e^-x), a squashing unit", "squasher",
             "∂/∂x = σ(x)·(1 - σ(x))", ((0.7,), (-1.3,), (0.0,)), call_names=("sigmoid",),
-            local=("σ({a})·(1 - σ({a}))",)))
+            local=("σ({a})·(1 - σ({a}))",),
+            py_partials=("{out} * (1.0 - {out})",)))
 register(Op("relu", 1, lambda x: x if x > 0.0 else 0.0,
             lambda x, out: (1.0 if x > 0.0 else 0.0,), "relu",
             "max(x, 0); gradient 0 at x ≤ 0", "gate",
             "∂/∂x = 1 if x > 0 else 0", ((0.7,), (-1.3,)), call_names=("relu",),
-            local=("1 if {a} > 0 else 0",), branch=_relu_branch))
+            local=("1 if {a} > 0 else 0",), branch=_relu_branch,
+            py="({0} if {0} > 0.0 else 0.0)", py_partials=("(1.0 if {0} > 0.0 else 0.0)",)))
 register(Op("softplus", 1, _softplus, lambda x, out: (_sigmoid(x),), "softplus",
             "log(1 + e^x), a smooth relu", "scaler", "∂/∂x = σ(x)",
             ((-30.0,), (0.0,), (2.5,)), call_names=("softplus",),

@@ -1,0 +1,116 @@
+"""Straight-line Python for one graph: the fast path for running it many times (descent).
+
+The source is generated only from the op table and numeric constants (repr of floats): no text
+the user typed ever becomes code. Each op contributes either its inline templates (ops.Op.py,
+ops.Op.py_partials) or a call to its forward and partials functions. The result is bit-for-bit
+the same as Tape's forward and backward sweeps: the same operations in the same order.
+
+Whatever the plain engine would report as an error (a domain error, a non-finite value) makes
+the generated function raise FastPathFailed; callers then rerun the point through Tape, which
+raises the proper DomainError naming the node.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+
+from .graph import CONST, INPUT, Graph
+from .ops import OPS
+
+
+class FastPathFailed(Exception):
+    """The generated code met a point the plain engine reports as an error."""
+
+
+MAX_NODES = 20_000  # beyond this, compiling costs more than it saves: use the Tape
+
+# The names inline templates may use.
+_NAMESPACE = {name: getattr(math, name)
+              for name in ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "pow")}
+
+
+def generate(graph: Graph, wrt: Sequence[str],
+             fixed: Mapping[str, float] | None = None) -> tuple[str, dict]:
+    """Source of `run(*values of wrt) -> (value, [d/d wrt ...])`, with every other input held
+    at its value in `fixed` (baked in as a constant), and the namespace it runs in."""
+    fixed = fixed or {}
+    missing = [n for n in graph.inputs if n not in wrt and n not in fixed]
+    if missing:
+        raise ValueError(f"no value for fixed inputs {missing}")
+    constants = {node: graph.consts[node] for node in graph.consts}
+    for name, node in graph.inputs.items():
+        if name not in wrt:
+            constants[node] = float(fixed[name])
+
+    def text(node: int) -> str:
+        return f"({constants[node]!r})" if node in constants else f"v{node}"
+
+    namespace: dict = {"isfinite": math.isfinite, "Failed": FastPathFailed, **_NAMESPACE}
+    params = ", ".join(f"v{graph.inputs[n]}" for n in wrt)
+    lines = [f"def run({params}):"]
+    body = ["try:"]
+    silent = [graph.inputs[n] for n in wrt]  # inf in, or inf out of an op that won't raise
+    for node, (op, args) in enumerate(zip(graph.ops, graph.args, strict=True)):
+        if op in (INPUT, CONST):
+            continue
+        rule = OPS[op]
+        operands = [text(a) for a in args]
+        if rule.py is not None:
+            expression = rule.py.format(*operands)
+        else:
+            namespace[f"F_{op}"] = rule.forward
+            expression = f"F_{op}({', '.join(operands)})"
+        body.append(f"    v{node} = {expression}")
+        if rule.silent_overflow:
+            silent.append(node)
+    if len(body) == 1:
+        body.append("    pass")  # the output is an input or a constant
+    body.append("except (ArithmeticError, ValueError):")
+    body.append("    raise Failed from None")
+    if silent:  # (always: the parameters are checked too)
+        # x - x is 0 for a finite x and nan otherwise: one test covers every such node
+        check = " + ".join(f"(v{n} - v{n})" for n in silent)
+        body.append(f"if not isfinite({check}):")
+        body.append("    raise Failed")
+
+    body.append(f"g{graph.output} = 1.0")
+    assigned = {graph.output}
+    for node in range(len(graph.ops) - 1, -1, -1):
+        op, args = graph.ops[node], graph.args[node]
+        if op in (INPUT, CONST) or node not in assigned:
+            continue  # a node the output does not reach keeps gradient 0
+        rule = OPS[op]
+        operands = [text(a) for a in args]
+        if rule.py_partials is not None:
+            partials = [p.format(*operands, out=f"v{node}") for p in rule.py_partials]
+        else:
+            namespace[f"P_{op}"] = rule.partials
+            local = ", ".join(f"d{node}_{i}" for i in range(len(args)))
+            body.append(f"{local}, = P_{op}({', '.join(operands)}, v{node})")
+            partials = [f"d{node}_{i}" for i in range(len(args))]
+        for a, partial in zip(args, partials, strict=True):
+            if a in constants:
+                continue  # nobody reads a constant's gradient on this path
+            term = f"g{node} * ({partial})"
+            if a in assigned:
+                body.append(f"g{a} += {term}")
+            else:
+                body.append(f"g{a} = {term}")
+                assigned.add(a)
+    # + 0.0 turns a -0.0 into 0.0, as Tape's zero-filled accumulation does
+    grads = ", ".join(
+        f"g{graph.inputs[n]} + 0.0" if graph.inputs[n] in assigned else "0.0" for n in wrt
+    )
+    body.append(f"return {text(graph.output)}, [{grads}]")
+    lines += ["    " + line for line in body]
+    return "\n".join(lines) + "\n", namespace
+
+
+def compile_graph(graph: Graph, wrt: Sequence[str],
+                  fixed: Mapping[str, float] | None = None) -> Callable[..., tuple]:
+    """run(*values of wrt) -> (value, [gradient in wrt order]). Raises FastPathFailed where the
+    plain engine would raise DomainError."""
+    source, namespace = generate(graph, wrt, fixed)
+    exec(compile(source, "<gradcli generated>", "exec"), namespace)  # noqa: S102 - see module doc
+    return namespace["run"]
