@@ -260,7 +260,7 @@ def ops_cmd() -> None:
                 f", {written}" if written else "")
             if op.name == "pow":
                 written = "a ^ b, a ** b, pow(a, b)"
-        table.add_row(written, op.name, op.doc, op.role, op.derivative)
+        table.add_row(written, op.name, op.doc, op.role, op.derivative())
     out, _ = _consoles()
     out.print(table)
     out.print("constants: " + ", ".join(f"{k} = {v!r}" for k, v in CONSTANTS.items()),

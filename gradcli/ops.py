@@ -27,7 +27,6 @@ class Op:
     symbol: str  # infix symbol or function name, for labels
     doc: str  # one line: what it computes
     role: str  # its gate role in backprop, in a word
-    derivative: str  # the local derivatives, as formulas (a, b, … are the inputs)
     samples: tuple[tuple[float, ...], ...]  # in-domain points where the rules are tested
     call_names: tuple[str, ...] = ()  # names by which a formula can call it, e.g. log, ln
     infix: bool = False  # written between its operands (a + b) rather than called
@@ -44,6 +43,15 @@ class Op:
     py: str | None = None
     py_partials: tuple[str, ...] | None = None
     silent_overflow: bool = False  # may return ±inf instead of raising OverflowError
+
+    def derivative(self) -> str:
+        """The local derivatives as text: '∂/∂a = b, ∂/∂b = a', '∂/∂x = exp(x)'."""
+        if self.arity is None:
+            return f"∂/∂aᵢ = {self.local[0].format(a='aᵢ')} (ties share it)"
+        names = ["x"] if self.arity == 1 else ["a", "b"]
+        operands = dict(zip(["a", "b"], names))
+        return ", ".join(f"∂/∂{n} = {rule.format(**operands)}"
+                         for n, rule in zip(names, self.local, strict=True))
 
 
 OPS: dict[str, Op] = {}
@@ -137,138 +145,123 @@ def _needs(condition: str) -> Callable[..., str]:
 
 # --- arithmetic -------------------------------------------------------------------------
 register(Op("add", 2, lambda a, b: a + b, lambda a, b, out: (1.0, 1.0), "+",
-            "a + b", "distributor", "∂/∂a = 1, ∂/∂b = 1",
-            ((1.5, -2.0), (0.3, 0.4)), infix=True,
+            "a + b", "distributor", ((1.5, -2.0), (0.3, 0.4)), infix=True,
             local=("1", "1"),
             py="{0} + {1}", py_partials=("1.0", "1.0"), silent_overflow=True))
 register(Op("sub", 2, lambda a, b: a - b, lambda a, b, out: (1.0, -1.0), "-",
-            "a - b", "distributor", "∂/∂a = 1, ∂/∂b = -1",
-            ((1.5, -2.0), (0.3, 0.4)), infix=True,
+            "a - b", "distributor", ((1.5, -2.0), (0.3, 0.4)), infix=True,
             local=("1", "-1"),
             py="{0} - {1}", py_partials=("1.0", "-1.0"), silent_overflow=True))
 register(Op("mul", 2, lambda a, b: a * b, lambda a, b, out: (b, a), "*",
-            "a * b", "swapper", "∂/∂a = b, ∂/∂b = a",
-            ((1.5, -2.0), (0.3, 0.4)), infix=True,
+            "a * b", "swapper", ((1.5, -2.0), (0.3, 0.4)), infix=True,
             local=("{b}", "{a}"),
             py="{0} * {1}", py_partials=("{1}", "{0}"), silent_overflow=True))
 register(Op("div", 2, lambda a, b: a / b, lambda a, b, out: (1.0 / b, -out / b), "/",
-            "a / b", "scaler", "∂/∂a = 1/b, ∂/∂b = -a/b²",
-            ((1.5, -2.0), (0.3, 0.4)), infix=True,
+            "a / b", "scaler", ((1.5, -2.0), (0.3, 0.4)), infix=True,
             domain=_needs("division by zero"),
             local=("1/{b}", "-{a}/{b}²"),
             py="{0} / {1}", py_partials=("1.0 / {1}", "-{out} / {1}"), silent_overflow=True))
 register(Op("neg", 1, lambda a: -a, lambda a, out: (-1.0,), "-",
-            "-a", "negator", "∂/∂a = -1", ((0.7,), (-1.3,)), infix=True,
+            "-a", "negator", ((0.7,), (-1.3,)), infix=True,
             local=("-1",),
             py="-{0}", py_partials=("-1.0",)))
 register(Op("pow", 2, math.pow, _pow_partials, "^",
             "a ^ b (also a ** b and pow(a, b))", "power",
-            "∂/∂a = b·a^(b-1), ∂/∂b = a^b·ln a",
             ((1.5, 2.0), (0.7, -1.3), (2.0, 0.5)), call_names=("pow",), infix=True,
             domain=_pow_domain,
             local=("{b}·{a}^({b} - 1)", "{a}^{b}·ln {a}"),
             py="pow({0}, {1})"))
 register(Op("id", 1, lambda a: a, lambda a, out: (1.0,), "=",
-            "a named copy of a (q = x)", "wire", "∂/∂a = 1", ((0.7,),),
+            "a named copy of a (q = x)", "wire", ((0.7,),),
             local=("1",),
             py="{0}", py_partials=("1.0",)))
 
 # --- exponentials and logarithms ----------------------------------------------------------
 register(Op("exp", 1, math.exp, lambda x, out: (out,), "exp",
-            "e to the x", "scaler", "∂/∂x = exp(x)", ((0.7,), (-1.3,)),
+            "e to the x", "scaler", ((0.7,), (-1.3,)),
             call_names=("exp",), domain=_needs("the result is too large for a double"),
             local=("exp({a})",),
             py="exp({0})", py_partials=("{out}",)))
 register(Op("log", 1, math.log, lambda x, out: (_ratio(1.0, x),), "log",
-            "natural logarithm (also ln), x > 0", "scaler", "∂/∂x = 1/x",
-            ((0.5,), (3.0,)), call_names=("log", "ln"), domain=_needs("log needs x > 0"),
+            "natural logarithm (also ln), x > 0", "scaler", ((0.5,), (3.0,)), call_names=("log", "ln"), domain=_needs("log needs x > 0"),
             local=("1/{a}",),
             py="log({0})", py_partials=("1.0 / {0}",)))
 register(Op("log2", 1, math.log2, lambda x, out: (_ratio(1.0, x * math.log(2.0)),), "log2",
-            "base-2 logarithm, x > 0", "scaler", "∂/∂x = 1/(x·ln 2)",
-            ((0.5,), (3.0,)), call_names=("log2",), domain=_needs("log2 needs x > 0"),
+            "base-2 logarithm, x > 0", "scaler", ((0.5,), (3.0,)), call_names=("log2",), domain=_needs("log2 needs x > 0"),
             local=("1/({a}·ln 2)",)))
 register(Op("log10", 1, math.log10, lambda x, out: (_ratio(1.0, x * math.log(10.0)),),
-            "log10", "base-10 logarithm, x > 0", "scaler", "∂/∂x = 1/(x·ln 10)",
-            ((0.5,), (3.0,)), call_names=("log10",), domain=_needs("log10 needs x > 0"),
+            "log10", "base-10 logarithm, x > 0", "scaler", ((0.5,), (3.0,)), call_names=("log10",), domain=_needs("log10 needs x > 0"),
             local=("1/({a}·ln 10)",)))
 register(Op("sqrt", 1, math.sqrt, lambda x, out: (_ratio(0.5, out),), "sqrt",
-            "square root, x ≥ 0", "scaler", "∂/∂x = 1/(2·sqrt(x))",
-            ((0.5,), (3.0,)), call_names=("sqrt",), domain=_needs("sqrt needs x ≥ 0"),
+            "square root, x ≥ 0", "scaler", ((0.5,), (3.0,)), call_names=("sqrt",), domain=_needs("sqrt needs x ≥ 0"),
             local=("1/(2·sqrt({a}))",),
             py="sqrt({0})"))
 
 # --- trigonometric and hyperbolic ---------------------------------------------------------
 register(Op("sin", 1, math.sin, lambda x, out: (math.cos(x),), "sin",
-            "sine (radians)", "scaler", "∂/∂x = cos(x)", ((0.7,), (-1.3,)),
+            "sine (radians)", "scaler", ((0.7,), (-1.3,)),
             call_names=("sin",),
             local=("cos({a})",),
             py="sin({0})", py_partials=("cos({0})",)))
 register(Op("cos", 1, math.cos, lambda x, out: (-math.sin(x),), "cos",
-            "cosine (radians)", "scaler", "∂/∂x = -sin(x)", ((0.7,), (-1.3,)),
+            "cosine (radians)", "scaler", ((0.7,), (-1.3,)),
             call_names=("cos",),
             local=("-sin({a})",),
             py="cos({0})", py_partials=("-sin({0})",)))
 register(Op("tan", 1, math.tan, lambda x, out: (1.0 + out * out,), "tan",
-            "tangent (radians)", "scaler", "∂/∂x = 1 + tan(x)²", ((0.7,), (-1.3,)),
+            "tangent (radians)", "scaler", ((0.7,), (-1.3,)),
             call_names=("tan",),
             local=("1 + tan({a})²",)))
 register(Op("asin", 1, math.asin, lambda x, out: (_ratio(1.0, math.sqrt(1.0 - x * x)),),
-            "asin", "arcsine, -1 ≤ x ≤ 1", "scaler", "∂/∂x = 1/sqrt(1 - x²)",
-            ((0.5,), (-0.3,)), call_names=("asin",),
+            "asin", "arcsine, -1 ≤ x ≤ 1", "scaler", ((0.5,), (-0.3,)), call_names=("asin",),
             domain=_needs("asin needs -1 ≤ x ≤ 1"),
             local=("1/sqrt(1 - {a}²)",)))
 register(Op("acos", 1, math.acos, lambda x, out: (_ratio(-1.0, math.sqrt(1.0 - x * x)),),
-            "acos", "arccosine, -1 ≤ x ≤ 1", "scaler", "∂/∂x = -1/sqrt(1 - x²)",
-            ((0.5,), (-0.3,)), call_names=("acos",),
+            "acos", "arccosine, -1 ≤ x ≤ 1", "scaler", ((0.5,), (-0.3,)), call_names=("acos",),
             domain=_needs("acos needs -1 ≤ x ≤ 1"),
             local=("-1/sqrt(1 - {a}²)",)))
 register(Op("atan", 1, math.atan, lambda x, out: (1.0 / (1.0 + x * x),), "atan",
-            "arctangent", "scaler", "∂/∂x = 1/(1 + x²)", ((0.7,), (-1.3,)),
+            "arctangent", "scaler", ((0.7,), (-1.3,)),
             call_names=("atan",),
             local=("1/(1 + {a}²)",)))
 register(Op("sinh", 1, math.sinh, lambda x, out: (math.cosh(x),), "sinh",
-            "hyperbolic sine", "scaler", "∂/∂x = cosh(x)", ((0.7,), (-1.3,)),
+            "hyperbolic sine", "scaler", ((0.7,), (-1.3,)),
             call_names=("sinh",), domain=_needs("the result is too large for a double"),
             local=("cosh({a})",)))
 register(Op("cosh", 1, math.cosh, lambda x, out: (math.sinh(x),), "cosh",
-            "hyperbolic cosine", "scaler", "∂/∂x = sinh(x)", ((0.7,), (-1.3,)),
+            "hyperbolic cosine", "scaler", ((0.7,), (-1.3,)),
             call_names=("cosh",), domain=_needs("the result is too large for a double"),
             local=("sinh({a})",)))
 register(Op("tanh", 1, math.tanh, lambda x, out: (1.0 - out * out,), "tanh",
-            "hyperbolic tangent, a squashing unit", "squasher", "∂/∂x = 1 - tanh(x)²",
-            ((0.7,), (-1.3,)), call_names=("tanh",),
+            "hyperbolic tangent, a squashing unit", "squasher", ((0.7,), (-1.3,)), call_names=("tanh",),
             local=("1 - tanh({a})²",),
             py="tanh({0})", py_partials=("1.0 - {out} * {out}",)))
 
 # --- neural-network units -----------------------------------------------------------------
 register(Op("sigmoid", 1, _sigmoid, lambda x, out: (out * (1.0 - out),), "sigmoid",
             "logistic sigmoid 1/(1 + e^-x), a squashing unit", "squasher",
-            "∂/∂x = σ(x)·(1 - σ(x))", ((0.7,), (-1.3,), (0.0,)), call_names=("sigmoid",),
+            ((0.7,), (-1.3,), (0.0,)), call_names=("sigmoid",),
             local=("σ({a})·(1 - σ({a}))",),
             py_partials=("{out} * (1.0 - {out})",)))
 register(Op("relu", 1, lambda x: x if x > 0.0 else 0.0,
             lambda x, out: (1.0 if x > 0.0 else 0.0,), "relu",
             "max(x, 0); gradient 0 at x ≤ 0", "gate",
-            "∂/∂x = 1 if x > 0 else 0", ((0.7,), (-1.3,)), call_names=("relu",),
+            ((0.7,), (-1.3,)), call_names=("relu",),
             local=("1 if {a} > 0 else 0",), branch=_relu_branch,
             py="({0} if {0} > 0.0 else 0.0)", py_partials=("(1.0 if {0} > 0.0 else 0.0)",)))
 register(Op("softplus", 1, _softplus, lambda x, out: (_sigmoid(x),), "softplus",
-            "log(1 + e^x), a smooth relu", "scaler", "∂/∂x = σ(x)",
-            ((-30.0,), (0.0,), (2.5,)), call_names=("softplus",),
+            "log(1 + e^x), a smooth relu", "scaler", ((-30.0,), (0.0,), (2.5,)), call_names=("softplus",),
             local=("σ({a})",)))
 register(Op("abs", 1, abs, lambda x, out: (1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0),),
             "abs", "absolute value; gradient 0 at 0", "sign router",
-            "∂/∂x = sign(x)", ((0.7,), (-1.3,)), call_names=("abs",),
+            ((0.7,), (-1.3,)), call_names=("abs",),
             local=("sign({a})",), branch=_abs_branch))
 register(Op("max", None, max, _extremum_partials(max), "max",
             "the largest argument; max(a, b, …)", "router",
-            "∂/∂(the largest) = 1, the others 0 (ties share it)",
             ((1.5, -2.0), (0.3, 0.4, -0.1)), call_names=("max",), min_args=2,
             local=("1 if {a} is the largest else 0",), branch=_extremum_branch))
 register(Op("min", None, min, _extremum_partials(min), "min",
             "the smallest argument; min(a, b, …)", "router",
-            "∂/∂(the smallest) = 1, the others 0 (ties share it)",
             ((1.5, -2.0), (0.3, 0.4, -0.1)), call_names=("min",), min_args=2,
             local=("1 if {a} is the smallest else 0",), branch=_extremum_branch))
 

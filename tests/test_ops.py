@@ -28,7 +28,8 @@ def test_partials_match_central_difference(op, point):
 
 @pytest.mark.parametrize("op", OPS.values(), ids=lambda op: op.name)
 def test_every_op_is_fully_described(op):
-    assert op.doc and op.symbol and op.role and op.derivative and op.samples
+    assert op.doc and op.symbol and op.role and op.samples and op.derivative()
+    assert len(op.local) == (op.arity or 1)
     for point in op.samples:
         assert op.arity is None and len(point) >= op.min_args or len(point) == op.arity
 
