@@ -20,6 +20,7 @@ VALUE = "green"
 GRAD = "red"
 MAX_NODES = 200  # the tree of a large graph is shortened to this many lines
 MAX_DEPTH = 40
+MAX_ARGS_SHOWN = 4
 
 
 def num(value: float | None, digits: int = 6) -> str:
@@ -86,7 +87,10 @@ def formula_text(graph: Graph, node: int, digits: int = 6) -> str:
     if op == CONST:
         return graph.names[node] or num(graph.consts[node], digits)
     rule = OPS[op]
-    operands = [operand_text(graph, a, digits) for a in graph.args[node]]
+    args = graph.args[node]
+    operands = [operand_text(graph, a, digits) for a in args[:MAX_ARGS_SHOWN]]
+    if len(args) > MAX_ARGS_SHOWN:  # max(…) of thousands of arguments stays one short line
+        operands.append(f"… {len(args) - MAX_ARGS_SHOWN} more")
     if op == "id":
         return operands[0]
     if rule.infix and len(operands) == 2:

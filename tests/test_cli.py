@@ -187,3 +187,11 @@ def test_deep_formula_tree_is_bounded(grad, tmp_path):
     assert result.returncode == 0, result.stderr[-500:]
     assert "deeper nodes not shown" in result.stdout or "Use --json" in result.stdout
     assert len(result.stdout) < 100_000
+
+
+def test_a_very_wide_max_keeps_its_label_short(grad):
+    formula = "max(" + ", ".join(f"x * {i}" for i in range(5000)) + ")"
+    result = grad("eval", formula, "x=1", "--digits", "3")
+    assert result.returncode == 0
+    first = result.stdout.splitlines()[1]
+    assert first.startswith("max(") and "… 4996 more" in first and len(first) < 200
