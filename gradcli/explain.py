@@ -10,6 +10,7 @@ Plain data only: renderers turn an Explanation into text.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from .engine import Evaluation, number_text
@@ -73,21 +74,29 @@ def _operand(graph: Graph, node: int, output: str) -> str:
     return f"({text})" if graph.ops[node] == CONST and text.startswith("-") else text
 
 
-def node_formula(graph: Graph, node: int, output: str) -> str:
+def formula(graph: Graph, node: int, operand: Callable[[int], str],
+            max_args: int = 10) -> str:
+    """A node's own formula with each operand written by `operand`: 'x + y', 'exp(#3)'.
+    A call with more than max_args arguments shows the first few and a count."""
     op = graph.ops[node]
     if op in (INPUT, CONST):
-        return label(graph, node, output)
+        return operand(node)
     rule = OPS[op]
-    operands = [_operand(graph, a, output) for a in graph.args[node]]
+    args = graph.args[node]
+    operands = [operand(a) for a in args[:max_args]]
+    if len(args) > max_args:  # max(a1, …, a20000): keep it one short line
+        operands.append(f"… {len(args) - max_args} more")
     if op == "id":
         return operands[0]
     if rule.infix and len(operands) == 2:
         return f"{operands[0]} {rule.symbol} {operands[1]}"
     if rule.infix:
         return f"{rule.symbol}{operands[0]}"
-    if len(operands) > 10:  # max(a1, …, a20000): keep the step readable
-        operands = operands[:8] + [f"… {len(operands) - 9} more", operands[-1]]
     return f"{rule.symbol}({', '.join(operands)})"
+
+
+def node_formula(graph: Graph, node: int, output: str) -> str:
+    return formula(graph, node, lambda a: _operand(graph, a, output))
 
 
 def local_formula(graph: Graph, node: int, slot: int, output: str,

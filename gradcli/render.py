@@ -14,6 +14,7 @@ from .engine import Evaluation
 from .errors import GradcliError
 from .graph import CONST, INPUT, Graph
 from .numeric import CheckRow
+from .explain import formula
 from .ops import OPS
 
 VALUE = "green"
@@ -81,23 +82,17 @@ def operand_text(graph: Graph, node: int, digits: int = 6) -> str:
 
 def formula_text(graph: Graph, node: int, digits: int = 6) -> str:
     """One node's own formula in terms of its operands: 'x + y', 'exp(…)', '-(…)'."""
-    op = graph.ops[node]
-    if op == INPUT:
+    if graph.ops[node] == INPUT:
         return graph.names[node] or "?"
-    if op == CONST:
+    if graph.ops[node] == CONST:
         return graph.names[node] or num(graph.consts[node], digits)
-    rule = OPS[op]
-    args = graph.args[node]
-    operands = [operand_text(graph, a, digits) for a in args[:MAX_ARGS_SHOWN]]
-    if len(args) > MAX_ARGS_SHOWN:  # max(…) of thousands of arguments stays one short line
-        operands.append(f"… {len(args) - MAX_ARGS_SHOWN} more")
-    if op == "id":
-        return operands[0]
-    if rule.infix and len(operands) == 2:
-        return f"{operands[0]} {rule.symbol} {operands[1]}"
-    if rule.infix:
-        return f"{rule.symbol}{operands[0]}"
-    return f"{rule.symbol}({', '.join('…' if o == '(…)' else o for o in operands)})"
+    call = not OPS[graph.ops[node]].infix
+
+    def operand(a: int) -> str:
+        text = operand_text(graph, a, digits)
+        return "…" if call and text == "(…)" else text
+
+    return formula(graph, node, operand, MAX_ARGS_SHOWN)
 
 
 def _label(ev: Evaluation, node: int, digits: int, tag: str = "") -> Text:
