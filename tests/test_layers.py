@@ -3,7 +3,8 @@
 import subprocess
 import sys
 
-CORE = ["errors", "ops", "graph", "syntax", "engine", "numeric", "jsonout", "descend"]
+CORE = ["errors", "ops", "graph", "syntax", "engine", "numeric", "jsonout", "descend",
+        "descend_run"]
 
 
 def test_core_imports_no_ui_library():
