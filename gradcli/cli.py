@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -385,6 +386,7 @@ def descend_options(params: dict):
         digits=params["digits"])
 
 
+@functools.cache
 def descend_command():
     """The click command behind `grad descend`: its options are the REPL's `:descend` options
     too, so both accept the same words with the same types, defaults and checks."""
