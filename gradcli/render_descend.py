@@ -232,6 +232,7 @@ def run_descent(tape, point, options: DescendOptions, console=None,
     Raises GradcliError (bad options or start, a file that cannot be written) and
     KeyboardInterrupt when Ctrl-C comes before the first step."""
     fmt = options.plot_format()
+    options.config(tape).validate()  # bad options are said before a progress bar shows
     progress = on_step = None
     if console is not None and not options.as_json and console.is_terminal \
             and options.steps >= PROGRESS_FROM:
