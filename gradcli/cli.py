@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from contextlib import contextmanager
 from enum import Enum
@@ -347,97 +348,86 @@ def descend_cmd(
 
       grad descend '(1-x)^2 + 100*(y-x^2)^2' x=-1.5 y=2 --optimizer adam --lr 0.05 --plot run.png
     """
+    options = descend_options(locals())  # first: locals() holds just the parameters
     with user_errors():
-        from .descend import DescendConfig, Descent, Thinned, default_every
-        from .request import wrt_names
-
-        fmt = None
-        if plot_file is not None:
-            from .plot_descend import plot_format, require_matplotlib
-
-            fmt = plot_format(plot_file)
-            require_matplotlib()
+        options.plot_format()  # a bad --plot file name or missing matplotlib: said first
         tape, point = prepare(expression, bindings, file)
-        params = wrt_names(tape.graph, split_names(wrt))
-        config = DescendConfig(params=tuple(params), lr=lr, steps=steps, tol=tol,
-                               maximize=maximize, optimizer=optimizer.value,
-                               momentum=momentum, beta1=beta1, beta2=beta2, eps=eps,
-                               target=target)
-        run = Descent(tape, point, config)
-        keep_all = as_json or csv_file is not None or plot_file is not None
-        trace: list = []
-        sample = Thinned()
-        chosen: list = []
+        from .render_descend import run_descent
+
         out, err = _consoles()
-        show_progress = not as_json and out.is_terminal and steps >= 1000
-        interrupted = False
-        progress = None
         try:
-            if show_progress:
-                from .render_descend import progress_bar
-
-                progress = progress_bar(out, steps)
-                progress.start()
-                task = progress.add_task("descend", total=steps)
-                tick = max(1, steps // 200)
-            for step in run:
-                if keep_all:
-                    trace.append(step)
-                sample.add(step)
-                if every is not None and step.step % every == 0:
-                    chosen.append(step)
-                if progress is not None and step.step % tick == 0:
-                    progress.update(task, completed=step.step)
+            outcome = run_descent(tape, point, options, out)
         except KeyboardInterrupt:
-            if run.first is None:
-                raise typer.Exit(ExitCode.INTERRUPTED) from None
-            interrupted = True
-        finally:
-            if progress is not None:
-                progress.stop()
-        result = run.result(interrupted=interrupted)
-        f_name = tape.graph.names[tape.graph.output] or "f"
-        if csv_file is not None:
-            from .render_descend import trace_csv, write_atomically
-
-            _write(csv_file, trace_csv(result, trace).encode("utf-8"), write_atomically)
-        if plot_file is not None:
-            from .descend import objective_fn
-            from .plot_descend import picture
-            from .render_descend import write_atomically
-
-            objective = objective_fn(tape, point, params, target)
-            image = picture(result, trace, f_name, fmt, objective)
-            _write(plot_file, image, write_atomically)
-        if as_json:
-            from . import jsonout
-
-            sys.stdout.write(jsonout.dumps(jsonout.descent(result, trace)) + "\n")
-        else:
-            from .render_descend import report, table_rows
-
-            if every is None:
-                n = default_every(result.last.step)
-                stride = sample.stride
-                rows = table_rows(sample.steps, -(-n // stride) * stride, result.last)
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        for item in outcome.output:
+            if isinstance(item, str):
+                sys.stdout.write(item + "\n")
             else:
-                rows = table_rows(chosen, every, result.last)
-            out.print(report(result, rows, sample.steps, f_name, digits, out.width))
-        if as_json and result.stopped == "diverged" and result.error is not None:
-            from rich.text import Text
-
-            from . import render
-
-            err.print(Text.assemble("diverged at step ", str(result.failed_step), ": ",
-                                    render.error(result.error)))
-        raise typer.Exit(result.exit_code)
+                out.print(item)
+        for message in outcome.messages:
+            err.print(message)
+        raise typer.Exit(outcome.exit_code)
 
 
-def _write(path: Path, data: bytes, write) -> None:
+def descend_options(params: dict):
+    """DescendOptions from the parameters of `grad descend` (its click parameter names), as
+    the command receives them and as parse_descend_options parses them for the REPL."""
+    from .descend_run import DescendOptions
+
+    optimizer = params.get("optimizer", Optimizer.sgd)
+    wrt = split_names(params.get("wrt"))
+    return DescendOptions(
+        wrt=None if wrt is None else tuple(wrt), lr=params["lr"], steps=params["steps"],
+        tol=params.get("tol"), maximize=params["maximize"],
+        optimizer=getattr(optimizer, "value", optimizer), momentum=params["momentum"],
+        beta1=params["beta1"], beta2=params["beta2"], eps=params["eps"],
+        target=params.get("target"), every=params.get("every"), as_json=params["as_json"],
+        csv_file=params.get("csv_file"), plot_file=params.get("plot_file"),
+        digits=params["digits"])
+
+
+@functools.cache
+def descend_command():
+    """The click command behind `grad descend`: its options are the REPL's `:descend` options
+    too, so both accept the same words with the same types, defaults and checks."""
+    return typer.main.get_command(app).commands["descend"]
+
+
+def descend_option_names() -> list[str]:
+    """Every option word `grad descend` knows, e.g. '--lr', '-f'."""
+    names = ["--help"]
+    for param in descend_command().params:
+        if param.param_type_name == "option":
+            names += [*param.opts, *param.secondary_opts]
+    return names
+
+
+def parse_descend_options(words: list[str]):
+    """DescendOptions from option words (the REPL's `:descend … --lr 0.1 --maximize`), parsed
+    by `grad descend`'s own command. A formula, bindings or -f are not options here. Raises
+    UsageError with the command's own message."""
+    import click
+
+    if "--help" in words:
+        raise UsageError("the options of :descend are those of grad descend",
+                         hint="grad descend --help describes them")
     try:
-        write(path, data)
-    except OSError as exc:
-        raise UsageError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+        ctx = descend_command().make_context("descend", list(words))
+    except click.ClickException as exc:
+        raise UsageError(exc.format_message()) from None
+    params = ctx.params
+    if params.get("file") is not None:
+        raise UsageError("-f is not an option of :descend", hint="write the formula itself")
+    extra = [params.get("expression"), *(params.get("bindings") or [])]
+    extra = [w for w in extra if w is not None]
+    if extra:
+        raise UsageError(f"unexpected {' '.join(extra)!r} after the options",
+                         hint="the starting point is the session's values: set them first, "
+                              "e.g. x = 1")
+    for key in ("csv_file", "plot_file"):
+        if params.get(key) is not None:
+            params[key] = Path(params[key]).expanduser()
+    return descend_options(params)
 
 
 @app.command("check")

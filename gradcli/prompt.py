@@ -4,7 +4,10 @@ the REPL runs on a terminal."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -113,6 +116,35 @@ class _FileHistory(FileHistory):
                 self._warn = None
 
 
+HISTORY_ENTRIES = 1000  # the history file keeps the newest entries, trimmed at start
+
+
+def trim_history(path: Path, keep: int = HISTORY_ENTRIES) -> None:
+    """Keep the newest `keep` entries of a prompt_toolkit history file (each entry is its
+    '# time' line and its '+' lines), rewritten atomically only when there are more."""
+    blocks: list[list[str]] = []
+    with open(path, encoding="utf-8", errors="replace") as handle:
+        starts_new = True
+        for line in handle:
+            is_entry = line.startswith("+")
+            if starts_new and not is_entry or not blocks:
+                blocks.append([])
+            blocks[-1].append(line)
+            starts_new = is_entry
+    entries = [b for b in blocks if any(line.startswith("+") for line in b)]
+    if len(entries) <= keep:
+        return
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as out:
+            out.writelines(line for block in entries[-keep:] for line in block)
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
+
+
 def open_history(path: Path, warn: Callable[[str], None]) -> History:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -122,6 +154,10 @@ def open_history(path: Path, warn: Callable[[str], None]) -> History:
         warn(f"cannot write the history file {path}: {exc.strerror or exc}; "
              "history is kept for this run only")
         return InMemoryHistory()
+    try:
+        trim_history(path)
+    except OSError as exc:  # an untrimmed history still works
+        warn(f"cannot trim the history file {path}: {exc.strerror or exc}")
     return _FileHistory(str(path), warn)
 
 

@@ -88,6 +88,7 @@ def run(interactive: bool | None = None) -> int:
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
     out, err = Console(), Console(stderr=True)
     session = Session()
+    session.console = out
     if not interactive:
         try:
             return run_lines(session, sys.stdin, out, err)

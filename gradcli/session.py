@@ -188,6 +188,9 @@ class Session:
         self.digits = digits
         self.values: dict[str, float] = {}
         self.definitions: dict[str, Definition] = {}
+        # The console replies will be printed on, if any: a long :descend shows its progress
+        # bar there while it runs (only on a terminal), as grad descend does.
+        self.console = None
 
     # --- the public entry point -------------------------------------------------------------
     def handle(self, line: str) -> Reply:
@@ -368,8 +371,7 @@ class Session:
     def prepare(self, expression: str, source: str | None = None,
                 offset: int = 0) -> tuple[Tape, dict[str, float]]:
         """Parse `expression` in the session's context: (the tape, the session's point).
-        Errors point at what the user typed. :grad, :check and :json run this (and :descend
-        is to run it, then store the trained values with `self.values.update`)."""
+        Errors point at what the user typed."""
         tape, point, _ = self._compile(expression, source, offset)
         return tape, point
 
@@ -393,6 +395,40 @@ class Session:
             return request.run(tape, point, wrt, check)
         except DomainError as exc:
             raise self._map_error(exc, tape.graph.source, segments) from None
+
+    def descend(self, expression: str, options) -> Reply:
+        """`grad descend` on `expression` from the session's values (options: a
+        descend_run.DescendOptions), shown by the same renderer. When the run ends (all steps,
+        converged or Ctrl-C) its parameters become the session's values; a diverged run leaves
+        them as they were. Raises GradcliError, leaving the session unchanged."""
+        from .render_descend import run_descent
+
+        tape, point, segments = self._compile(expression, None, 0)
+        text = tape.graph.source
+
+        def locate(exc: GradcliError) -> GradcliError:
+            return self._map_error(exc, text, segments)
+
+        try:
+            outcome = run_descent(tape, point, options, self.console, locate)
+        except GradcliError as exc:
+            raise locate(exc) from None
+        result = outcome.run.result
+        reply = Reply(output=list(outcome.output), messages=list(outcome.messages))
+        if result.stopped == "diverged":
+            reply.error = result.error or GradcliError(result.reason)
+            reply.messages.append(Text("the session's values are unchanged", style="dim"))
+            return reply
+        moved = {n: v for n, v in result.final.items() if n in self.values}
+        self.values.update(moved)
+        note = Text("now ", style="dim")
+        for i, (name, value) in enumerate(moved.items()):
+            note.append(", " if i else "")
+            note.append(name, style="bold")
+            note.append(" = ")
+            note.append(render.num(value, self.digits), style=render.VALUE)
+        (reply.messages if options.as_json else reply.output).append(note)
+        return reply
 
     def _evaluate_name(self, name: str):
         return self.evaluate(name).evaluation
@@ -480,20 +516,39 @@ class Session:
 
 
 # --- the command table ------------------------------------------------------------------------
+def _split_at_options(argument: str, names: Iterable[str]) -> tuple[str, str]:
+    """'EXPR --lr 0.1 --maximize' -> ('EXPR', '--lr 0.1 --maximize'): the expression is
+    everything before the first word that is one of the option `names` ('--lr', alone or as
+    '--lr=0.1')."""
+    pattern = "|".join(re.escape(n) for n in names)
+    match = re.search(rf"(?:^|(?<=\s))(?:{pattern})(?=[\s=]|$)", argument)
+    if match is None:
+        return argument.strip(), ""
+    return argument[:match.start()].strip(), argument[match.start():].strip()
+
+
 def _split_options(argument: str, options: Iterable[str]) -> tuple[str, dict[str, str]]:
-    """'EXPR --wrt x,y' -> ('EXPR', {'wrt': 'x,y'}). Only the given option names are options;
-    everything before the first of them is the expression."""
+    """'EXPR --wrt x,y' -> ('EXPR', {'wrt': 'x,y'}). Only the given option names (each taking
+    a value) are options; everything before the first of them is the expression."""
+    options = list(options)
+    expression, rest = _split_at_options(argument, [f"--{o}" for o in options])
     names = "|".join(re.escape(o) for o in options)
     pattern = re.compile(rf"(?:^|\s)--({names})(?:=|\s+)(\S+)")
-    found: dict[str, str] = {}
-    first = len(argument)
-    for match in pattern.finditer(argument):
-        found[match.group(1)] = match.group(2)
-        first = min(first, match.start())
-    rest = pattern.sub("", argument[first:]).strip()
-    if rest:
-        raise UsageError(f"unexpected {rest!r} after the options")
-    return argument[:first].strip(), found
+    found = {m.group(1): m.group(2) for m in pattern.finditer(rest)}
+    left = pattern.sub("", rest).strip()
+    if left:
+        raise UsageError(f"unexpected {left!r} after the options")
+    return expression, found
+
+
+def _option_words(text: str) -> list[str]:
+    """Option words split as a shell splits them (quotes keep a file name with spaces)."""
+    import shlex
+
+    try:
+        return shlex.split(text)
+    except ValueError as exc:
+        raise UsageError(f"cannot read the options: {exc}") from None
 
 
 def _expression_argument(argument: str, usage: str) -> None:
@@ -648,11 +703,15 @@ def _cmd_quit(session: Session, argument: str) -> Reply:
     return Reply(quit=True)
 
 
-# `:descend EXPR [options of grad descend]` plugs in here as one more entry, e.g.
-#   Meta(":descend", ":descend EXPR [--lr …] [--steps …]", "gradient descent on EXPR", _cmd_descend)
-# where _cmd_descend splits its options with _split_options, gets (tape, point) from
-# session.prepare(EXPR), runs gradcli.descend on them, and stores the trained parameters with
-# session.values.update(...), so the next line sees the trained point.
+def _cmd_descend(session: Session, argument: str) -> Reply:
+    from .cli import descend_option_names, parse_descend_options
+
+    expression, rest = _split_at_options(argument, descend_option_names())
+    _expression_argument(expression, META[":descend"].usage)
+    options = parse_descend_options(_option_words(rest))
+    return session.descend(expression, options)
+
+
 META: dict[str, Meta] = {m.name: m for m in (
     Meta(":help", ":help", "this list", _cmd_help),
     Meta(":vars", ":vars [NAME]",
@@ -662,6 +721,10 @@ META: dict[str, Meta] = {m.name: m for m in (
     Meta(":check", ":check EXPR [--wrt a,b]",
          "EXPR with each gradient compared to the numerical derivative", _cmd_check),
     Meta(":json", ":json EXPR [--wrt a,b]", "EXPR as grad eval --json prints it", _cmd_json),
+    Meta(":descend", ":descend EXPR [--wrt a,b] [--lr R] [--steps K] [--tol E] …",
+         "gradient descent on EXPR, with the options of grad descend (--maximize, "
+         "--optimizer, --target, --every, --json, …); its inputs then hold the trained point "
+         "(Ctrl-C stops it and keeps the point so far)", _cmd_descend),
     Meta(":del", ":del NAME…", "forget inputs or definitions", _cmd_del),
     Meta(":reset", ":reset", "forget everything", _cmd_reset),
     Meta(":save", ":save FILE", "write the session as a program (grad eval -f FILE reads it)",

@@ -3,7 +3,8 @@
 import subprocess
 import sys
 
-CORE = ["errors", "ops", "graph", "syntax", "engine", "numeric", "jsonout", "compiled", "descend"]
+CORE = ["errors", "ops", "graph", "syntax", "engine", "numeric", "jsonout", "compiled",
+        "descend", "descend_run", "request", "explain", "diagnostics", "examples", "dot"]
 
 
 def test_core_imports_no_ui_library():

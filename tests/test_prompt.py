@@ -67,3 +67,20 @@ def test_history_directories_are_created(tmp_path):
     history = open_history(path, lambda m: pytest.fail(m))
     history.store_string("x = 1")
     assert "x = 1" in path.read_text()
+
+
+def test_history_keeps_the_newest_thousand_entries(tmp_path):
+    from prompt_toolkit.history import FileHistory
+
+    path = tmp_path / "history"
+    writer = FileHistory(str(path))
+    for i in range(1200):
+        writer.store_string(f"x = {i}" if i % 100 else f"f = (x +\n{i})")  # some multi-line
+    history = open_history(path, lambda m: pytest.fail(m))
+    kept = list(history.load_history_strings())  # newest first
+    assert len(kept) == 1000
+    assert kept[0] == "x = 1199" and kept[-1] == "f = (x +\n200)"
+    assert path.read_text().count("\n# ") == 1000  # each entry keeps its time line
+    size = path.stat().st_size
+    open_history(path, lambda m: pytest.fail(m))  # nothing more to trim: unchanged
+    assert path.stat().st_size == size

@@ -171,3 +171,29 @@ def test_unwritable_history_warns_and_carries_on(terminal, tmp_path):
     term.type("2 ^ 10\r")
     term.wait_for("value 1024")
     assert term.leave() == 0
+
+
+def test_ctrl_c_stops_a_running_descend_and_keeps_its_point(terminal):
+    term = terminal()
+    term.prompt()
+    term.type("x = 1\r")
+    term.prompt()
+    # far more steps than can run before Ctrl-C: x ← x·(1 − 2e-9) each step
+    term.type(":descend x^2 --lr 1e-9 --steps 1000000000\r")
+    term.wait_for("descending")  # the progress bar: the run is under way
+    time.sleep(0.5)
+    term.type(CTRL_C)
+    screen = term.wait_for("final point")
+    steps = int(re.search(r"interrupted after (\d+) steps", screen).group(1))
+    assert steps > 0
+    term.prompt()
+    term.type(":json x\r")
+    screen = term.wait_for('"gradient"')
+    value = float(re.search(r'"value":([-0-9.e]+)', screen[screen.rfind("{"):]).group(1))
+    # the point of the step reported: one step more or less would differ by 2e-9 (relative);
+    # rounding over ~1e5 steps stays far below 5e-10
+    assert value == pytest.approx((1 - 2e-9) ** steps, rel=5e-10)
+    assert value < 1
+    term.type("x * 2\r")
+    term.wait_for("value")  # the REPL carries on
+    assert term.leave() == 0

@@ -157,3 +157,27 @@ def test_help_of_the_commands(grad):
         result = grad(command, "--help")
         assert result.returncode == 0, result.stderr
         assert f"Usage: grad {command}" in result.stdout
+
+
+def test_descend_then_the_next_line_sees_the_trained_point(grad):
+    # SGD on x² + y² with lr 0.25 halves each coordinate per step: after 4 steps x = 3/16,
+    # y = -2/16, both exact in binary
+    script = "x = 3\ny = -2\n:descend x^2 + y^2 --lr 0.25 --steps 4\n:json x^2 + y^2\n"
+    result = grad("repl", input=script)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "took all 4 steps" in out and "final point  x = 0.1875, y = -0.125" in out
+    assert "now x = 0.1875, y = -0.125" in out
+    [data] = json_lines(out)
+    assert data["value"] == 0.1875 ** 2 + 0.125 ** 2
+    assert data["gradient"] == {"x": 0.375, "y": -0.25}
+
+
+def test_a_diverged_descend_fails_the_script_and_it_carries_on(grad):
+    script = "x = 0.5\n:descend log(x) --lr 10 --steps 5\n:json x\n"
+    result = grad("repl", input=script)
+    assert result.returncode == 1
+    assert "diverged" in result.stdout and "values are unchanged" in result.stderr
+    [data] = json_lines(result.stdout)
+    assert data["value"] == 0.5
+    assert "Traceback" not in result.stderr

@@ -319,3 +319,136 @@ def test_blank_lines_and_comments_do_nothing():
     for line in ("", "   ", "# just a note", "; ;"):
         reply = session.handle(line)
         assert not reply.is_error and reply.output == [] and not reply.quit
+
+
+# --- :descend ---------------------------------------------------------------------------------
+# References are closed forms of the update rules, not the project's own numbers: SGD on
+# f = x² + y² multiplies each coordinate by (1 − 2·lr) per step; on f = (x + y)·z with only x
+# trained, ∂f/∂x = z is constant, so x moves by −lr·z per step; with --target T on f = w·x the
+# error e = w·x − T shrinks by the factor (1 − 2·lr·x²) per step.
+
+def descend(session: Session, line: str):
+    reply = session.handle(line)
+    assert not reply.is_error, text_of(reply.messages)
+    return reply
+
+
+def test_descend_moves_the_inputs_to_the_trained_point():
+    session = Session()
+    run(session, "x = 3", "y = -2")
+    reply = descend(session, ":descend x^2 + y^2 --lr 0.1 --steps 5")
+    assert session.values["x"] == pytest.approx(3 * 0.8 ** 5, rel=1e-14)
+    assert session.values["y"] == pytest.approx(-2 * 0.8 ** 5, rel=1e-14)
+    shown = text_of(reply.output)
+    for word in ("trace", "f over the steps", "took all 5 steps", "final point"):
+        assert word in shown
+    assert "now x = 0.98304, y = -0.65536" in shown  # 3·0.8^5, −2·0.8^5
+    # the next line sees the trained point
+    ev = session.evaluate("x^2 + y^2").evaluation
+    assert ev.value == pytest.approx(13 * 0.8 ** 10, rel=1e-13)
+
+
+def test_descend_with_options_as_grad_descend_takes_them():
+    session = Session()
+    run(session, "x = 1")
+    descend(session, ":descend x^2 --lr=0.25 --steps 3 --every 1")
+    assert session.values["x"] == 0.125  # (1 − 0.5)^3, exact in binary
+    descend(session, ":descend -(x - 2)^2 --maximize --optimizer momentum --momentum 0 "
+                     "--steps 1 --lr 0.25")
+    # ascent on −(x − 2)²: x ← x + lr·(−2(x − 2)) = 0.125 + 0.25·3.75
+    assert session.values["x"] == pytest.approx(0.125 + 0.25 * 3.75, rel=1e-15)
+
+
+def test_descend_wrt_keeps_data_inputs_and_definitions_follow(worked):
+    descend(worked, ":descend f --wrt x --lr 0.1 --steps 2")
+    assert worked.values == pytest.approx({"x": -2 - 2 * 0.1 * -4, "y": 5, "z": -4})
+    ev = worked.evaluate("f").evaluation
+    assert ev.values[ev.graph.names.index("q")] == pytest.approx(-1.2 + 5)
+    assert ev.value == pytest.approx((-1.2 + 5) * -4)
+
+
+def test_descend_toward_a_target_with_fixed_data():
+    session = Session()
+    run(session, "w = 0.5", "x = 2")
+    descend(session, ":descend w * x --wrt w --target -1 --lr 0.05 --steps 4")
+    error = (0.5 * 2 - -1) * (1 - 2 * 0.05 * 2 ** 2) ** 4
+    assert session.values["x"] == 2
+    assert session.values["w"] * 2 - -1 == pytest.approx(error, rel=1e-12)
+
+
+def test_descend_json_is_strict_and_matches_the_new_values():
+    from conftest import strict_json
+
+    session = Session()
+    run(session, "x = 2")
+    reply = descend(session, ":descend x^2 --steps 2 --lr 0.25 --json")
+    [data] = [item for item in reply.output if isinstance(item, str)]
+    data = strict_json(data)
+    assert data["stopped"] == "steps" and data["steps"] == 2
+    assert data["final"] == {"x": 0.5} == session.values
+    assert len(data["trace"]) == 3
+
+
+@pytest.mark.parametrize("line, words", [
+    (":descend x^2 --lr -1", "--lr must be a positive number"),
+    (":descend x^2 --lr abc", "'abc' is not a valid float"),
+    (":descend x^2 --optimizer rmsprop", "rmsprop"),
+    (":descend x^2 --wrt y", "--wrt names y, which is not an input"),
+    (":descend x^2 --every 0", "--every"),
+    (":descend x^2 --steps 3 extra", "unexpected 'extra'"),
+    (":descend x^2 -f prog.grad", "-f is not an option"),
+    (":descend x^2 --plot run.gif", "must end in .png or .svg"),
+    (":descend --lr 0.1", "no formula given"),
+    (":descend x^2 + nope", "nope"),
+    (":descend x^2 +", "expression ends too soon"),
+])
+def test_descend_errors_keep_the_state(line, words):
+    session = Session()
+    run(session, "x = 3", "q = x + 1")
+    reply = session.handle(line)
+    assert reply.is_error
+    assert words in text_of(reply.messages)
+    assert session.values == {"x": 3} and list(session.definitions) == ["q"]
+
+
+def test_a_diverged_descent_leaves_the_values_and_points_at_the_typed_text():
+    session = Session()
+    run(session, "x = 0.5")
+    reply = session.handle(":descend log(x) --lr 10 --steps 5")
+    assert reply.is_error and reply.exit_code == ExitCode.EVAL
+    shown = text_of(reply.output)
+    assert "diverged" in shown and "last good point" in shown
+    assert "log(x)\n  ^~~~~~" in shown  # the caret under the formula as typed
+    assert "values are unchanged" in text_of(reply.messages)
+    assert session.values == {"x": 0.5}
+
+
+def test_ctrl_c_keeps_the_point_reached(monkeypatch):
+    """Ctrl-C arrives during the 4th gradient evaluation (after three steps)."""
+    from gradcli import descend as descend_core
+
+    session = Session()
+    run(session, "x = 1")
+    make = descend_core.make_gradient_fn
+
+    def interrupted_after_three(*args):
+        gradient, calls = make(*args), [0]
+
+        def wrapped(xs):
+            calls[0] += 1
+            if calls[0] == 4:
+                raise KeyboardInterrupt
+            return gradient(xs)
+
+        return wrapped
+
+    monkeypatch.setattr(descend_core, "make_gradient_fn", interrupted_after_three)
+    reply = descend(session, ":descend x^2 --lr 0.25 --steps 1000")
+    assert "interrupted after 2 steps" in text_of(reply.output)  # 3 passes: steps 0, 1, 2
+    assert session.values["x"] == 0.25  # (1 − 0.5)^2
+
+
+def test_descend_is_in_help_and_completion():
+    session = Session()
+    assert ":descend" in text_of(session.handle(":help").output)
+    assert session.complete(":des") == (":des", [":descend"])
