@@ -22,11 +22,14 @@ app = typer.Typer(
         "  grad eval '(x + y) * z' x=-2 y=5 z=-4\n\n"
         "  grad eval '1/(1 + exp(-(w0*x0 + w1*x1 + w2)))' w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --check\n\n"
         "  grad eval -f neuron.grad --json\n\n"
+        "  grad example circuit --explain\n\n"
+        "  grad descend '(x - 3)^2 + (y + 1)^2' x=0 y=0 --steps 50\n\n"
+        "  grad repl\n\n"
         "  grad ops"
     ),
     invoke_without_command=True,
     pretty_exceptions_show_locals=False,
-    rich_markup_mode=None,
+    rich_markup_mode="rich",
 )
 
 
@@ -128,36 +131,47 @@ def prepare_source(source: str, given: dict[str, float]):
 
 FILE_HELP = "Read the formula or program from FILE ('-' for standard input)."
 
+# Arguments and options shared by eval, example and check (one definition each).
+Expression = Annotated[Optional[str], typer.Argument(
+    help="The formula, e.g. '(x + y) * z' or a program 'q = x + y; f = q * z'. "
+         "'-' reads standard input.", show_default=False)]
+Bindings = Annotated[Optional[list[str]], typer.Argument(
+    help="Input values as NAME=VALUE, e.g. x=-2 y=5.", show_default=False)]
+FileOption = Annotated[Optional[Path], typer.Option("--file", "-f", help=FILE_HELP)]
+Wrt = Annotated[Optional[str], typer.Option(
+    help="Comma-separated inputs to show the gradient for (default: all).")]
+Check = Annotated[bool, typer.Option(
+    "--check", help="Compare each gradient with the numerical derivative.")]
+Json = Annotated[bool, typer.Option(
+    "--json", help="Print one strict JSON object (schema in the README); "
+                   "short for --format json.")]
+Digits = Annotated[int, typer.Option(min=1, max=17, help="Significant digits shown.")]
+Explain = Annotated[bool, typer.Option(
+    "--explain", help="Narrate the backward pass step by step (chain rule per node).")]
+Format = Annotated[Optional[str], typer.Option(
+    "--format", help="Output format: tree (default), json or dot (Graphviz).",
+    show_default=False)]
+Svg = Annotated[Optional[Path], typer.Option(
+    "--svg", help="Also draw the circuit diagram into FILE as SVG (needs Graphviz).",
+    show_default=False)]
+Png = Annotated[Optional[Path], typer.Option(
+    "--png", help="Also draw the circuit diagram into FILE as PNG (needs Graphviz).",
+    show_default=False)]
+
 
 @app.command("eval")
 def eval_cmd(
-    expression: Annotated[Optional[str], typer.Argument(
-        help="The formula, e.g. '(x + y) * z' or a program 'q = x + y; f = q * z'. "
-             "'-' reads standard input.", show_default=False)] = None,
-    bindings: Annotated[Optional[list[str]], typer.Argument(
-        help="Input values as NAME=VALUE, e.g. x=-2 y=5.", show_default=False)] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", "-f", help=FILE_HELP)] = None,
-    wrt: Annotated[Optional[str], typer.Option(
-        help="Comma-separated inputs to show the gradient for (default: all).")] = None,
-    check: Annotated[bool, typer.Option(
-        "--check", help="Compare each gradient with the numerical derivative.")] = False,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print one strict JSON object (schema in the README); "
-                       "short for --format json.")] = False,
-    digits: Annotated[int, typer.Option(min=1, max=17,
-                                        help="Significant digits shown.")] = 6,
-    explain: Annotated[bool, typer.Option(
-        "--explain", help="Narrate the backward pass step by step (chain rule per node).")
-    ] = False,
-    fmt: Annotated[Optional[str], typer.Option(
-        "--format", help="Output format: tree (default), json or dot (Graphviz).",
-        show_default=False)] = None,
-    svg: Annotated[Optional[Path], typer.Option(
-        "--svg", help="Also draw the circuit diagram into FILE as SVG (needs Graphviz).",
-        show_default=False)] = None,
-    png: Annotated[Optional[Path], typer.Option(
-        "--png", help="Also draw the circuit diagram into FILE as PNG (needs Graphviz).",
-        show_default=False)] = None,
+    expression: Expression = None,
+    bindings: Bindings = None,
+    file: FileOption = None,
+    wrt: Wrt = None,
+    check: Check = False,
+    as_json: Json = False,
+    digits: Digits = 6,
+    explain: Explain = False,
+    fmt: Format = None,
+    svg: Svg = None,
+    png: Png = None,
 ) -> None:
     """Evaluate a formula and backpropagate: every node's value and gradient.
 
@@ -300,7 +314,7 @@ def descend_cmd(
         show_default=False)] = None,
     bindings: Annotated[Optional[list[str]], typer.Argument(
         help="Starting values as NAME=VALUE, e.g. x=0 y=1.", show_default=False)] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", "-f", help=FILE_HELP)] = None,
+    file: FileOption = None,
     wrt: Annotated[Optional[str], typer.Option(
         help="Comma-separated parameters to update; every other input is fixed data "
              "(default: all inputs).")] = None,
@@ -331,8 +345,7 @@ def descend_cmd(
     plot_file: Annotated[Optional[Path], typer.Option(
         "--plot", help="Draw the run to FILE.png or FILE.svg (needs matplotlib: "
                        "pip install 'gradcli[plot]').", show_default=False)] = None,
-    digits: Annotated[int, typer.Option(min=1, max=17,
-                                        help="Significant digits shown.")] = 6,
+    digits: Digits = 6,
 ) -> None:
     """Gradient descent on a formula: watch f fall and the parameters move.
 
@@ -432,19 +445,15 @@ def parse_descend_options(words: list[str]):
 
 @app.command("check")
 def check_cmd(
-    expression: Annotated[Optional[str], typer.Argument(
-        help="The formula or program; '-' reads standard input.", show_default=False)] = None,
-    bindings: Annotated[Optional[list[str]], typer.Argument(
-        help="Input values as NAME=VALUE, e.g. x=-2 y=5.", show_default=False)] = None,
-    file: Annotated[Optional[Path], typer.Option("--file", "-f", help=FILE_HELP)] = None,
-    wrt: Annotated[Optional[str], typer.Option(
-        help="Comma-separated inputs to check (default: all).")] = None,
+    expression: Expression = None,
+    bindings: Bindings = None,
+    file: FileOption = None,
+    wrt: Wrt = None,
     sweep: Annotated[bool, typer.Option(
         "--sweep", help="Show the numerical derivative's error for h = 1e-1 … 1e-15.")] = False,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print one strict JSON object (schema in the README).")] = False,
-    digits: Annotated[int, typer.Option(min=1, max=17,
-                                        help="Significant digits shown.")] = 6,
+    digits: Digits = 6,
 ) -> None:
     """Check the analytic gradient against central differences (f(x+h) - f(x-h)) / 2h.
 
@@ -504,25 +513,14 @@ def example_cmd(
         help="The example to run; without it, list the examples.", show_default=False)] = None,
     bindings: Annotated[Optional[list[str]], typer.Argument(
         help="Override input values as NAME=VALUE.", show_default=False)] = None,
-    wrt: Annotated[Optional[str], typer.Option(
-        help="Comma-separated inputs to show the gradient for (default: all).")] = None,
-    check: Annotated[bool, typer.Option(
-        "--check", help="Compare each gradient with the numerical derivative.")] = False,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print one strict JSON object; short for --format json.")] = False,
-    digits: Annotated[int, typer.Option(min=1, max=17,
-                                        help="Significant digits shown.")] = 6,
-    explain: Annotated[bool, typer.Option(
-        "--explain", help="Narrate the backward pass step by step.")] = False,
-    fmt: Annotated[Optional[str], typer.Option(
-        "--format", help="Output format: tree (default), json or dot (Graphviz).",
-        show_default=False)] = None,
-    svg: Annotated[Optional[Path], typer.Option(
-        "--svg", help="Also draw the circuit diagram into FILE as SVG (needs Graphviz).",
-        show_default=False)] = None,
-    png: Annotated[Optional[Path], typer.Option(
-        "--png", help="Also draw the circuit diagram into FILE as PNG (needs Graphviz).",
-        show_default=False)] = None,
+    wrt: Wrt = None,
+    check: Check = False,
+    as_json: Json = False,
+    digits: Digits = 6,
+    explain: Explain = False,
+    fmt: Format = None,
+    svg: Svg = None,
+    png: Png = None,
 ) -> None:
     """Run a built-in worked example from the backprop lecture (list them without NAME).
 

@@ -195,3 +195,8 @@ def test_a_very_wide_max_keeps_its_label_short(grad):
     assert result.returncode == 0
     first = result.stdout.splitlines()[1]
     assert first.startswith("max(") and "… 4996 more" in first and len(first) < 200
+
+
+def test_help_documents_the_arguments(grad):
+    result = grad("eval", "--help")
+    assert "NAME=VALUE" in result.stdout and "standard input" in result.stdout

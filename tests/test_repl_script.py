@@ -136,7 +136,8 @@ def test_cycle_refused_in_a_script(grad):
 def test_grad_alone_off_a_terminal_prints_help(grad):
     result = grad(input="")
     assert result.returncode == 2
-    assert "Usage: grad" in result.stderr and "repl" in result.stderr
+    shown = result.stdout + result.stderr
+    assert "Usage: grad" in shown and "repl" in shown
 
 
 def test_the_plain_reader_does_not_load_prompt_toolkit():
