@@ -68,6 +68,9 @@ class Tok(NamedTuple):
     end: int
 
 
+_new_tok = tuple.__new__  # builds a Tok without its Python-level __new__
+
+
 def tokens(text: str) -> Iterator[Tok]:
     """The formula's tokens, ending with $END. Raises SyntaxProblem on a stray character.
     One compiled regex over the whole text: several times faster than Lark's own lexer."""
@@ -85,7 +88,7 @@ def tokens(text: str) -> Iterator[Tok]:
             depth = max(depth - 1, 0)
         elif kind == "_SEP" and depth and match.group() == "\n":
             continue
-        yield Tok(kind, match.group(), match.start(), match.end())
+        yield _new_tok(Tok, (kind, match.group(), match.start(), match.end()))
     yield Tok("$END", "", len(text), len(text))
 
 
@@ -403,15 +406,16 @@ def _run(text: str, builder: _Builder) -> None:
                 values.append(token)
                 break
             kind, origin, size, method = rules[-action - 1]
+            if kind == _INLINE:  # a unit rule (sum: product): same value, new state
+                states[-1] = actions[states[-2]][origin]
+                continue
             if size:
                 children = values[-size:]
                 del values[-size:]
                 del states[-size:]
             else:
                 children = []
-            if kind == _INLINE:
-                value = children[0]
-            elif kind == _CALL:
+            if kind == _CALL:
                 value = method(*children)
             elif kind == _CALL_FILTERED:
                 value = method(*_children(children))
