@@ -36,9 +36,10 @@ def close(a: list[float], b: list[float], rel: float = 1e-12) -> bool:
         math.isclose(x, y, rel_tol=rel, abs_tol=1e-300) for x, y in zip(a, b))
 
 
+@pytest.mark.parametrize("for_descent", [False, True])
 @pytest.mark.parametrize("n_ops", [10, 200])
-def test_floor_gradient_equals_the_engine(n_ops):
-    dag = bench.random_dag(n_ops, seed=n_ops)
+def test_floor_gradient_equals_the_engine(n_ops, for_descent):
+    dag = bench.random_dag(n_ops, seed=n_ops, for_descent=for_descent)
     graph = parse(bench.formula_text(dag))
     assert operations(graph) == n_ops == len(dag.ops)
     assert sorted(graph.inputs) == sorted(dag.inputs)  # every input is used
