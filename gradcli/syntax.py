@@ -419,6 +419,9 @@ def _run(text: str, builder: _Builder) -> None:
                 value = method(*children)
             elif kind == _CALL_FILTERED:
                 value = method(*_children(children))
+            elif children and isinstance(children[0], _Splice):
+                value = children[0]  # a left-recursive repeat (x*): grow it, don't copy it
+                value.extend(_children(children[1:]))
             else:
                 value = _Splice(_children(children))
             goto = actions[states[-1]][origin]
