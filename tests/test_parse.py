@@ -177,3 +177,10 @@ def test_wide_sum_100000_terms():
         assert ev.gradient()[f"x{j}"] == expected
     assert ev.value == sum(float(i % 10) * (i % 3 + 1) for i in range(n))
     assert math.isfinite(ev.value)
+
+
+def test_fifty_thousand_statements():
+    n = 50_000
+    program = "\n".join(f"t{i} = x * {i % 7}" for i in range(n)) + f"\nt0 + t{n - 1}"
+    graph = parse(program)
+    assert evaluate(graph, {"x": 2.0}).gradient() == {"x": 0 + (n - 1) % 7}
