@@ -33,7 +33,9 @@ app = typer.Typer(
 )
 
 
+@functools.cache
 def _consoles():
+    """stdout and stderr consoles (they look up sys.stdout/sys.stderr when they write)."""
     from rich.console import Console
 
     return Console(), Console(stderr=True)

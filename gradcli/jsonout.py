@@ -5,15 +5,19 @@ This is the contract for scripts; the README documents the schema.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import json
 import math
 from collections.abc import Iterable
 
 from .diagnostics import Diagnostic, diagnose
 from .engine import Evaluation
-from .explain import Explanation
 from .graph import gc_paused
-from .numeric import CheckRow, Sweep
+
+if TYPE_CHECKING:  # types only: keep start-up imports to what runs
+    from .explain import Explanation
+    from .numeric import CheckRow, Sweep
 
 
 def number(value: float | None) -> float | None:

@@ -3,6 +3,8 @@ goes. User text only ever reaches Rich as Text, so `[red]` in a formula stays li
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 
 from rich.console import Group
@@ -13,9 +15,11 @@ from rich.tree import Tree
 from .engine import Evaluation
 from .errors import GradcliError
 from .graph import CONST, INPUT, Graph
-from .numeric import CheckRow
 from .explain import formula
 from .ops import OPS
+
+if TYPE_CHECKING:  # types only: keep start-up imports to what runs
+    from .numeric import CheckRow
 
 VALUE = "green"
 GRAD = "red"

@@ -3,15 +3,19 @@ the list of examples. Nothing here prints; user text reaches Rich only as Text."
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 
-from .diagnostics import Diagnostic
-from .examples import Example
-from .explain import Contribution, Explanation, Step
-from .numeric import Sweep
 from .render import GRAD, VALUE, num
+
+if TYPE_CHECKING:  # types only: keep start-up imports to what runs
+    from .diagnostics import Diagnostic
+    from .examples import Example
+    from .explain import Contribution, Explanation, Step
+    from .numeric import Sweep
 
 
 def _is_number(text: str) -> bool:

@@ -6,6 +6,8 @@ Both front ends call `run` and hand the result to the same renderers, so they ca
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -14,7 +16,9 @@ from .diagnostics import Diagnostic, diagnose
 from .engine import Evaluation, Tape
 from .errors import UsageError
 from .graph import Graph
-from .numeric import CheckRow
+
+if TYPE_CHECKING:  # types only: keep start-up imports to what runs
+    from .numeric import CheckRow
 
 
 @dataclass(frozen=True, slots=True)

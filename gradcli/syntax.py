@@ -6,13 +6,12 @@ The grammar lives in grammars/gradcli.lark, shipped inside the package.
 
 from __future__ import annotations
 
-import difflib
 import functools
-import hashlib
 import json
 import math
 import os
 import re
+import zlib
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -190,6 +189,8 @@ class _Builder:
         fname, start, end = name.text, name.start, rpar.end
         op = FUNCTIONS.get(fname)
         if op is None:
+            import difflib  # only for this message: keeps start-up light
+
             close = difflib.get_close_matches(fname, FUNCTIONS, n=1, cutoff=0.6)
             hint = f"did you mean {close[0]}(…)?" if close else "`grad ops` lists the functions"
             if fname in self.defined or fname in self.inputs or fname in CONSTANTS:
@@ -329,7 +330,8 @@ def _cache_path(key: str) -> Path:
 @functools.cache
 def _tables() -> dict:
     grammar = grammar_text()
-    key = hashlib.sha256((_TABLE_FORMAT + grammar).encode()).hexdigest()[:20]
+    data = (_TABLE_FORMAT + grammar).encode()
+    key = f"{zlib.crc32(data):08x}-{len(data)}"  # a cache key, not a security check
     path = _cache_path(key)
     try:
         return json.loads(path.read_text(encoding="utf-8"))
