@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from .engine import Evaluation, number_text
 from .explain import contributions, label, output_label
-from .graph import CONST, INPUT
+from .graph import CONST, INPUT, gc_paused
 from .ops import OPS
 
 SATURATION = 1e-3  # a squashing unit with local gradient below this is called saturated
@@ -69,10 +69,11 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
     consequences: list[Diagnostic] = []  # zero input gradients: listed after their causes
     received: list = []  # every node's incoming contributions, computed once if needed
     n = len(graph.ops)
-    users = graph.users()
-    locals_: list[tuple[float, ...]] = [
-        () if graph.ops[node] in (INPUT, CONST) else _local(ev, node) for node in range(n)
-    ]
+    users = graph.users() if any(map(math.isinf, grads)) else None  # for overflow only
+    with gc_paused():
+        locals_: list[tuple[float, ...]] = [
+            () if graph.ops[node] in (INPUT, CONST) else _local(ev, node) for node in range(n)
+        ]
 
     # live: some path to the output has nonzero local gradients all the way.
     # cut[a]: the node nearest the output where a path from a is cut by a local gradient 0.
@@ -129,7 +130,8 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
             consequences.append(_zero_gradient(ev, node, name, live, cut, received))
 
         g = grads[node]
-        if math.isinf(g) and all(math.isfinite(grads[u]) for u in users[node]):
+        if users is not None and math.isinf(g) and \
+                all(math.isfinite(grads[u]) for u in users[node]):
             found.append(Diagnostic(
                 node, "overflow",
                 f"the gradient ∂{out}/∂{name} overflows to {'inf' if g > 0 else '-inf'}",
