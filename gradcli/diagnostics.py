@@ -24,7 +24,7 @@ import sys
 from dataclasses import dataclass
 
 from .engine import Evaluation, number_text
-from .explain import contributions, label, output_label
+from .explain import label, output_label
 from .graph import CONST, INPUT, gc_paused
 from .ops import OPS
 
@@ -67,9 +67,15 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
     out = output_label(graph)
     found: list[Diagnostic] = []
     consequences: list[Diagnostic] = []  # zero input gradients: listed after their causes
-    received: list = []  # every node's incoming contributions, computed once if needed
     n = len(graph.ops)
-    users = graph.users() if any(map(math.isinf, grads)) else None  # for overflow only
+    users: list[list[int]] = []  # who uses each node: computed once, only if needed
+
+    def users_of(node: int) -> list[int]:
+        if not users:
+            with gc_paused():
+                users.extend(graph.users())
+        return users[node]
+
     with gc_paused():
         locals_: list[tuple[float, ...]] = [
             () if graph.ops[node] in (INPUT, CONST) else _local(ev, node) for node in range(n)
@@ -127,11 +133,12 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
                     f"a losing argument gets gradient only if it becomes the {op}"))
 
         if op == INPUT and grads[node] == 0.0:
-            consequences.append(_zero_gradient(ev, node, name, live, cut, received))
+            parts = [grads[u] * d for u in users_of(node)
+                     for a, d in zip(graph.args[u], locals_[u]) if a == node]
+            consequences.append(_zero_gradient(ev, node, name, live, cut, parts))
 
         g = grads[node]
-        if users is not None and math.isinf(g) and \
-                all(math.isfinite(grads[u]) for u in users[node]):
+        if math.isinf(g) and all(math.isfinite(grads[u]) for u in users_of(node)):
             found.append(Diagnostic(
                 node, "overflow",
                 f"the gradient ∂{out}/∂{name} overflows to {'inf' if g > 0 else '-inf'}",
@@ -152,7 +159,8 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
 
 
 def _zero_gradient(ev: Evaluation, node: int, name: str, live: list[bool],
-                   cut: list[int | None], received: list) -> Diagnostic:
+                   cut: list[int | None], parts: list[float]) -> Diagnostic:
+    """Why an input's gradient is 0; `parts` are the contributions of its uses."""
     graph = ev.graph
     out = output_label(graph)
     if not live[node]:
@@ -164,9 +172,6 @@ def _zero_gradient(ev: Evaluation, node: int, name: str, live: list[bool],
                           f"by a local gradient of 0 (for example where {why})",
                           f"changing {name} a little does not change {out}; move the point "
                           "so that the cutting node passes gradient")
-    if not received:
-        received.extend(contributions(ev))
-    parts = [c.downstream for c in received[node]]
     if any(p != 0.0 for p in parts):
         terms = " + ".join(number_text(p) for p in parts)
         return Diagnostic(node, "zero-gradient",
