@@ -27,19 +27,19 @@ from .errors import (
 from .graph import CONST, INPUT, Graph, gc_paused, prune
 from .ops import CONSTANTS, FUNCTIONS
 
-_TOKEN_RE = re.compile(
-    r"""
+_TERMINALS = r"""
     (?P<NUMBER>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
     |(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
     |(?P<POW>\*\*|\^)
     |(?P<STAR>\*)|(?P<PLUS>\+)|(?P<MINUS>-)|(?P<SLASH>/)
     |(?P<LPAR>\()|(?P<RPAR>\))|(?P<COMMA>,)|(?P<EQUAL>=)
     |(?P<_SEP>[;\n])
-    |(?P<SKIP>[ \t\r\f]+|\#[^\n]*)
-    |(?P<BAD>.)
-    """,
-    re.VERBOSE,
-)
+"""
+# Every piece of the text, whitespace and comments included (for highlighting and the REPL).
+_TOKEN_RE = re.compile(_TERMINALS + r"|(?P<SKIP>[ \t\r\f]+|\#[^\n]*)|(?P<BAD>.)", re.VERBOSE)
+# For the parser: the blanks before a token are folded into its match, halving the matches.
+_LEX_RE = re.compile(r"[ \t\r\f]*(?:" + _TERMINALS + r"|(?P<SKIP>\#[^\n]*|\Z)|(?P<BAD>.))",
+                     re.VERBOSE)
 
 _DESCRIBE = {
     "NUMBER": "a number",
@@ -74,20 +74,22 @@ def tokens(text: str) -> Iterator[Tok]:
     """The formula's tokens, ending with $END. Raises SyntaxProblem on a stray character.
     One compiled regex over the whole text: several times faster than Lark's own lexer."""
     depth = 0  # newlines inside parentheses do not end a statement
-    for match in _TOKEN_RE.finditer(text):
+    for match in _LEX_RE.finditer(text):
         kind = match.lastgroup
         if kind == "SKIP":
             continue
+        word = match.group(kind)
+        end = match.end()
         if kind == "BAD":
-            raise SyntaxProblem(f"unexpected character {match.group()!r}", source=text,
-                                span=Span(match.start(), match.end()))
+            raise SyntaxProblem(f"unexpected character {word!r}", source=text,
+                                span=Span(end - len(word), end))
         if kind == "LPAR":
             depth += 1
         elif kind == "RPAR":
             depth = max(depth - 1, 0)
-        elif kind == "_SEP" and depth and match.group() == "\n":
+        elif kind == "_SEP" and depth and word == "\n":
             continue
-        yield _new_tok(Tok, (kind, match.group(), match.start(), match.end()))
+        yield _new_tok(Tok, (kind, word, end - len(word), end))
     yield Tok("$END", "", len(text), len(text))
 
 
