@@ -11,6 +11,8 @@ import shlex
 import stat
 from pathlib import Path
 
+import pytest
+
 from conftest import strict_json
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -123,3 +125,40 @@ def test_the_readme_eval_json_example_has_every_key_grad_prints(grad):
     result = grad("eval", "q = x + y; f = q * z", "x=-2", "y=5", "z=-4", "--json")
     assert result.returncode == 0, result.stderr
     assert strict_json(result.stdout) == shown
+
+
+# --- problems in files this change does not touch ---------------------------------------
+
+@pytest.mark.xfail(strict=True, reason="cli.py: the --plot help goes through Rich markup, "
+                   "which swallows '[plot]' in pip install 'gradcli[plot]'")
+def test_descend_help_names_the_plot_extra(grad):
+    result = grad("descend", "--help")
+    assert result.returncode == 0
+    assert "gradcli[plot]" in " ".join(result.stdout.split()).replace(" ", "")
+
+
+@pytest.mark.xfail(strict=True, reason="engine.py _NUMBER and the syntax.py lexer use \\d, "
+                   "which matches any Unicode digit; the language's numbers are ASCII")
+@pytest.mark.parametrize("args", [("x * 2", "x=٣"), ("٣ * x", "x=1"), ("x * 2", "x=１")])
+def test_non_ascii_digits_are_not_numbers(grad, args):
+    result = grad("eval", *args)
+    assert result.returncode in (2, 3)
+    assert result.stdout == ""
+
+
+@pytest.mark.xfail(strict=True, reason="cli.py prepare_source: a binding of a constant "
+                   "(pi=3) is reported as 'pi is not used by the formula' even when it is")
+def test_binding_a_constant_says_it_is_a_constant(grad):
+    result = grad("eval", "x * pi", "x=1", "pi=3")
+    assert "not used by the formula" not in result.stderr
+    assert "constant" in result.stderr
+
+
+@pytest.mark.xfail(strict=True, reason="cli.py _root: typer.echo(ctx.get_help(), err=True) "
+                   "with rich_markup_mode prints the help on stdout and an empty line on "
+                   "stderr")
+def test_grad_alone_off_a_terminal_prints_its_help_on_stderr_only(grad):
+    result = grad(input="")
+    assert result.returncode == 2
+    assert result.stdout == ""
+    assert "Usage: grad" in result.stderr
