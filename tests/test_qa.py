@@ -162,3 +162,11 @@ def test_grad_alone_off_a_terminal_prints_its_help_on_stderr_only(grad):
     assert result.returncode == 2
     assert result.stdout == ""
     assert "Usage: grad" in result.stderr
+
+
+def test_descend_on_a_formula_without_inputs_says_so(grad):
+    result = grad("descend", "3 * pi", "--steps", "2")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "no inputs" in result.stderr
+    assert "--wrt" not in result.stderr  # no --wrt was given
+    assert "Traceback" not in result.stderr
