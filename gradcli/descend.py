@@ -241,6 +241,9 @@ class Descent:
         graph = tape.graph
         params = tuple(graph.inputs) if config.params is None else tuple(config.params)
         unknown = [p for p in params if p not in graph.inputs]
+        if not graph.inputs:
+            raise UsageError("the formula has no inputs, so there is nothing to descend on",
+                             hint="descend on a formula of inputs, e.g. (x - 3)^2 x=0")
         if unknown or not params:
             raise UsageError(
                 f"--wrt names {', '.join(unknown) or 'nothing'}, which is not an input",

@@ -19,6 +19,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from .atomic import adopt_mode
 from .engine import Evaluation
 from .errors import GradcliError, UsageError
 from .explain import contributions, label, output_label
@@ -146,6 +147,7 @@ def render(dot_text: str, fmt: str, path: Path) -> None:
         try:
             with os.fdopen(handle, "wb") as stream:
                 stream.write(done.stdout)
+            adopt_mode(temporary, path)
             os.replace(temporary, path)
         except BaseException:
             os.unlink(temporary)

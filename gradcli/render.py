@@ -55,7 +55,8 @@ def error(exc: GradcliError) -> Text:
         width = max(1, min(exc.span.end, line_end) - start)
         if len(line) > 100:  # a huge one-line formula: show a window around the span
             cut = max(0, column - 50)
-            line = ("…" if cut else "") + line[cut:cut + 100] + "…"
+            line = (("…" if cut else "") + line[cut:cut + 100]
+                    + ("…" if cut + 100 < len(line) else ""))
             column = column - cut + (1 if cut else 0)
             width = min(width, 100 - column + 1)
         if "\n" in source:

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import render
+from .atomic import adopt_mode
 from .descend import Result, Step, default_every
 from .descend_run import DescendOptions, Run, drive
 from .errors import GradcliError, UsageError
@@ -108,7 +109,8 @@ def plot(steps: Sequence[Step], f_name: str, width: int = 60, height: int = 8) -
         text.append("\n")
     text.append(" " * label_width + " └" + "─" * width + "\n", style="dim")
     right = f"step {n}"
-    text.append(" " * (label_width + 2) + "0" + right.rjust(max(1, width - 1)), style="dim")
+    text.append(" " * (label_width + 2) + "0" + right.rjust(max(len(right) + 1, width - 1)),
+                style="dim")
     return text
 
 
@@ -148,7 +150,10 @@ def report(result: Result, rows: Sequence[Step], sample: Sequence[Step], f_name:
            digits: int = 6, width: int = 80) -> Group:
     parts: list = [header(result, f_name), trace_table(result, rows, f_name, digits)]
     if result.last.step >= 2:
-        parts.append(plot(sample, f_name, width=max(10, min(60, width - 14))))
+        shown = list(sample)
+        if shown and shown[-1].step != result.last.step:  # the sample keeps every k-th step
+            shown.append(result.last)
+        parts.append(plot(shown, f_name, width=max(10, min(60, width - 14))))
     parts.append(summary(result, f_name, digits))
     return Group(*parts)
 
@@ -172,6 +177,7 @@ def write_atomically(path: Path, data: bytes) -> None:
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
+        adopt_mode(temporary, path)
         os.replace(temporary, path)
     except BaseException:
         try:

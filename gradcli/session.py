@@ -26,6 +26,7 @@ from rich.table import Table
 from rich.text import Text
 
 from . import render, request
+from .atomic import adopt_mode
 from .engine import Tape, resolve_point
 from .errors import (
     DomainError,
@@ -488,6 +489,7 @@ class Session:
                 handle.write(body)
                 handle.flush()
                 os.fsync(handle.fileno())
+            adopt_mode(temp, target)
             os.replace(temp, target)
         except OSError as exc:
             try:
@@ -685,17 +687,22 @@ def _file_argument(argument: str, usage: str) -> str:
     return os.path.expanduser(argument)
 
 
+def _counted(session: Session) -> str:
+    """'1 input and 2 definitions'."""
+    inputs, definitions = len(session.values), len(session.definitions)
+    return (f"{inputs} input{'' if inputs == 1 else 's'} and "
+            f"{definitions} definition{'' if definitions == 1 else 's'}")
+
+
 def _cmd_save(session: Session, argument: str) -> Reply:
     path = session.save(_file_argument(argument, META[":save"].usage))
-    return Reply(output=[Text(f"saved {len(session.values)} inputs and "
-                              f"{len(session.definitions)} definitions to {path}")])
+    return Reply(output=[Text(f"saved {_counted(session)} to {path}")])
 
 
 def _cmd_load(session: Session, argument: str) -> Reply:
     path = _file_argument(argument, META[":load"].usage)
     reply = session.load(path)
-    reply.output.append(Text(f"loaded {path}: {len(session.values)} inputs and "
-                             f"{len(session.definitions)} definitions in the session"))
+    reply.output.append(Text(f"loaded {path}: {_counted(session)} in the session"))
     return reply
 
 
