@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import sys
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
@@ -83,7 +83,10 @@ def _root(
         from .repl import run
 
         raise typer.Exit(run(interactive=True))
-    typer.echo(ctx.get_help(), err=True)  # as before: the help, exit code 2
+    with redirect_stdout(sys.stderr):  # Rich help prints itself (to stdout): send it to stderr
+        text = ctx.get_help()
+    if text:
+        typer.echo(text, err=True)
     raise typer.Exit(ExitCode.USAGE)
 
 
@@ -122,12 +125,16 @@ def prepare(expression: str | None, bindings: list[str] | None, file: Path | Non
 def prepare_source(source: str, given: dict[str, float]):
     """Parse a formula or program and bind its inputs; warn about bindings it does not use."""
     from .engine import Tape, resolve_point
+    from .ops import CONSTANTS
     from .syntax import parse
 
     graph = parse(source)
     point, unused = resolve_point(graph, given)
     for name in unused:
-        _warn(f"{name} is not used by the formula; its value is ignored")
+        if name in CONSTANTS:
+            _warn(f"{name} is a built-in constant; a binding cannot change it")
+        else:
+            _warn(f"{name} is not used by the formula; its value is ignored")
     return Tape(graph), point
 
 
@@ -346,7 +353,7 @@ def descend_cmd(
         "--csv", help="Write the whole trace to FILE as CSV.", show_default=False)] = None,
     plot_file: Annotated[Optional[Path], typer.Option(
         "--plot", help="Draw the run to FILE.png or FILE.svg (needs matplotlib: "
-                       "pip install 'gradcli[plot]').", show_default=False)] = None,
+                       "pip install 'gradcli\\[plot]').", show_default=False)] = None,
     digits: Digits = 6,
 ) -> None:
     """Gradient descent on a formula: watch f fall and the parameters move.

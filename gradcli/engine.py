@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from .errors import DomainError, UnboundInputError, UsageError
 from .graph import CONST, INPUT, Graph, gc_paused
 from .ops import OPS
+from .syntax import NAME, NUMBER
 
-_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NUMBER = re.compile(r"[+-]?" + NUMBER)  # the language's own number and name
+_NAME = re.compile(NAME)
 
 
 def number_text(value: float) -> str:

@@ -27,9 +27,11 @@ from .errors import (
 from .graph import CONST, INPUT, Graph, gc_paused, prune
 from .ops import CONSTANTS, FUNCTIONS
 
-_TERMINALS = r"""
-    (?P<NUMBER>(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)
-    |(?P<NAME>[A-Za-z_][A-Za-z0-9_]*)
+NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # ASCII digits only
+NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_TERMINALS = rf"""
+    (?P<NUMBER>{NUMBER})
+    |(?P<NAME>{NAME})
     |(?P<POW>\*\*|\^)
     |(?P<STAR>\*)|(?P<PLUS>\+)|(?P<MINUS>-)|(?P<SLASH>/)
     |(?P<LPAR>\()|(?P<RPAR>\))|(?P<COMMA>,)|(?P<EQUAL>=)

@@ -1,7 +1,6 @@
 """Problems found by trying to break the installed `grad` as a demanding user would.
 
-Each test reproduces what a user sees. Those marked xfail(strict=True) are problems in files
-this change does not touch (see the reason); they start passing when the problem is fixed."""
+Each test reproduces what a user sees."""
 
 from __future__ import annotations
 
@@ -127,18 +126,14 @@ def test_the_readme_eval_json_example_has_every_key_grad_prints(grad):
     assert strict_json(result.stdout) == shown
 
 
-# --- problems in files this change does not touch ---------------------------------------
+# --- problems found in the core and the command line ----------------------------------
 
-@pytest.mark.xfail(strict=True, reason="cli.py: the --plot help goes through Rich markup, "
-                   "which swallows '[plot]' in pip install 'gradcli[plot]'")
 def test_descend_help_names_the_plot_extra(grad):
     result = grad("descend", "--help")
     assert result.returncode == 0
     assert "gradcli[plot]" in " ".join(result.stdout.split()).replace(" ", "")
 
 
-@pytest.mark.xfail(strict=True, reason="engine.py _NUMBER and the syntax.py lexer use \\d, "
-                   "which matches any Unicode digit; the language's numbers are ASCII")
 @pytest.mark.parametrize("args", [("x * 2", "x=٣"), ("٣ * x", "x=1"), ("x * 2", "x=１")])
 def test_non_ascii_digits_are_not_numbers(grad, args):
     result = grad("eval", *args)
@@ -146,17 +141,12 @@ def test_non_ascii_digits_are_not_numbers(grad, args):
     assert result.stdout == ""
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py prepare_source: a binding of a constant "
-                   "(pi=3) is reported as 'pi is not used by the formula' even when it is")
 def test_binding_a_constant_says_it_is_a_constant(grad):
     result = grad("eval", "x * pi", "x=1", "pi=3")
     assert "not used by the formula" not in result.stderr
     assert "constant" in result.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="cli.py _root: typer.echo(ctx.get_help(), err=True) "
-                   "with rich_markup_mode prints the help on stdout and an empty line on "
-                   "stderr")
 def test_grad_alone_off_a_terminal_prints_its_help_on_stderr_only(grad):
     result = grad(input="")
     assert result.returncode == 2
