@@ -480,6 +480,8 @@ def check_cmd(
         from .request import wrt_names
 
         names = wrt_names(tape.graph, split_names(wrt))
+        if not names:
+            raise UsageError("nothing to check: the formula has no inputs")
         ev = tape.evaluate(point)
 
         if sweep:

@@ -295,7 +295,8 @@ class Descent:
                                  f"below --tol {number_text(tol)}", None, None, None)
                 return
             if k >= config.steps:
-                self._outcome = ("steps", f"took all {config.steps} steps", None, None, None)
+                taken = f"took all {config.steps} steps" if config.steps else "took no step"
+                self._outcome = ("steps", taken, None, None, None)
                 return
             update(xs, grads)
             k += 1

@@ -139,10 +139,17 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
 
         g = grads[node]
         if math.isinf(g) and all(math.isfinite(grads[u]) for u in users_of(node)):
+            steep = [u for u in users_of(node) if any(
+                a == node and math.isinf(d) for a, d in zip(graph.args[u], locals_[u]))]
+            if steep:  # e.g. sqrt at 0: the slope itself is infinite, nothing overflowed
+                why = (f"the local gradient of {label(graph, steep[0], out)} "
+                       f"({graph.ops[steep[0]]}) is infinite here")
+            else:
+                why = "the product of the local gradients along the way is too large"
             found.append(Diagnostic(
                 node, "overflow",
-                f"the gradient ∂{out}/∂{name} overflows to {'inf' if g > 0 else '-inf'}",
-                "the local gradients along the way are too large; try other input values"))
+                f"the gradient ∂{out}/∂{name} is {'inf' if g > 0 else '-inf'}: {why}",
+                "try other input values"))
         if op not in (INPUT, CONST) and g != 0.0 and math.isfinite(g):
             for a, d in zip(args, locals_[node], strict=True):
                 product = g * d

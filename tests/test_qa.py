@@ -160,3 +160,15 @@ def test_descend_on_a_formula_without_inputs_says_so(grad):
     assert "no inputs" in result.stderr
     assert "--wrt" not in result.stderr  # no --wrt was given
     assert "Traceback" not in result.stderr
+
+
+def test_check_of_a_formula_without_inputs_says_so(grad):
+    result = grad("check", "3 * pi")
+    assert result.returncode == 2 and result.stdout == ""
+    assert "no inputs" in result.stderr
+
+
+def test_an_infinite_slope_is_not_called_an_overflow(grad):
+    result = grad("eval", "sqrt(x)", "x=0", "--json")
+    [finding] = [d for d in strict_json(result.stdout)["diagnostics"] if d["kind"] == "overflow"]
+    assert "sqrt" in finding["reason"] and "infinite" in finding["reason"]
