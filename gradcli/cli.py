@@ -98,7 +98,8 @@ def read_source(expression: str | None, file: Path | None) -> str:
         try:
             return file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read {str(file)!r}: {getattr(exc, 'strerror', exc)}")
+            raise UsageError(
+                f"cannot read {str(file)!r}: {getattr(exc, 'strerror', exc)}") from None
     if expression is None:
         raise UsageError("no formula given", hint="grad eval '(x + y) * z' x=-2 y=5 z=-4")
     if expression == "-":

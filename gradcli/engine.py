@@ -113,7 +113,8 @@ class Tape:
                 else:
                     values[node] = forward(*[values[a] for a in args])
         except (ArithmeticError, ValueError) as exc:
-            raise self._domain_error(node, values, overflow=isinstance(exc, OverflowError))
+            raise self._domain_error(node, values,
+                                     overflow=isinstance(exc, OverflowError)) from None
         if not all(map(math.isfinite, values)):
             first = next(i for i, v in enumerate(values) if not math.isfinite(v))
             raise self._domain_error(first, values, overflow=True)
