@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import IntEnum
+from typing import NamedTuple
 
 
 class ExitCode(IntEnum):
@@ -14,8 +14,7 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130
 
 
-@dataclass(frozen=True, slots=True)
-class Span:
+class Span(NamedTuple):  # one per graph node: a NamedTuple is much cheaper to make
     """Half-open character offsets [start, end) into the source text."""
 
     start: int
