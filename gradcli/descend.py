@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 from .compiled import MAX_NODES, FastPathFailed, compile_graph
 from .engine import Tape, number_text
+from .graph import INPUT
 from .errors import DomainError, ExitCode, GradcliError, UsageError
 
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
@@ -258,7 +259,7 @@ class Descent:
 
     # -- the loop -----------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Step]:
-        config = self.config
+        config, graph = self.config, self.tape.graph
         gradient, target, tol = self.gradient, config.target, config.tol
         sign = -1.0 if config.maximize else 1.0
         optimizer = OPTIMIZER_CLASSES[config.optimizer](len(self.params), config)
@@ -272,6 +273,11 @@ class Descent:
             except DomainError as exc:
                 if k == 0:
                     raise
+                if graph.ops[exc.node] == INPUT:  # the last update left a parameter at ±inf
+                    bad = graph.names[exc.node]
+                    return self._diverged(k, GradcliError(
+                        f"the step sent {bad} to {number_text(xs[self.params.index(bad)])}"),
+                        "the update overflowed")
                 what = "f overflows" if "overflows" in exc.message else "f is undefined"
                 return self._diverged(k, exc, what)
             loss = None
@@ -298,13 +304,8 @@ class Descent:
                 taken = f"took all {config.steps} steps" if config.steps else "took no step"
                 self._outcome = ("steps", taken, None, None, None)
                 return
-            update(xs, grads)
+            update(xs, grads)  # a parameter sent to ±inf fails the next evaluation (above)
             k += 1
-            if not all(map(isfinite, xs)):
-                bad = next(p for p, x in zip(self.params, xs) if not isfinite(x))
-                return self._diverged(k, GradcliError(
-                    f"the step sent {bad} to {number_text(xs[self.params.index(bad)])}"),
-                    "the update overflowed")
 
     def _not_finite(self, k: int, value: float, grads: list[float], loss: float | None):
         if not isfinite_all(grads):
