@@ -629,12 +629,9 @@ def interleaved(commands: dict[str, list[str]], runs: int) -> dict[str, float]:
 
 
 def median_of(fn, repeat: int) -> float:
-    samples = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        samples.append(time.perf_counter() - start)
-    return statistics.median(samples)
+    from bench_eval import time_it  # one timing helper for both benchmarks
+
+    return time_it(fn, repeat)
 
 
 def relative_gap(a: list[float], b: list[float]) -> float:
