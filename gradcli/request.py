@@ -35,6 +35,7 @@ def wrt_names(graph: Graph, wrt: list[str] | None) -> list[str]:
     an input of the graph."""
     if wrt is None:
         return list(graph.inputs)
+    wrt = list(dict.fromkeys(wrt))  # --wrt x,x names x once
     unknown = [n for n in wrt if n not in graph.inputs]
     if unknown or not wrt:
         raise UsageError(f"--wrt names {', '.join(unknown) or 'nothing'}, which is not an input",

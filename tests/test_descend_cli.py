@@ -217,3 +217,11 @@ def test_ctrl_c_stops_and_still_reports(tmp_path, as_json):
         assert len(data["trace"]) == data["steps"] + 1
     else:
         assert "interrupted after" in out and "final point" in out
+
+
+def test_a_parameter_named_twice_in_wrt_counts_once(grad):
+    result = grad("descend", "x^2 + y^2", "x=1", "y=1", "--wrt", "x,x", "--steps", "2",
+                  "--lr", "0.25", "--json")
+    assert result.returncode == 0, result.stderr
+    data = strict_json(result.stdout)
+    assert data["final"] == {"x": 0.25} and data["fixed"] == {"y": 1.0}  # x·(1 − 2·0.25)²
