@@ -1,7 +1,5 @@
 """The `grad` command: parse arguments, call the core, hand the result to a renderer."""
 
-from __future__ import annotations
-
 import functools
 import sys
 from contextlib import contextmanager, redirect_stdout
@@ -13,7 +11,7 @@ import typer
 
 from .errors import ExitCode, GradcliError, UsageError
 
-app = typer.Typer(
+APP_SETTINGS = dict(
     name="grad",
     help=(
         "See the gradient of a formula: every node's value (forward pass) and the gradient of "
@@ -29,8 +27,10 @@ app = typer.Typer(
     ),
     invoke_without_command=True,
     pretty_exceptions_show_locals=False,
+    suggest_commands=False,  # click suggests a near command name itself: say it once
     rich_markup_mode=None,  # plain help: Rich-formatted help costs ~70 ms per --help
 )
+app = typer.Typer(**APP_SETTINGS)
 
 
 @functools.cache
@@ -595,10 +595,22 @@ def _protect_leading_minus(command, argv: list[str]) -> list[str]:
     return fixed
 
 
+def _app_for(argv: list[str]) -> typer.Typer:
+    """The app, or when the words start with a command's name, the same app with only that
+    command: typer builds each command's click parameters at every start (a few ms each)."""
+    chosen = [c for c in app.registered_commands if argv and c.name == argv[0]]
+    if not chosen:
+        return app
+    single = typer.Typer(**APP_SETTINGS)
+    single.registered_callback = app.registered_callback
+    single.registered_commands = chosen
+    return single
+
+
 def main() -> None:
-    command = typer.main.get_command(app)
-    args = _protect_leading_minus(command, sys.argv[1:])
-    command.main(args=args, prog_name="grad")
+    argv = sys.argv[1:]
+    command = typer.main.get_command(_app_for(argv))
+    command.main(args=_protect_leading_minus(command, argv), prog_name="grad")
 
 
 if __name__ == "__main__":

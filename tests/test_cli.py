@@ -161,6 +161,13 @@ def test_help_version_ops(grad):
     assert "--install-completion" in top.stdout
 
 
+def test_a_mistyped_command_gets_one_suggestion(grad):
+    result = grad("evl", "x", "x=1")
+    assert result.returncode == 2
+    assert "No such command 'evl'" in result.stderr
+    assert result.stderr.count("Did you mean") == 1 and "'eval'" in result.stderr
+
+
 def test_python_dash_m(tmp_path):
     import subprocess
     import sys
