@@ -7,13 +7,12 @@ The grammar lives in grammars/gradcli.lark, shipped inside the package.
 from __future__ import annotations
 
 import functools
-import json
+import marshal
 import math
 import os
 import re
 import zlib
 from collections.abc import Iterator
-from importlib import resources
 from pathlib import Path
 from typing import NamedTuple
 
@@ -266,16 +265,15 @@ class _Builder:
 
 @functools.cache
 def grammar_text() -> str:
-    packaged = resources.files("gradcli").joinpath("grammars").joinpath("gradcli.lark")
-    if packaged.is_file():  # an installed wheel
-        return packaged.read_text(encoding="utf-8")
-    checkout = Path(__file__).resolve().parent.parent / "grammars" / "gradcli.lark"
-    return checkout.read_text(encoding="utf-8")  # an editable install or the source tree
+    here = Path(__file__).resolve().parent
+    packaged = here / "grammars" / "gradcli.lark"  # an installed wheel
+    checkout = here.parent / "grammars" / "gradcli.lark"  # an editable install or the source
+    return (packaged if packaged.is_file() else checkout).read_text(encoding="utf-8")
 
 
 # --- the LALR parser -------------------------------------------------------------------
-# Lark analyses the grammar into LALR(1) tables once (they are cached on disk as plain JSON,
-# keyed by the grammar's hash); a small loop below runs them, calling the builder on each
+# Lark analyses the grammar into LALR(1) tables once (they are cached on disk with marshal,
+# the quickest to load, keyed by the grammar's hash); a small loop below runs them, calling the builder on each
 # reduction. This keeps start-up fast and the per-token cost low.
 
 _CALL, _CALL_FILTERED, _INLINE, _SPLICE = range(4)
@@ -302,15 +300,16 @@ def _analyse(grammar: str) -> dict:
     for state in range(len(table.states)):
         row = {}
         for symbol, (action, arg) in table.states[state].items():
+            symbol = str(symbol)  # plain str: Lark's names may be Token (a str subclass)
             if action.name == "Shift":
                 row[symbol] = arg
                 continue
             if arg not in index:
                 index[arg] = len(rules)
-                origin = arg.origin.name
-                names = [s.name for s in arg.expansion]
+                origin = str(arg.origin.name)
+                names = [str(s.name) for s in arg.expansion]
                 if arg.alias:
-                    kind, method = _CALL, arg.alias
+                    kind, method = _CALL, str(arg.alias)
                 elif arg.options.expand1 and len(names) == 1:
                     kind, method = _INLINE, None
                 elif origin.startswith("_"):
@@ -328,24 +327,25 @@ def _analyse(grammar: str) -> dict:
 
 def _cache_path(key: str) -> Path:
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "gradcli" / f"lalr-{key}.json"
+    return Path(base) / "gradcli" / f"lalr-{key}.marshal"
 
 
 @functools.cache
 def _tables() -> dict:
     grammar = grammar_text()
     data = (_TABLE_FORMAT + grammar).encode()
-    key = f"{zlib.crc32(data):08x}-{len(data)}"  # a cache key, not a security check
+    # a cache key, not a security check; marshal's format may change with its version
+    key = f"{zlib.crc32(data):08x}-{len(data)}-m{marshal.version}"
     path = _cache_path(key)
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        return marshal.loads(path.read_bytes())
+    except (OSError, ValueError, EOFError, TypeError):
         pass
     tables = _analyse(grammar)
     try:  # write beside, then rename: a reader never sees half a file
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        temporary.write_text(json.dumps(tables), encoding="utf-8")
+        temporary.write_bytes(marshal.dumps(tables))
         os.replace(temporary, path)
     except OSError:
         pass  # no cache directory: analyse again next time
