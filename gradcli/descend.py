@@ -142,7 +142,7 @@ def make_gradient_fn(tape: Tape, point: Mapping[str, float],
         grads = backward(values)
         return values[output], [grads[n] for n in nodes]
 
-    if len(tape.graph) > MAX_NODES:
+    if len(tape.graph.ops) > MAX_NODES:
         return on_tape
     fixed = {n: v for n, v in point.items() if n not in params}
     run = compile_graph(tape.graph, names, fixed)

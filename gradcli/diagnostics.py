@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .engine import Evaluation, number_text
 from .explain import label, output_label
@@ -32,8 +32,7 @@ SATURATION = 1e-3  # a squashing unit with local gradient below this is called s
 TINY = sys.float_info.min  # the smallest normal double
 
 
-@dataclass(frozen=True, slots=True)
-class Diagnostic:
+class Diagnostic(NamedTuple):
     node: int
     kind: str  # mul-zero | dead-relu | saturated | losing-branch | zero-gradient | overflow |
     # underflow

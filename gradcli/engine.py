@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import DomainError, UnboundInputError, UsageError
 from .graph import CONST, INPUT, Graph, gc_paused
@@ -59,8 +59,7 @@ def _join(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
-@dataclass(frozen=True, slots=True)
-class Evaluation:
+class Evaluation(NamedTuple):
     """Values and gradients of every node at one point. grads[i] = d output / d node i; nan
     where the derivative does not exist (e.g. wrt the exponent of a negative base)."""
 

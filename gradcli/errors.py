@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from enum import IntEnum
 from typing import NamedTuple
 
 
-class ExitCode(IntEnum):
+class ExitCode:  # plain ints: an IntEnum costs more to create at start-up than it gives
     OK = 0
     EVAL = 1  # a domain error or overflow while evaluating
     USAGE = 2  # bad command line: a binding that is not NAME=NUMBER, an input with no value

@@ -11,15 +11,14 @@ Plain data only: renderers turn an Explanation into text.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .engine import Evaluation, number_text
 from .graph import CONST, INPUT, Graph
 from .ops import OPS
 
 
-@dataclass(frozen=True, slots=True)
-class Contribution:
+class Contribution(NamedTuple):
     """The gradient sent back along one wire: from node `user` into its operand `operand`."""
 
     user: int
@@ -31,8 +30,7 @@ class Contribution:
     downstream: float  # upstream × local (0 when upstream is 0: nothing flows)
 
 
-@dataclass(frozen=True, slots=True)
-class Step:
+class Step(NamedTuple):
     number: int
     node: int
     label: str  # the node's name, its number for a constant, or #id for an unnamed node
@@ -45,8 +43,7 @@ class Step:
     inputs: tuple[Contribution, ...]  # what this node sends to each non-constant operand
 
 
-@dataclass(frozen=True, slots=True)
-class Explanation:
+class Explanation(NamedTuple):
     output: str  # the output's label, f unless the program names it
     steps: tuple[Step, ...]
     labels: tuple[str, ...]  # how to refer to every node (see label)

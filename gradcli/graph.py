@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .errors import Span
 
@@ -19,8 +19,7 @@ INPUT = "input"
 CONST = "const"
 
 
-@dataclass(frozen=True, slots=True)
-class Graph:
+class Graph(NamedTuple):  # NamedTuple records: a dataclass costs ~1 ms to create at start-up
     source: str
     ops: tuple[str, ...]
     args: tuple[tuple[int, ...], ...]
@@ -28,11 +27,8 @@ class Graph:
     names: tuple[str | None, ...]
     consts: dict[int, float]  # value of every const node
     inputs: dict[str, int]  # input name -> node id, in order of first use
-    defaults: dict[str, float] = field(default_factory=dict)  # values the program gives
-    output: int = -1
-
-    def __len__(self) -> int:
-        return len(self.ops)
+    defaults: dict[str, float]  # values the program gives
+    output: int
 
     def is_leaf(self, node: int) -> bool:
         return not self.args[node]

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 INF = math.inf
 NAN = math.nan
 
 
-@dataclass(frozen=True, slots=True)
-class Op:
+class Op(NamedTuple):
     name: str  # the op's name in JSON, the tree and `grad ops`
     arity: int | None  # None: variadic (at least min_args)
     forward: Callable[..., float]

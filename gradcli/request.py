@@ -6,11 +6,10 @@ Both front ends call `run` and hand the result to the same renderers, so they ca
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from .diagnostics import Diagnostic, diagnose
 from .engine import Evaluation, Tape
@@ -21,8 +20,7 @@ if TYPE_CHECKING:  # types only: keep start-up imports to what runs
     from .numeric import CheckRow
 
 
-@dataclass(frozen=True, slots=True)
-class Result:
+class Result(NamedTuple):
     evaluation: Evaluation
     names: list[str]  # the inputs whose gradient is reported
     check: list[CheckRow] | None  # None unless the numerical check was asked for

@@ -61,7 +61,7 @@ def bench(text: str, point: dict, repeat: int) -> dict[str, float]:
     result["backward"] = time_it(lambda: tape.backward(values), repeat)
     ev = tape.evaluate(point)
     result["json"] = time_it(lambda: jsonout.dumps(jsonout.evaluation(ev)), repeat)
-    result["nodes"] = len(graph)
+    result["nodes"] = len(graph.ops)
     return result
 
 
