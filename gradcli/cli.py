@@ -35,10 +35,12 @@ app = typer.Typer(**APP_SETTINGS)
 
 @functools.cache
 def _consoles():
-    """stdout and stderr consoles (they look up sys.stdout/sys.stderr when they write)."""
+    """stdout and stderr consoles (they look up sys.stdout/sys.stderr when they write). Text is
+    never read as markup or :emoji: codes: formulas and messages are printed as written."""
     from rich.console import Console
 
-    return Console(), Console(stderr=True)
+    plain = dict(markup=False, emoji=False)
+    return Console(**plain), Console(stderr=True, **plain)
 
 
 def _warn(message: str) -> None:
@@ -290,8 +292,7 @@ def ops_cmd() -> None:
         table.add_row(written, op.name, op.doc, op.role, op.derivative())
     out, _ = _consoles()
     out.print(table)
-    out.print("constants: " + ", ".join(f"{k} = {v!r}" for k, v in CONSTANTS.items()),
-              markup=False)
+    out.print("constants: " + ", ".join(f"{k} = {v!r}" for k, v in CONSTANTS.items()))
 
 
 @app.command("repl")

@@ -86,7 +86,8 @@ def run(interactive: bool | None = None) -> int:
     """Run the REPL; returns the exit code."""
     if interactive is None:
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    out, err = Console(), Console(stderr=True)
+    plain = dict(markup=False, emoji=False)  # what the user typed is printed as typed
+    out, err = Console(**plain), Console(stderr=True, **plain)
     session = Session()
     session.console = out
     if not interactive:
