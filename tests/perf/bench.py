@@ -579,9 +579,12 @@ def grad_command() -> str:
 # KiB). It is a small process of its own: a child's ru_maxrss (wait4, as getrusage of children)
 # starts from the RSS of the process it was forked from, and this benchmark grows to hundreds of
 # MB while it builds formulas; forked from the launcher, the child's peak is its own.
+# Bytecode is cached as on any installed machine, even where PYTHONDONTWRITEBYTECODE is set:
+# compiling gradcli's modules at every start is not what a user's `grad` does.
 LAUNCHER = r'''
 import json, os, subprocess, sys, tempfile, time
 env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100"}
+env.pop("PYTHONDONTWRITEBYTECODE", None)
 for line in sys.stdin:
     args = json.loads(line)
     with tempfile.TemporaryFile() as out:
@@ -619,6 +622,8 @@ def run_measured(args: list[str]) -> tuple[float, int, int, int]:
 def interleaved(commands: dict[str, list[str]], runs: int) -> dict[str, float]:
     """Median wall time of each command, run in turns so that they share the machine's mood."""
     times: dict[str, list[float]] = {name: [] for name in commands}
+    for args in commands.values():
+        run_measured(args)  # warm up: bytecode written, files in the page cache
     for _ in range(runs):
         for name, args in commands.items():
             wall, code, _, _ = run_measured(args)
