@@ -168,6 +168,21 @@ def test_a_mistyped_command_gets_one_suggestion(grad):
     assert result.stderr.count("Did you mean") == 1 and "'eval'" in result.stderr
 
 
+def test_the_entry_point_leaves_the_collector_running(monkeypatch, capsys):
+    import gc
+
+    from gradcli import start
+
+    monkeypatch.setattr("sys.argv", ["grad", "eval", "x * 2", "x=3", "--json"])
+    try:
+        with pytest.raises(SystemExit) as stop:
+            start.main()
+        assert stop.value.code == 0 and gc.isenabled()
+        assert strict_json(capsys.readouterr().out)["gradient"] == {"x": 2}
+    finally:
+        gc.unfreeze()
+
+
 def test_python_dash_m(tmp_path):
     import subprocess
     import sys

@@ -18,6 +18,8 @@ def test_wheel_contains_the_grammar(tmp_path):
     assert not any(n.startswith(("grammars/", "tests/")) for n in names)
     packaged = zipfile.ZipFile(wheel).read("gradcli/grammars/gradcli.lark").decode()
     assert packaged == (ROOT / "grammars" / "gradcli.lark").read_text()
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    assert "grad = gradcli.start:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 def test_installed_package_finds_its_grammar_outside_the_checkout(tmp_path):
