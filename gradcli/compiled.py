@@ -89,10 +89,11 @@ def generate(graph: Graph, wrt: Sequence[str],
             local = ", ".join(f"d{node}_{i}" for i in range(len(args)))
             body.append(f"{local}, = P_{op}({', '.join(operands)}, v{node})")
             partials = [f"d{node}_{i}" for i in range(len(args))]
+        upstream = "1.0" if node == graph.output else f"g{node}"
         for a, partial in zip(args, partials, strict=True):
             if a in constants:
                 continue  # nobody reads a constant's gradient on this path
-            term = f"g{node} * ({partial})"
+            term = _product(upstream, partial)
             if a in assigned:
                 body.append(f"g{a} += {term}")
             else:
@@ -105,6 +106,16 @@ def generate(graph: Graph, wrt: Sequence[str],
     body.append(f"return {text(graph.output)}, [{grads}]")
     lines += ["    " + line for line in body]
     return "\n".join(lines) + "\n", namespace
+
+
+def _product(upstream: str, partial: str) -> str:
+    """upstream × partial, without a factor 1.0: x * 1.0 is x for every float (nan, ±inf and
+    -0.0 included), so leaving it out changes no bit and saves most of an add's backward."""
+    if partial == "1.0":
+        return upstream
+    if upstream == "1.0":
+        return f"({partial})"
+    return f"{upstream} * ({partial})"
 
 
 def compile_graph(graph: Graph, wrt: Sequence[str],
