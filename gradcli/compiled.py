@@ -50,7 +50,6 @@ def generate(graph: Graph, wrt: Sequence[str],
     params = ", ".join(f"v{graph.inputs[n]}" for n in wrt)
     lines = [f"def run({params}):"]
     body = ["try:"]
-    silent = [graph.inputs[n] for n in wrt]  # inf in, or inf out of an op that won't raise
     for node, (op, args) in enumerate(zip(graph.ops, graph.args, strict=True)):
         if op in (INPUT, CONST):
             continue
@@ -62,15 +61,14 @@ def generate(graph: Graph, wrt: Sequence[str],
             namespace[f"F_{op}"] = rule.forward
             expression = f"F_{op}({', '.join(operands)})"
         body.append(f"    v{node} = {expression}")
-        if rule.silent_overflow:
-            silent.append(node)
     if len(body) == 1:
         body.append("    pass")  # the output is an input or a constant
     body.append("except (ArithmeticError, ValueError):")
     body.append("    raise Failed from None")
-    if silent:  # (always: the parameters are checked too)
+    tested = finiteness_tests(graph, [graph.inputs[n] for n in wrt])
+    if tested:
         # x - x is 0 for a finite x and nan otherwise: one test covers every such node
-        check = " + ".join(f"(v{n} - v{n})" for n in silent)
+        check = " + ".join(f"(v{n} - v{n})" for n in tested)
         body.append(f"if not isfinite({check}):")
         body.append("    raise Failed")
 
@@ -106,6 +104,30 @@ def generate(graph: Graph, wrt: Sequence[str],
     body.append(f"return {text(graph.output)}, [{grads}]")
     lines += ["    " + line for line in body]
     return "\n".join(lines) + "\n", namespace
+
+
+def finiteness_tests(graph: Graph, params: Sequence[int]) -> list[int]:
+    """The nodes whose values the generated code tests for being finite, so that it fails
+    exactly where Tape's forward finds a value that is not.
+
+    The first non-finite value is born at a parameter or at an op that overflows silently
+    (silent_overflow); every other op gives a finite result or an error for finite inputs.
+    Such a node needs no test of its own when one of its users keeps the non-finite value
+    (keeps_nonfinite) and is itself covered: the value reaches a tested node, or an error.
+    One pass from the output back decides, for each node, whether it is covered."""
+    users = graph.users()
+    born = [op not in (INPUT, CONST) and OPS[op].silent_overflow for op in graph.ops]
+    for node in params:
+        born[node] = True
+    covered = [False] * len(graph.ops)
+    tested = []
+    for node in range(len(graph.ops) - 1, -1, -1):
+        covered[node] = any(covered[u] and OPS[graph.ops[u]].keeps_nonfinite
+                            for u in users[node])
+        if born[node] and not covered[node]:
+            tested.append(node)
+            covered[node] = True
+    return tested[::-1]
 
 
 def _product(upstream: str, partial: str) -> str:

@@ -42,6 +42,9 @@ class Op(NamedTuple):
     py: str | None = None
     py_partials: tuple[str, ...] | None = None
     silent_overflow: bool = False  # may return ±inf instead of raising OverflowError
+    # A non-finite input always gives a non-finite result or an error (inf + 1, sin(inf)),
+    # never a finite one (tanh(inf) is 1): the generated code then need not test the input.
+    keeps_nonfinite: bool = False
 
     def derivative(self) -> str:
         """The local derivatives as text: '∂/∂a = b, ∂/∂b = a', '∂/∂x = exp(x)'."""
@@ -146,15 +149,18 @@ def _needs(condition: str) -> Callable[..., str]:
 register(Op("add", 2, lambda a, b: a + b, lambda a, b, out: (1.0, 1.0), "+",
             "a + b", "distributor", ((1.5, -2.0), (0.3, 0.4)), infix=True,
             local=("1", "1"),
-            py="{0} + {1}", py_partials=("1.0", "1.0"), silent_overflow=True))
+            py="{0} + {1}", py_partials=("1.0", "1.0"), silent_overflow=True,
+            keeps_nonfinite=True))
 register(Op("sub", 2, lambda a, b: a - b, lambda a, b, out: (1.0, -1.0), "-",
             "a - b", "distributor", ((1.5, -2.0), (0.3, 0.4)), infix=True,
             local=("1", "-1"),
-            py="{0} - {1}", py_partials=("1.0", "-1.0"), silent_overflow=True))
+            py="{0} - {1}", py_partials=("1.0", "-1.0"), silent_overflow=True,
+            keeps_nonfinite=True))
 register(Op("mul", 2, lambda a, b: a * b, lambda a, b, out: (b, a), "*",
             "a * b", "swapper", ((1.5, -2.0), (0.3, 0.4)), infix=True,
             local=("{b}", "{a}"),
-            py="{0} * {1}", py_partials=("{1}", "{0}"), silent_overflow=True))
+            py="{0} * {1}", py_partials=("{1}", "{0}"), silent_overflow=True,
+            keeps_nonfinite=True))
 register(Op("div", 2, lambda a, b: a / b, lambda a, b, out: (1.0 / b, -out / b), "/",
             "a / b", "scaler", ((1.5, -2.0), (0.3, 0.4)), infix=True,
             domain=_needs("division by zero"),
@@ -163,7 +169,7 @@ register(Op("div", 2, lambda a, b: a / b, lambda a, b, out: (1.0 / b, -out / b),
 register(Op("neg", 1, lambda a: -a, lambda a, out: (-1.0,), "-",
             "-a", "negator", ((0.7,), (-1.3,)), infix=True,
             local=("-1",),
-            py="-{0}", py_partials=("-1.0",)))
+            py="-{0}", py_partials=("-1.0",), keeps_nonfinite=True))
 register(Op("pow", 2, math.pow, _pow_partials, "^",
             "a ^ b (also a ** b and pow(a, b))", "power",
             ((1.5, 2.0), (0.7, -1.3), (2.0, 0.5)), call_names=("pow",), infix=True,
@@ -173,7 +179,7 @@ register(Op("pow", 2, math.pow, _pow_partials, "^",
 register(Op("id", 1, lambda a: a, lambda a, out: (1.0,), "=",
             "a named copy of a (q = x)", "wire", ((0.7,),),
             local=("1",),
-            py="{0}", py_partials=("1.0",)))
+            py="{0}", py_partials=("1.0",), keeps_nonfinite=True))
 
 # --- exponentials and logarithms ----------------------------------------------------------
 register(Op("exp", 1, math.exp, lambda x, out: (out,), "exp",
@@ -184,41 +190,41 @@ register(Op("exp", 1, math.exp, lambda x, out: (out,), "exp",
 register(Op("log", 1, math.log, lambda x, out: (_ratio(1.0, x),), "log",
             "natural logarithm (also ln), x > 0", "scaler", ((0.5,), (3.0,)), call_names=("log", "ln"), domain=_needs("log needs x > 0"),
             local=("1/{a}",),
-            py="log({0})", py_partials=("1.0 / {0}",)))
+            py="log({0})", py_partials=("1.0 / {0}",), keeps_nonfinite=True))
 register(Op("log2", 1, math.log2, lambda x, out: (_ratio(1.0, x * math.log(2.0)),), "log2",
             "base-2 logarithm, x > 0", "scaler", ((0.5,), (3.0,)), call_names=("log2",), domain=_needs("log2 needs x > 0"),
-            local=("1/({a}·ln 2)",)))
+            local=("1/({a}·ln 2)",), keeps_nonfinite=True))
 register(Op("log10", 1, math.log10, lambda x, out: (_ratio(1.0, x * math.log(10.0)),),
             "log10", "base-10 logarithm, x > 0", "scaler", ((0.5,), (3.0,)), call_names=("log10",), domain=_needs("log10 needs x > 0"),
-            local=("1/({a}·ln 10)",)))
+            local=("1/({a}·ln 10)",), keeps_nonfinite=True))
 register(Op("sqrt", 1, math.sqrt, lambda x, out: (_ratio(0.5, out),), "sqrt",
             "square root, x ≥ 0", "scaler", ((0.5,), (3.0,)), call_names=("sqrt",), domain=_needs("sqrt needs x ≥ 0"),
             local=("1/(2·sqrt({a}))",),
-            py="sqrt({0})"))
+            py="sqrt({0})", keeps_nonfinite=True))
 
 # --- trigonometric and hyperbolic ---------------------------------------------------------
 register(Op("sin", 1, math.sin, lambda x, out: (math.cos(x),), "sin",
             "sine (radians)", "scaler", ((0.7,), (-1.3,)),
             call_names=("sin",),
             local=("cos({a})",),
-            py="sin({0})", py_partials=("cos({0})",)))
+            py="sin({0})", py_partials=("cos({0})",), keeps_nonfinite=True))
 register(Op("cos", 1, math.cos, lambda x, out: (-math.sin(x),), "cos",
             "cosine (radians)", "scaler", ((0.7,), (-1.3,)),
             call_names=("cos",),
             local=("-sin({a})",),
-            py="cos({0})", py_partials=("-sin({0})",)))
+            py="cos({0})", py_partials=("-sin({0})",), keeps_nonfinite=True))
 register(Op("tan", 1, math.tan, lambda x, out: (1.0 + out * out,), "tan",
             "tangent (radians)", "scaler", ((0.7,), (-1.3,)),
             call_names=("tan",),
-            local=("1 + tan({a})²",)))
+            local=("1 + tan({a})²",), keeps_nonfinite=True))
 register(Op("asin", 1, math.asin, lambda x, out: (_ratio(1.0, math.sqrt(1.0 - x * x)),),
             "asin", "arcsine, -1 ≤ x ≤ 1", "scaler", ((0.5,), (-0.3,)), call_names=("asin",),
             domain=_needs("asin needs -1 ≤ x ≤ 1"),
-            local=("1/sqrt(1 - {a}²)",)))
+            local=("1/sqrt(1 - {a}²)",), keeps_nonfinite=True))
 register(Op("acos", 1, math.acos, lambda x, out: (_ratio(-1.0, math.sqrt(1.0 - x * x)),),
             "acos", "arccosine, -1 ≤ x ≤ 1", "scaler", ((0.5,), (-0.3,)), call_names=("acos",),
             domain=_needs("acos needs -1 ≤ x ≤ 1"),
-            local=("-1/sqrt(1 - {a}²)",)))
+            local=("-1/sqrt(1 - {a}²)",), keeps_nonfinite=True))
 register(Op("atan", 1, math.atan, lambda x, out: (1.0 / (1.0 + x * x),), "atan",
             "arctangent", "scaler", ((0.7,), (-1.3,)),
             call_names=("atan",),
@@ -226,11 +232,11 @@ register(Op("atan", 1, math.atan, lambda x, out: (1.0 / (1.0 + x * x),), "atan",
 register(Op("sinh", 1, math.sinh, lambda x, out: (math.cosh(x),), "sinh",
             "hyperbolic sine", "scaler", ((0.7,), (-1.3,)),
             call_names=("sinh",), domain=_needs("the result is too large for a double"),
-            local=("cosh({a})",)))
+            local=("cosh({a})",), keeps_nonfinite=True))
 register(Op("cosh", 1, math.cosh, lambda x, out: (math.sinh(x),), "cosh",
             "hyperbolic cosine", "scaler", ((0.7,), (-1.3,)),
             call_names=("cosh",), domain=_needs("the result is too large for a double"),
-            local=("sinh({a})",)))
+            local=("sinh({a})",), keeps_nonfinite=True))
 register(Op("tanh", 1, math.tanh, lambda x, out: (1.0 - out * out,), "tanh",
             "hyperbolic tangent, a squashing unit", "squasher", ((0.7,), (-1.3,)), call_names=("tanh",),
             local=("1 - tanh({a})²",),
@@ -254,7 +260,7 @@ register(Op("softplus", 1, _softplus, lambda x, out: (_sigmoid(x),), "softplus",
 register(Op("abs", 1, abs, lambda x, out: (1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0),),
             "abs", "absolute value; gradient 0 at 0", "sign router",
             ((0.7,), (-1.3,)), call_names=("abs",),
-            local=("sign({a})",), branch=_abs_branch))
+            local=("sign({a})",), branch=_abs_branch, keeps_nonfinite=True))
 register(Op("max", None, max, _extremum_partials(max), "max",
             "the largest argument; max(a, b, …)", "router",
             ((1.5, -2.0), (0.3, 0.4, -0.1)), call_names=("max",), min_args=2,

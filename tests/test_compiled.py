@@ -72,6 +72,17 @@ def test_every_op_matches_the_plain_engine(op, point):
         ("-(x - x)", {"x": 1.0}),  # -0.0 handling
         ("x", {"x": 1.0}),
         ("q = x * y; q * q - q", {"x": 3.0, "y": -4.0}),
+        # an inf that an op turns finite, on its way to a node that is tested
+        ("tanh(x * y) + z", {"x": 1e300, "y": 1e300, "z": 1.0}),
+        ("sigmoid(x * y) * z", {"x": 1e300, "y": 1e300, "z": 1.0}),
+        ("relu(-(x * y)) - z", {"x": 1e300, "y": 1e300, "z": 1.0}),
+        ("exp(-(x * y)) + z", {"x": 1e300, "y": 1e300, "z": 1.0}),
+        ("atan(x * y) + z", {"x": 1e300, "y": 1e300, "z": 1.0}),
+        ("z / (x * y) + z", {"x": 1e300, "y": 1e300, "z": 1.0}),
+        ("max(x * y, z) + z", {"x": -1e300, "y": 1e300, "z": 1.0}),
+        ("sin(x * y) + z", {"x": 1e300, "y": 1e300, "z": 1.0}),  # sin(inf) is an error
+        ("tanh(x) + y", {"x": math.inf, "y": 1.0}),
+        ("tanh(x + y) + y", {"x": math.nan, "y": 1.0}),
     ],
 )
 def test_edge_cases(text, point):
@@ -98,17 +109,17 @@ BINARY = ["+", "-", "*", "/", "max", "min", "^"]
 
 
 @st.composite
-def programs(draw):
+def programs(draw, unary=UNARY, binary=BINARY, most=25):
     """A random DAG as a program of named intermediates; values are shared and reused."""
     names = ["x", "y", "z"]
     lines = []
-    for i in range(draw(st.integers(1, 25))):
+    for i in range(draw(st.integers(1, most))):
         if draw(st.booleans()):
-            f = draw(st.sampled_from(UNARY))
+            f = draw(st.sampled_from(unary))
             a = draw(st.sampled_from(names))
             expr = f"-{a}" if f == "-" else f"{f}({a})"
         else:
-            f = draw(st.sampled_from(BINARY))
+            f = draw(st.sampled_from(binary))
             a, b = draw(st.sampled_from(names)), draw(st.sampled_from(names + ["2", "0.5"]))
             expr = f"{f}({a}, {b})" if f in ("max", "min") else f"{a} {f} {b}"
         lines.append(f"t{i} = {expr}")
@@ -136,3 +147,24 @@ def test_a_non_finite_parameter_fails_in_both(x):
         tape.forward({"x": x})
     with pytest.raises(FastPathFailed):
         compile_graph(parse("exp(x) + 1"), ["x"])(x)
+
+
+EXTREME = st.sampled_from([0.0, -0.0, 1.0, -2.5, 1e-300, 1e154, -1e154, 1e300, -1e300,
+                           1.7e308, math.inf, -math.inf, math.nan])
+
+
+@settings(max_examples=300, deadline=None)
+@given(programs(["tanh", "sigmoid", "relu", "atan", "exp", "sin", "-"], ["+", "-", "*", "/"], 8),
+       st.lists(EXTREME, min_size=3, max_size=3),
+       st.sets(st.sampled_from(["x", "y", "z"]), min_size=1))
+def test_random_programs_fail_exactly_where_the_plain_engine_does(program, coords, wrt):
+    """Values that overflow (and non-finite parameters) reach the output, vanish in an op
+    like tanh or 1/x, or stop at an error: the narrowed finiteness test must see every case."""
+    graph = parse(program)
+    point = dict(zip(["x", "y", "z"], coords))
+    wanted = [n for n in ["x", "y", "z"] if n in wrt and n in graph.inputs]
+    if not wanted:
+        return
+    point = {n: point[n] if n in wanted or math.isfinite(point[n]) else 1.0
+             for n in graph.inputs}  # a data input is always finite
+    assert_same_as_tape(program, point, wanted)

@@ -59,3 +59,21 @@ def test_kinks_follow_pytorch():
     assert OPS["max"].partials(2.0, 2.0, 2.0) == (0.5, 0.5)
     assert OPS["min"].partials(1.0, 3.0, 1.0, 1.0) == (0.5, 0.0, 0.5)
     assert OPS["max"].partials(2.0, -1.0, 2.0) == (1.0, 0.0)
+
+
+KEEPERS = [op for op in OPS.values() if op.keeps_nonfinite]
+
+
+@pytest.mark.parametrize("op", KEEPERS, ids=lambda op: op.name)
+def test_ops_said_to_keep_a_non_finite_input_never_give_a_finite_result(op):
+    finite = [0.0, -0.0, 1.0, -1.0, 0.5, -2.5, 3.0, 1e-300, 1e300, -1e300]
+    for position in range(op.arity or 2):
+        for bad in (math.inf, -math.inf, math.nan):
+            for other in finite + [math.inf, -math.inf, math.nan]:
+                args = [other] * (op.arity or 2)
+                args[position] = bad
+                try:
+                    out = op.forward(*args)
+                except (ArithmeticError, ValueError):
+                    continue
+                assert not math.isfinite(out), (op.name, args, out)
