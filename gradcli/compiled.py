@@ -56,7 +56,7 @@ def generate(graph: Graph, wrt: Sequence[str],
         rule = OPS[op]
         operands = [text(a) for a in args]
         if rule.py is not None:
-            expression = rule.py.format(*operands)
+            expression = rule.py.format(*operands, tmp=f"t{node}")
         else:
             namespace[f"F_{op}"] = rule.forward
             expression = f"F_{op}({', '.join(operands)})"

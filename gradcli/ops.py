@@ -38,7 +38,8 @@ class Op(NamedTuple):
     # changes exactly when the input crosses a kink. Called like partials: (*inputs, out).
     branch: Callable[..., object] | None = None
     # For generated straight-line code (gradcli/compiled.py): the forward rule and the partials
-    # as Python expressions of {0}, {1}, … (the inputs) and {out}; None: call the functions.
+    # as Python expressions of {0}, {1}, … (the inputs) and {out}, with {tmp} a variable of
+    # the node's own for an intermediate result; None: call the functions.
     py: str | None = None
     py_partials: tuple[str, ...] | None = None
     silent_overflow: bool = False  # may return ±inf instead of raising OverflowError
@@ -83,7 +84,8 @@ def _safe_pow(a: float, b: float) -> float:
 
 
 def _sigmoid(x: float) -> float:
-    # Two branches so that exp never overflows, whatever x is.
+    # Two branches so that exp never overflows, whatever x is. (Its `py` template below is the
+    # same arithmetic inline: generated code spares the call.)
     if x >= 0.0:
         return 1.0 / (1.0 + math.exp(-x))
     z = math.exp(x)
@@ -247,6 +249,7 @@ register(Op("sigmoid", 1, _sigmoid, lambda x, out: (out * (1.0 - out),), "sigmoi
             "logistic sigmoid 1/(1 + e^-x), a squashing unit", "squasher",
             ((0.7,), (-1.3,), (0.0,)), call_names=("sigmoid",),
             local=("σ({a})·(1 - σ({a}))",),
+            py="(1.0 / (1.0 + exp(-{0})) if {0} >= 0.0 else ({tmp} := exp({0})) / (1.0 + {tmp}))",
             py_partials=("{out} * (1.0 - {out})",)))
 register(Op("relu", 1, lambda x: x if x > 0.0 else 0.0,
             lambda x, out: (1.0 if x > 0.0 else 0.0,), "relu",
