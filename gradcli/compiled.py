@@ -5,6 +5,7 @@ the user typed ever becomes code. Each op contributes either its inline template
 ops.Op.py_partials) or a call to its forward and partials functions. The result is bit-for-bit
 the same as Tape's forward and backward sweeps: the same operations in the same order.
 
+`sweeps` gives the two sweeps as lines of Python, which `generate` wraps into one function.
 Whatever the plain engine would report as an error (a domain error, a non-finite value) makes
 the generated function raise FastPathFailed; callers then rerun the point through Tape, which
 raises the proper DomainError naming the node.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
 
 from .graph import CONST, INPUT, Graph
 from .ops import OPS
@@ -30,10 +32,23 @@ _NAMESPACE = {name: getattr(math, name)
               for name in ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "pow")}
 
 
-def generate(graph: Graph, wrt: Sequence[str],
-             fixed: Mapping[str, float] | None = None) -> tuple[str, dict]:
-    """Source of `run(*values of wrt) -> (value, [d/d wrt ...])`, with every other input held
-    at its value in `fixed` (baked in as a constant), and the namespace it runs in."""
+class Sweeps(NamedTuple):
+    """A graph's forward and backward sweeps as lines of Python, for a function body in which
+    the variables `params` hold the parameters' values."""
+
+    params: list[str]  # the variable of each parameter, in wrt order
+    forward: list[str]  # raises ArithmeticError or ValueError where Tape raises DomainError
+    check: str  # finite exactly when every value is (after a forward that did not raise)
+    backward: list[str]
+    value: str  # f
+    grads: list[str]  # df/dp for each parameter, as Tape has them
+    namespace: dict  # the names the lines use
+
+
+def sweeps(graph: Graph, wrt: Sequence[str],
+           fixed: Mapping[str, float] | None = None) -> Sweeps:
+    """The forward and backward sweeps over the parameters `wrt`, with every other input held
+    at its value in `fixed` (baked in as a constant)."""
     fixed = fixed or {}
     missing = [n for n in graph.inputs if n not in wrt and n not in fixed]
     if missing:
@@ -46,10 +61,8 @@ def generate(graph: Graph, wrt: Sequence[str],
     def text(node: int) -> str:
         return f"({constants[node]!r})" if node in constants else f"v{node}"
 
-    namespace: dict = {"isfinite": math.isfinite, "Failed": FastPathFailed, **_NAMESPACE}
-    params = ", ".join(f"v{graph.inputs[n]}" for n in wrt)
-    lines = [f"def run({params}):"]
-    body = ["try:"]
+    namespace: dict = {"isfinite": math.isfinite, **_NAMESPACE}
+    forward = []
     for node, (op, args) in enumerate(zip(graph.ops, graph.args, strict=True)):
         if op in (INPUT, CONST):
             continue
@@ -60,19 +73,12 @@ def generate(graph: Graph, wrt: Sequence[str],
         else:
             namespace[f"F_{op}"] = rule.forward
             expression = f"F_{op}({', '.join(operands)})"
-        body.append(f"    v{node} = {expression}")
-    if len(body) == 1:
-        body.append("    pass")  # the output is an input or a constant
-    body.append("except (ArithmeticError, ValueError):")
-    body.append("    raise Failed from None")
-    tested = finiteness_tests(graph, [graph.inputs[n] for n in wrt])
-    if tested:
-        # x - x is 0 for a finite x and nan otherwise: one test covers every such node
-        check = " + ".join(f"(v{n} - v{n})" for n in tested)
-        body.append(f"if not isfinite({check}):")
-        body.append("    raise Failed")
+        forward.append(f"v{node} = {expression}")
+    # x - x is 0 for a finite x and nan otherwise: one test covers every such node
+    check = " + ".join(f"(v{n} - v{n})" for n in
+                       finiteness_tests(graph, [graph.inputs[n] for n in wrt])) or "0.0"
 
-    body.append(f"g{graph.output} = 1.0")
+    backward = [f"g{graph.output} = 1.0"]
     assigned = {graph.output}
     for node in range(len(graph.ops) - 1, -1, -1):
         op, args = graph.ops[node], graph.args[node]
@@ -85,7 +91,7 @@ def generate(graph: Graph, wrt: Sequence[str],
         else:
             namespace[f"P_{op}"] = rule.partials
             local = ", ".join(f"d{node}_{i}" for i in range(len(args)))
-            body.append(f"{local}, = P_{op}({', '.join(operands)}, v{node})")
+            backward.append(f"{local}, = P_{op}({', '.join(operands)}, v{node})")
             partials = [f"d{node}_{i}" for i in range(len(args))]
         upstream = "1.0" if node == graph.output else f"g{node}"
         for a, partial in zip(args, partials, strict=True):
@@ -93,17 +99,36 @@ def generate(graph: Graph, wrt: Sequence[str],
                 continue  # nobody reads a constant's gradient on this path
             term = _product(upstream, partial)
             if a in assigned:
-                body.append(f"g{a} += {term}")
+                backward.append(f"g{a} += {term}")
             else:
-                body.append(f"g{a} = {term}")
+                backward.append(f"g{a} = {term}")
                 assigned.add(a)
     # + 0.0 turns a -0.0 into 0.0, as Tape's zero-filled accumulation does
-    grads = ", ".join(
-        f"g{graph.inputs[n]} + 0.0" if graph.inputs[n] in assigned else "0.0" for n in wrt
-    )
-    body.append(f"return {text(graph.output)}, [{grads}]")
-    lines += ["    " + line for line in body]
-    return "\n".join(lines) + "\n", namespace
+    grads = [f"g{graph.inputs[n]} + 0.0" if graph.inputs[n] in assigned else "0.0"
+             for n in wrt]
+    return Sweeps([f"v{graph.inputs[n]}" for n in wrt], forward, check, backward,
+                  text(graph.output), grads, namespace)
+
+
+def generate(graph: Graph, wrt: Sequence[str],
+             fixed: Mapping[str, float] | None = None) -> tuple[str, dict]:
+    """Source of `run(*values of wrt) -> (value, [d/d wrt ...])` and the namespace it runs in.
+    """
+    code = sweeps(graph, wrt, fixed)
+    lines = [f"def run({', '.join(code.params)}):",
+             "    try:",
+             *indent(code.forward or ["pass"], 2),  # (no forward: the output is an input)
+             "    except (ArithmeticError, ValueError):",
+             "        raise Failed from None",
+             f"    if not isfinite({code.check}):",
+             "        raise Failed",
+             *indent(code.backward, 1),
+             f"    return {code.value}, [{', '.join(code.grads)}]"]
+    return "\n".join(lines) + "\n", {**code.namespace, "Failed": FastPathFailed}
+
+
+def indent(lines: Sequence[str], levels: int) -> list[str]:
+    return ["    " * levels + line for line in lines]
 
 
 def finiteness_tests(graph: Graph, params: Sequence[int]) -> list[int]:
@@ -144,6 +169,11 @@ def compile_graph(graph: Graph, wrt: Sequence[str],
                   fixed: Mapping[str, float] | None = None) -> Callable[..., tuple]:
     """run(*values of wrt) -> (value, [gradient in wrt order]). Raises FastPathFailed where the
     plain engine would raise DomainError."""
-    source, namespace = generate(graph, wrt, fixed)
+    return build(*generate(graph, wrt, fixed), "run")
+
+
+def build(source: str, namespace: dict, name: str) -> Callable:
+    """The function `name` that the generated `source` defines. Only code generated as this
+    module generates it (from the op table and the repr of floats) comes here."""
     exec(compile(source, "<gradcli generated>", "exec"), namespace)  # noqa: S102 - see module doc
-    return namespace["run"]
+    return namespace[name]
