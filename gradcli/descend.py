@@ -7,7 +7,8 @@ faster forward/backward could be plugged in; nothing else in the loop touches th
 
 `Descent` is iterable: it yields a `Step` record for the starting point (step 0) and one after
 each update, and keeps what it needs to report a `Result` at any moment, so a run stopped by
-Ctrl-C still has a summary. The optimizers follow torch.optim's definitions (see the README).
+Ctrl-C still has a summary. The optimizers (gradcli/optimizers.py) follow torch.optim's
+definitions (see the README).
 """
 
 from __future__ import annotations
@@ -21,8 +22,9 @@ from .compiled import MAX_NODES, FastPathFailed, compile_graph
 from .engine import Tape, number_text
 from .graph import INPUT
 from .errors import DomainError, ExitCode, GradcliError, UsageError
+from .optimizers import OPTIMIZER_CLASSES
 
-OPTIMIZERS = ("sgd", "momentum", "nesterov", "adam")
+OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
 STOPS = ("steps", "converged", "diverged", "interrupted")
 
 # The exit code tells the outcomes apart: converged (or all steps taken when no --tol was
@@ -154,81 +156,6 @@ def make_gradient_fn(tape: Tape, point: Mapping[str, float],
             return on_tape(xs)  # raises the DomainError that names the node
 
     return compiled
-
-
-# --- optimizers: update(xs, gs) moves the parameters xs in place, one step against gs -------
-
-class SGD:
-    """x ← x − lr·g"""
-
-    def __init__(self, n: int, config: DescendConfig) -> None:
-        self.lr = config.lr
-
-    def update(self, xs: list[float], gs: list[float]) -> None:
-        lr = self.lr
-        for i, g in enumerate(gs):
-            xs[i] = xs[i] - lr * g
-
-
-class Momentum:
-    """b ← g on the first step, then b ← μ·b + g; x ← x − lr·b (torch.optim.SGD, momentum=μ,
-    dampening 0). With nesterov the step uses g + μ·b instead of b."""
-
-    nesterov = False
-
-    def __init__(self, n: int, config: DescendConfig) -> None:
-        self.lr, self.mu = config.lr, config.momentum
-        self.buf: list[float] | None = None
-
-    def update(self, xs: list[float], gs: list[float]) -> None:
-        lr, mu = self.lr, self.mu
-        buf = self.buf
-        if buf is None:
-            buf = self.buf = list(gs)
-        else:
-            for i, g in enumerate(gs):
-                buf[i] = mu * buf[i] + g
-        if self.nesterov:
-            for i, g in enumerate(gs):
-                xs[i] = xs[i] - lr * (g + mu * buf[i])
-        else:
-            for i, b in enumerate(buf):
-                xs[i] = xs[i] - lr * b
-
-
-class Nesterov(Momentum):
-    nesterov = True
-
-
-class Adam:
-    """torch.optim.Adam without weight decay or amsgrad:
-    m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²,
-    x ← x − lr·m̂ / (√v̂ + ε) with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t).
-    The arithmetic is ordered as torch's implementation orders it."""
-
-    def __init__(self, n: int, config: DescendConfig) -> None:
-        self.lr, self.eps = config.lr, config.eps
-        self.b1, self.b2 = config.beta1, config.beta2
-        self.m = [0.0] * n
-        self.v = [0.0] * n
-        self.t = 0
-
-    def update(self, xs: list[float], gs: list[float]) -> None:
-        self.t += 1
-        b1, b2, eps, m, v = self.b1, self.b2, self.eps, self.m, self.v
-        w1, w2 = 1.0 - b1, 1.0 - b2
-        step_size = self.lr / (1.0 - b1 ** self.t)
-        root_bc2 = math.sqrt(1.0 - b2 ** self.t)
-        for i, g in enumerate(gs):
-            mi = m[i]
-            # torch's lerp(m, g, w1): m + w1·(g − m) for w1 < 0.5, else g − (g − m)·(1 − w1)
-            mi = mi + w1 * (g - mi) if w1 < 0.5 else g - (g - mi) * (1.0 - w1)
-            m[i] = mi
-            vi = v[i] = v[i] * b2 + w2 * g * g
-            xs[i] = xs[i] + -step_size * (mi / (math.sqrt(vi) / root_bc2 + eps))
-
-
-OPTIMIZER_CLASSES = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Adam}
 
 
 class Descent:

@@ -4,8 +4,8 @@ import subprocess
 import sys
 
 CORE = ["errors", "ops", "graph", "syntax", "engine", "numeric", "jsonout", "compiled",
-        "descend", "descend_run", "request", "explain", "diagnostics", "examples", "dot",
-        "atomic"]
+        "descend", "optimizers", "descend_run", "request", "explain", "diagnostics", "examples",
+        "dot", "atomic"]
 
 
 def test_core_imports_no_ui_library():
