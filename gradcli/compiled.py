@@ -5,7 +5,8 @@ the user typed ever becomes code. Each op contributes either its inline template
 ops.Op.py_partials) or a call to its forward and partials functions. The result is bit-for-bit
 the same as Tape's forward and backward sweeps: the same operations in the same order.
 
-`sweeps` gives the two sweeps as lines of Python, which `generate` wraps into one function.
+`sweeps` gives the two sweeps as lines of Python, which `generate` wraps into one function
+(and gradcli.descend into its whole loop); `build` compiles such source.
 Whatever the plain engine would report as an error (a domain error, a non-finite value) makes
 the generated function raise FastPathFailed; callers then rerun the point through Tape, which
 raises the proper DomainError naming the node.
@@ -114,7 +115,11 @@ def generate(graph: Graph, wrt: Sequence[str],
              fixed: Mapping[str, float] | None = None) -> tuple[str, dict]:
     """Source of `run(*values of wrt) -> (value, [d/d wrt ...])` and the namespace it runs in.
     """
-    code = sweeps(graph, wrt, fixed)
+    return run_source(sweeps(graph, wrt, fixed))
+
+
+def run_source(code: Sweeps) -> tuple[str, dict]:
+    """`generate`'s source and namespace, from the sweeps."""
     lines = [f"def run({', '.join(code.params)}):",
              "    try:",
              *indent(code.forward or ["pass"], 2),  # (no forward: the output is an input)

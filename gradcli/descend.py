@@ -2,8 +2,12 @@
 
 The formula is parsed and its tape prepared once, before the loop. `make_gradient_fn` turns the
 tape into the one function the loop calls per step, `gradient(xs) -> (f, [df/dp])`, over the
-parameters only (every other input is fixed data). That function is the single seam where a
-faster forward/backward could be plugged in; nothing else in the loop touches the graph.
+parameters only (every other input is fixed data); nothing else in the loop touches the graph.
+When that function is generated code (gradcli/compiled.py), the whole loop is generated too
+(`loop_source`): the sweeps, the objective, the norm, the Step and the optimizer's update in one
+function, no call per step, and the same numbers bit for bit. Descent's own loop stays the
+reference: it takes step 0, every step the generated loop cannot compute (to report why), and
+every step of a graph too large to compile.
 
 `Descent` is iterable: it yields a `Step` record for the starting point (step 0) and one after
 each update, and keeps what it needs to report a `Result` at any moment, so a run stopped by
@@ -18,11 +22,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from .compiled import MAX_NODES, FastPathFailed, compile_graph
+from .compiled import MAX_NODES, FastPathFailed, Sweeps, build, indent, run_source, sweeps
 from .engine import Tape, number_text
 from .graph import INPUT
 from .errors import DomainError, ExitCode, GradcliError, UsageError
-from .optimizers import OPTIMIZER_CLASSES
+from .optimizers import OPTIMIZER_CLASSES, Optimizer, number, unpack
 
 OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
 STOPS = ("steps", "converged", "diverged", "interrupted")
@@ -147,7 +151,8 @@ def make_gradient_fn(tape: Tape, point: Mapping[str, float],
     if len(tape.graph.ops) > MAX_NODES:
         return on_tape
     fixed = {n: v for n, v in point.items() if n not in params}
-    run = compile_graph(tape.graph, names, fixed)
+    code = sweeps(tape.graph, names, fixed)
+    run = build(*run_source(code), "run")
 
     def compiled(xs: Sequence[float]) -> tuple[float, list[float]]:
         try:
@@ -155,7 +160,46 @@ def make_gradient_fn(tape: Tape, point: Mapping[str, float],
         except FastPathFailed:
             return on_tape(xs)  # raises the DomainError that names the node
 
+    compiled.sweeps = code  # type: ignore[attr-defined]  # for the generated loop (Descent)
     return compiled
+
+
+def loop_source(code: Sweeps, config: DescendConfig, optimizer: Optimizer) -> tuple[str, dict]:
+    """Source of Descent's loop as one generator function over the sweeps `code`, and the
+    namespace it runs in. `loop(descent, k, xs, opt)` goes on from step k ≥ 1 at the point xs,
+    with the optimizer opt's state, and yields the Steps Descent's own loop would, the same
+    numbers bit for bit (the same operations in the same order), setting descent.last. It
+    returns None when it stops at descent.last (--tol reached or all steps taken), or the step
+    it could not compute (an error, a value that is not finite), with xs and opt's state left
+    at that step, for Descent's own loop to compute again and report."""
+    xs, grads = code.params, code.grads
+    gs = [f"G{i}" for i in range(len(xs))]  # the gradient of the objective
+    loss, finite = "None", "isfinite(norm)"
+    if config.target is not None:
+        objective = [f"error = {code.value} - {number(config.target)}", "loss = error * error",
+                     "scale = 2.0 * error", *(f"{G} = scale * ({g})" for G, g in zip(gs, grads))]
+        loss, finite = "loss", "isfinite(norm) and isfinite(loss)"
+    elif config.maximize:
+        objective = [f"{G} = -({g})" for G, g in zip(gs, grads)]
+    else:
+        objective = [f"{G} = {g}" for G, g in zip(gs, grads)]
+    stops = [f"if norm < {number(config.tol)}:", "    return"] if config.tol is not None else []
+    stops += [f"if k >= {int(config.steps)}:", "    return"]
+    update = optimizer.source(xs, gs)
+    body = ["try:", *indent(code.forward or ["pass"], 1),
+            "except (ArithmeticError, ValueError):", "    break",
+            f"if not isfinite({code.check}):", "    break",
+            *code.backward, *objective,
+            f"norm = hypot({', '.join(gs)})",
+            f"if not ({finite}):", "    break",
+            f"descent.last = step = new(Step, (k, {code.value}, ({unpack(xs)}), "
+            f"({unpack(gs)}), norm, {loss}))",
+            "yield step", *stops, *update.step, "k += 1"]
+    lines = ["def loop(descent, k, xs, opt):", f"    {unpack(xs)} = xs",
+             *indent(update.load, 1), "    while True:", *indent(body, 2),
+             f"    xs[:] = [{', '.join(xs)}]", *indent(update.save, 1), "    return k"]
+    namespace = {**code.namespace, "hypot": math.hypot, "Step": Step, "new": tuple.__new__}
+    return "\n".join(lines) + "\n", namespace
 
 
 class Descent:
@@ -180,18 +224,24 @@ class Descent:
         self.start = [float(point[p]) for p in params]
         self.fixed = {n: v for n, v in point.items() if n not in params}
         self.gradient = gradient_fn or make_gradient_fn(tape, point, params)
+        code = getattr(self.gradient, "sweeps", None)  # the gradient is generated code
+        self._loop = None if code is None else build(*loop_source(
+            code, config, OPTIMIZER_CLASSES[config.optimizer](len(params), config)), "loop")
         self.first: Step | None = None
         self.last: Step | None = None
         self._outcome: tuple | None = None
 
     # -- the loop -----------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Step]:
+        """Step 0 here; from step 1 on the generated loop, while it can go on; any step it
+        cannot compute, and every step of a graph without one, here again."""
         config, graph = self.config, self.tape.graph
-        gradient, target, tol = self.gradient, config.target, config.tol
+        gradient, target = self.gradient, config.target
         sign = -1.0 if config.maximize else 1.0
         optimizer = OPTIMIZER_CLASSES[config.optimizer](len(self.params), config)
         update = optimizer.update
         hypot, isfinite = math.hypot, math.isfinite
+        loop = self._loop
         xs = list(self.start)
         k = 0
         while True:
@@ -223,16 +273,29 @@ class Descent:
                 self.first = step
             self.last = step
             yield step
-            if tol is not None and norm < tol:
-                self._outcome = ("converged", f"the gradient norm {number_text(norm)} fell "
-                                 f"below --tol {number_text(tol)}", None, None, None)
-                return
-            if k >= config.steps:
-                taken = f"took all {config.steps} steps" if config.steps else "took no step"
-                self._outcome = ("steps", taken, None, None, None)
+            if self._finished(step):
                 return
             update(xs, grads)  # a parameter sent to ±inf fails the next evaluation (above)
             k += 1
+            if loop is not None:
+                k = yield from loop(self, k, xs, optimizer)
+                if k is None:  # it stopped at self.last
+                    self._finished(self.last)
+                    return
+                loop = None  # step k failed there: this loop takes it again, and reports it
+
+    def _finished(self, step: Step) -> bool:
+        """Whether the run ends at this step: --tol reached, or all steps taken (and why)."""
+        config = self.config
+        if config.tol is not None and step.norm < config.tol:
+            self._outcome = ("converged", f"the gradient norm {number_text(step.norm)} fell "
+                             f"below --tol {number_text(config.tol)}", None, None, None)
+            return True
+        if step.step >= config.steps:
+            taken = f"took all {config.steps} steps" if config.steps else "took no step"
+            self._outcome = ("steps", taken, None, None, None)
+            return True
+        return False
 
     def _not_finite(self, k: int, value: float, grads: list[float], loss: float | None):
         if not isfinite_all(grads):

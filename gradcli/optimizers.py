@@ -1,16 +1,37 @@
 """The optimizers of gradient descent, after torch.optim's definitions (see the README).
 
-Each has `update(xs, gs)`, which moves the parameters xs in place, one step against the
-gradient gs, and keeps its own state (momentum buffer, Adam's moments and step count).
+Each moves the parameters one step against the gradient in two equal ways: `update(xs, gs)`,
+which changes the list xs in place, and `source(xs, gs)`, the same arithmetic in the same order
+as lines of Python over variables, for the descent loop that gradcli.descend generates. Its
+state (momentum buffer, Adam's moments and step count) stays on the object between the two:
+the generated code loads it into variables (`load`) and stores it back (`save`) when it hands
+the run over to `update`. Only the repr of floats from the settings enters the source.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from .descend import DescendConfig
+
+
+class Source(NamedTuple):
+    """An update as lines of Python: `opt` is the optimizer object."""
+
+    load: list[str]
+    step: list[str]
+    save: list[str]
+
+
+def unpack(names: list[str]) -> str:
+    return ", ".join(names) + ","  # a tuple, also of one name
+
+
+def number(value: float) -> str:
+    """A setting as a literal of the generated code: the float's repr, in parentheses."""
+    return f"({float(value)!r})"
 
 
 class SGD:
@@ -23,6 +44,10 @@ class SGD:
         lr = self.lr
         for i, g in enumerate(gs):
             xs[i] = xs[i] - lr * g
+
+    def source(self, xs: list[str], gs: list[str]) -> Source:
+        lr = number(self.lr)
+        return Source([], [f"{x} = {x} - {lr} * {g}" for x, g in zip(xs, gs)], [])
 
 
 class Momentum:
@@ -49,6 +74,17 @@ class Momentum:
         else:
             for i, b in enumerate(buf):
                 xs[i] = xs[i] - lr * b
+
+    def source(self, xs: list[str], gs: list[str]) -> Source:
+        """After the first update (the buffer exists)."""
+        lr, mu = number(self.lr), number(self.mu)
+        bs = [f"buf{i}" for i in range(len(xs))]
+        step = [f"{b} = {mu} * {b} + {g}" for b, g in zip(bs, gs)]
+        if self.nesterov:
+            step += [f"{x} = {x} - {lr} * ({g} + {mu} * {b})" for x, g, b in zip(xs, gs, bs)]
+        else:
+            step += [f"{x} = {x} - {lr} * {b}" for x, b in zip(xs, bs)]
+        return Source([f"{unpack(bs)} = opt.buf"], step, [f"opt.buf = [{', '.join(bs)}]"])
 
 
 class Nesterov(Momentum):
@@ -82,5 +118,24 @@ class Adam:
             vi = v[i] = v[i] * b2 + w2 * g * g
             xs[i] = xs[i] + -step_size * (mi / (math.sqrt(vi) / root_bc2 + eps))
 
+    def source(self, xs: list[str], gs: list[str]) -> Source:
+        w1, w2 = 1.0 - self.b1, 1.0 - self.b2
+        b1, b2, eps = number(self.b1), number(self.b2), number(self.eps)
+        ms = [f"m{i}" for i in range(len(xs))]
+        vs = [f"sq{i}" for i in range(len(xs))]
+        step = ["t += 1",
+                f"step_size = {number(self.lr)} / (1.0 - {b1} ** t)",
+                f"root_bc2 = sqrt(1.0 - {b2} ** t)"]
+        for x, g, m, v in zip(xs, gs, ms, vs):
+            step.append(f"{m} = {m} + {number(w1)} * ({g} - {m})" if w1 < 0.5 else
+                        f"{m} = {g} - ({g} - {m}) * {number(1.0 - w1)}")
+            step.append(f"{v} = {v} * {b2} + {number(w2)} * {g} * {g}")
+            step.append(f"{x} = {x} + -step_size * ({m} / (sqrt({v}) / root_bc2 + {eps}))")
+        return Source([f"{unpack(ms)} = opt.m", f"{unpack(vs)} = opt.v", "t = opt.t"], step,
+                      [f"opt.m = [{', '.join(ms)}]", f"opt.v = [{', '.join(vs)}]",
+                       "opt.t = t"])
 
-OPTIMIZER_CLASSES = {"sgd": SGD, "momentum": Momentum, "nesterov": Nesterov, "adam": Adam}
+
+Optimizer = SGD | Momentum | Adam
+OPTIMIZER_CLASSES: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum,
+                                                 "nesterov": Nesterov, "adam": Adam}
