@@ -198,6 +198,8 @@ def loop_source(code: Sweeps, config: DescendConfig, optimizer: Optimizer) -> tu
     lines = ["def loop(descent, k, xs, opt):", f"    {unpack(xs)} = xs",
              *indent(update.load, 1), "    while True:", *indent(body, 2),
              f"    xs[:] = [{', '.join(xs)}]", *indent(update.save, 1), "    return k"]
+    # Step(...) runs NamedTuple's Python-level __new__; tuple.__new__ makes the same record in
+    # a fraction of the time (a sixth of a step on the neuron)
     namespace = {**code.namespace, "hypot": math.hypot, "Step": Step, "new": tuple.__new__}
     return "\n".join(lines) + "\n", namespace
 
