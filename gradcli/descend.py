@@ -5,9 +5,9 @@ tape into the one function the loop calls per step, `gradient(xs) -> (f, [df/dp]
 parameters only (every other input is fixed data); nothing else in the loop touches the graph.
 When that function is generated code (gradcli/compiled.py), the whole loop is generated too
 (`loop_source`): the sweeps, the objective, the norm, the Step and the optimizer's update in one
-function, no call per step, and the same numbers bit for bit. Descent's own loop stays the
-reference: it takes step 0, every step the generated loop cannot compute (to report why), and
-every step of a graph too large to compile.
+function, no call per step, and the same numbers bit for bit. Descent's plain loop stays the
+reference: it takes the step the generated loop cannot compute (to report why) and every step
+of a graph too large to compile.
 
 `Descent` is iterable: it yields a `Step` record for the starting point (step 0) and one after
 each update, and keeps what it needs to report a `Result` at any moment, so a run stopped by
@@ -152,9 +152,12 @@ def make_gradient_fn(tape: Tape, point: Mapping[str, float],
         return on_tape
     fixed = {n: v for n, v in point.items() if n not in params}
     code = sweeps(tape.graph, names, fixed)
-    run = build(*run_source(code), "run")
+    run = None
 
     def compiled(xs: Sequence[float]) -> tuple[float, list[float]]:
+        nonlocal run
+        if run is None:  # compiled when first called: Descent mostly runs its own loop
+            run = build(*run_source(code), "run")
         try:
             return run(*xs)
         except FastPathFailed:
@@ -166,12 +169,12 @@ def make_gradient_fn(tape: Tape, point: Mapping[str, float],
 
 def loop_source(code: Sweeps, config: DescendConfig, optimizer: Optimizer) -> tuple[str, dict]:
     """Source of Descent's loop as one generator function over the sweeps `code`, and the
-    namespace it runs in. `loop(descent, k, xs, opt)` goes on from step k ≥ 1 at the point xs,
-    with the optimizer opt's state, and yields the Steps Descent's own loop would, the same
+    namespace it runs in. `loop(descent, k, xs, opt)` goes on from step k at the point xs,
+    with the optimizer opt's state, and yields the Steps Descent's plain loop would, the same
     numbers bit for bit (the same operations in the same order), setting descent.last. It
     returns None when it stops at descent.last (--tol reached or all steps taken), or the step
     it could not compute (an error, a value that is not finite), with xs and opt's state left
-    at that step, for Descent's own loop to compute again and report."""
+    at that step, for the plain loop to compute again and report."""
     xs, grads = code.params, code.grads
     gs = [f"G{i}" for i in range(len(xs))]  # the gradient of the objective
     loss, finite = "None", "isfinite(norm)"
@@ -235,17 +238,33 @@ class Descent:
 
     # -- the loop -----------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Step]:
-        """Step 0 here; from step 1 on the generated loop, while it can go on; any step it
-        cannot compute, and every step of a graph without one, here again."""
+        """The generated loop while it can go on; the step it cannot compute, and every step
+        of a graph without one, in the plain loop."""
+        optimizer = OPTIMIZER_CLASSES[self.config.optimizer](len(self.params), self.config)
+        xs = list(self.start)
+        k: int | None = 0
+        if self._loop is not None:
+            steps = self._loop(self, 0, xs, optimizer)
+            try:
+                self.first = next(steps)
+            except StopIteration as stop:  # step 0 failed
+                k = stop.value
+            else:
+                yield self.first
+                k = yield from steps
+            if k is None:  # it stopped at self.last
+                self._finished(self.last)
+                return
+        yield from self._plain(k, xs, optimizer)
+
+    def _plain(self, k: int, xs: list[float], optimizer: Optimizer) -> Iterator[Step]:
+        """The loop from step k at xs: the reference for the generated one, which says why
+        a step fails (or, at step 0, raises)."""
         config, graph = self.config, self.tape.graph
         gradient, target = self.gradient, config.target
         sign = -1.0 if config.maximize else 1.0
-        optimizer = OPTIMIZER_CLASSES[config.optimizer](len(self.params), config)
         update = optimizer.update
         hypot, isfinite = math.hypot, math.isfinite
-        loop = self._loop
-        xs = list(self.start)
-        k = 0
         while True:
             try:
                 value, grads = gradient(xs)
@@ -279,12 +298,6 @@ class Descent:
                 return
             update(xs, grads)  # a parameter sent to ±inf fails the next evaluation (above)
             k += 1
-            if loop is not None:
-                k = yield from loop(self, k, xs, optimizer)
-                if k is None:  # it stopped at self.last
-                    self._finished(self.last)
-                    return
-                loop = None  # step k failed there: this loop takes it again, and reports it
 
     def _finished(self, step: Step) -> bool:
         """Whether the run ends at this step: --tol reached, or all steps taken (and why)."""

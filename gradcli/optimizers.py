@@ -76,7 +76,8 @@ class Momentum:
                 xs[i] = xs[i] - lr * b
 
     def source(self, xs: list[str], gs: list[str]) -> Source:
-        """After the first update (the buffer exists)."""
+        # Before the first update the buffer starts at -0.0: μ·(−0.0) + g is g exactly, for
+        # every g (−0.0 included), which is update()'s b ← g.
         lr, mu = number(self.lr), number(self.mu)
         bs = [f"buf{i}" for i in range(len(xs))]
         step = [f"{b} = {mu} * {b} + {g}" for b, g in zip(bs, gs)]
@@ -84,7 +85,8 @@ class Momentum:
             step += [f"{x} = {x} - {lr} * ({g} + {mu} * {b})" for x, g, b in zip(xs, gs, bs)]
         else:
             step += [f"{x} = {x} - {lr} * {b}" for x, b in zip(xs, bs)]
-        return Source([f"{unpack(bs)} = opt.buf"], step, [f"opt.buf = [{', '.join(bs)}]"])
+        return Source([f"{unpack(bs)} = opt.buf or [-0.0] * {len(bs)}"], step,
+                      [f"opt.buf = [{', '.join(bs)}]"])
 
 
 class Nesterov(Momentum):

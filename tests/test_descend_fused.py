@@ -122,6 +122,8 @@ ENDINGS = [
     ("x^2", {"x": 3.0}, {"lr": 0.1, "steps": 10_000, "tol": 1e-3}, "fell below --tol"),
     ("(x - 1)^2 + y^2", {"x": 0.0, "y": 1.0}, {"lr": 0.01, "steps": 50, "target": 0.5},
      "took all 50 steps"),
+    # the gradient -0.0 at -0.0: the signs of zeros in the point and the momentum buffer
+    ("relu(x)", {"x": -0.0}, {"steps": 3, "maximize": True}, "took all 3 steps"),
 ]
 
 

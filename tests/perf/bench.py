@@ -759,6 +759,7 @@ def target_descent(table: Table, steps: int, repeat: int, refs: list[str],
             if result.stopped != "steps":
                 table.add(two, label, f"gradcli stopped: {result.reason}")
             gradient = make_gradient_fn(tape, dag.point, params)
+            gradient(start)  # compiled on its first call
             calls.append(median_of(lambda: [gradient(start) for _ in range(1000)], 1) / 1000)
         prep, per_step, per_call = (statistics.median(x) for x in (preps, loops, calls))
         per_step /= steps
