@@ -133,6 +133,7 @@ def make_gradient_fn(tape: Tape, point: Mapping[str, float],
 
     Small graphs run as generated straight-line code (gradcli/compiled.py), bit-for-bit the
     tape's numbers; where that code meets an error, the tape reruns the point to report it.
+    Such a function carries its sweeps as `.sweeps`, from which Descent generates its loop.
     Large graphs, where compiling costs more than it saves, run the tape's two sweeps."""
     inputs = tape.graph.inputs
     nodes = [inputs[p] for p in params]
@@ -156,7 +157,8 @@ def make_gradient_fn(tape: Tape, point: Mapping[str, float],
 
     def compiled(xs: Sequence[float]) -> tuple[float, list[float]]:
         nonlocal run
-        if run is None:  # compiled when first called: Descent mostly runs its own loop
+        if run is None:  # compiled when first called: Descent runs its generated loop, and
+            # calls this only for a step that loop cannot compute
             run = build(*run_source(code), "run")
         try:
             return run(*xs)
@@ -169,8 +171,8 @@ def make_gradient_fn(tape: Tape, point: Mapping[str, float],
 
 def loop_source(code: Sweeps, config: DescendConfig, optimizer: Optimizer) -> tuple[str, dict]:
     """Source of Descent's loop as one generator function over the sweeps `code`, and the
-    namespace it runs in. `loop(descent, k, xs, opt)` goes on from step k at the point xs,
-    with the optimizer opt's state, and yields the Steps Descent's plain loop would, the same
+    namespace it runs in. `loop(descent, xs, opt)` runs from step 0 at the point xs, with
+    the fresh optimizer opt, and yields the Steps Descent's plain loop would, the same
     numbers bit for bit (the same operations in the same order), setting descent.last. It
     returns None when it stops at descent.last (--tol reached or all steps taken), or the step
     it could not compute (an error, a value that is not finite), with xs and opt's state left
@@ -198,7 +200,7 @@ def loop_source(code: Sweeps, config: DescendConfig, optimizer: Optimizer) -> tu
             f"descent.last = step = new(Step, (k, {code.value}, ({unpack(xs)}), "
             f"({unpack(gs)}), norm, {loss}))",
             "yield step", *stops, *update.step, "k += 1"]
-    lines = ["def loop(descent, k, xs, opt):", f"    {unpack(xs)} = xs",
+    lines = ["def loop(descent, xs, opt):", "    k = 0", f"    {unpack(xs)} = xs",
              *indent(update.load, 1), "    while True:", *indent(body, 2),
              f"    xs[:] = [{', '.join(xs)}]", *indent(update.save, 1), "    return k"]
     # Step(...) runs NamedTuple's Python-level __new__; tuple.__new__ makes the same record in
@@ -244,7 +246,7 @@ class Descent:
         xs = list(self.start)
         k: int | None = 0
         if self._loop is not None:
-            steps = self._loop(self, 0, xs, optimizer)
+            steps = self._loop(self, xs, optimizer)
             try:
                 self.first = next(steps)
             except StopIteration as stop:  # step 0 failed

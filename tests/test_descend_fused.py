@@ -182,7 +182,7 @@ def test_the_generated_loop_holds_no_user_text():
     gradient = make_gradient_fn(tape, {"w": 1.0, "b": 0.0}, ("w", "b"))
     source, _ = loop_source(gradient.sweeps, config, OPTIMIZER_CLASSES["adam"](2, config))
     assert "evil" not in source and "import" not in source
-    assert "def loop(descent, k, xs, opt):" in source
+    assert "def loop(descent, xs, opt):" in source
 
 
 def test_graphs_above_the_compiled_limit_use_the_plain_loop(monkeypatch):
