@@ -39,8 +39,10 @@ _TERMINALS = rf"""
 # Every piece of the text, whitespace and comments included (for highlighting and the REPL).
 _TOKEN_RE = re.compile(_TERMINALS + r"|(?P<SKIP>[ \t\r\f]+|\#[^\n]*)|(?P<BAD>.)", re.VERBOSE)
 # For the parser: the blanks before a token are folded into its match, halving the matches.
-_LEX_RE = re.compile(r"[ \t\r\f]*(?:" + _TERMINALS + r"|(?P<SKIP>\#[^\n]*|\Z)|(?P<BAD>.))",
-                     re.VERBOSE)
+# A match's lastindex numbers its terminal (the fast driver's symbols); END matches once, at
+# the end of the text.
+_LEX_RE = re.compile(r"[ \t\r\f]*(?:" + _TERMINALS + r"|(?P<SKIP>\#[^\n]*)|(?P<END>\Z)"
+                     r"|(?P<BAD>.))", re.VERBOSE)
 
 _DESCRIBE = {
     "NUMBER": "a number",
@@ -68,7 +70,7 @@ class Tok(NamedTuple):
     end: int
 
 
-_new_tok = tuple.__new__  # builds a Tok without its Python-level __new__
+_new_tuple = tuple.__new__  # makes a NamedTuple (Tok, Span) without its Python-level __new__
 
 
 def tokens(text: str) -> Iterator[Tok]:
@@ -77,7 +79,7 @@ def tokens(text: str) -> Iterator[Tok]:
     depth = 0  # newlines inside parentheses do not end a statement
     for match in _LEX_RE.finditer(text):
         kind = match.lastgroup
-        if kind == "SKIP":
+        if kind == "SKIP" or kind == "END":
             continue
         word = match.group(kind)
         end = match.end()
@@ -90,7 +92,7 @@ def tokens(text: str) -> Iterator[Tok]:
             depth = max(depth - 1, 0)
         elif kind == "_SEP" and depth and word == "\n":
             continue
-        yield _new_tok(Tok, (kind, word, end - len(word), end))
+        yield _new_tuple(Tok, (kind, word, end - len(word), end))
     yield Tok("$END", "", len(text), len(text))
 
 
@@ -117,7 +119,7 @@ class _Builder:
         node = len(self.ops)
         self.ops.append(op)
         self.node_args.append(args)
-        self.spans.append(Span(start, end))
+        self.spans.append(_new_tuple(Span, (start, end)))
         self.names.append(None)
         return node, start, end
 
@@ -136,9 +138,10 @@ class _Builder:
         return operand
 
     def name(self, token: Tok) -> tuple:
-        name, start, end = token[1:]
-        if name in self.defined:
-            return self.defined[name], start, end
+        _, name, start, end = token
+        node = self.defined.get(name)
+        if node is not None:
+            return node, start, end
         if name in CONSTANTS:
             node = self.shared_consts.get(name)
             if node is None:
@@ -158,23 +161,20 @@ class _Builder:
         return node, start, end
 
     # --- operators ----------------------------------------------------------------------
-    def _binary(self, op: str, a: tuple, b: tuple) -> tuple:
-        return self._node(op, (a[0], b[0]), a[1], b[2])
-
     def add(self, a, _, b):
-        return self._binary("add", a, b)
+        return self._node("add", (a[0], b[0]), a[1], b[2])
 
     def sub(self, a, _, b):
-        return self._binary("sub", a, b)
+        return self._node("sub", (a[0], b[0]), a[1], b[2])
 
     def mul(self, a, _, b):
-        return self._binary("mul", a, b)
+        return self._node("mul", (a[0], b[0]), a[1], b[2])
 
     def div(self, a, _, b):
-        return self._binary("div", a, b)
+        return self._node("div", (a[0], b[0]), a[1], b[2])
 
     def pow(self, a, _, b):
-        return self._binary("pow", a, b)
+        return self._node("pow", (a[0], b[0]), a[1], b[2])
 
     def neg(self, minus: Tok, a: tuple) -> tuple:
         return self._node("neg", (a[0],), minus.start, a[2])
@@ -209,7 +209,7 @@ class _Builder:
             plural = "argument" if op.arity == 1 else "arguments"
             raise self._error(ArityError, f"{fname} takes {op.arity} {plural}, got {count}",
                               start, end)
-        return self._node(op.name, tuple(o[0] for o in operands), start, end)
+        return self._node(op.name, tuple([o[0] for o in operands]), start, end)
 
     # --- statements ---------------------------------------------------------------------
     def _literal_value(self, node: int) -> float | None:
@@ -438,6 +438,162 @@ def _run(text: str, builder: _Builder) -> None:
         previous = token
 
 
+# --- the fast driver -------------------------------------------------------------------
+# The same tables, run faster for a formula that parses: symbols are numbered (a terminal by
+# its lexer group, so a match's lastindex is its symbol) and rows are lists. A state whose
+# only action is one reduction takes it whatever the lookahead; a goto into a state that would
+# then only rename its value (a unit rule such as `unary: power`) goes straight to where that
+# leads, and so does a chain of unit reductions that a lookahead starts (sum: product, then
+# expr: sum). That saves about half the table actions of a formula. It only delays the
+# detection of an error, never hides one: on any error the plain driver parses again and
+# reports it exactly as the tables define it.
+
+_SEP = _LEX_RE.groupindex["_SEP"]  # the lexer's groups after the grammar's terminals
+_SKIP = _LEX_RE.groupindex["SKIP"]
+_END = _LEX_RE.groupindex["END"]
+_LPAR = _LEX_RE.groupindex["LPAR"]
+_RPAR = _LEX_RE.groupindex["RPAR"]
+_NO_ACTION = 1 << 20  # above every state: an error, or the accepting state's end
+_UNITS, _CALL1 = -1, -2  # the fast driver's own kinds of reduction
+
+
+class _Unsure(Exception):
+    """The fast driver met an error: the plain driver reports it."""
+
+
+class _FastTables(NamedTuple):
+    actions: list[list[int]]  # [state][symbol]: a shift or goto state, ~rule, or _NO_ACTION
+    units: list[list[list[int] | None]]  # [below][top][terminal]: top after unit reductions
+    rules: list[tuple[int, int, int, str | None]]  # kind, origin symbol, length, method
+    names: list[str]  # terminal names by symbol
+    start: int
+    end: int
+
+
+_FAST: list = []  # [(tables, fast tables)]: made again whenever _tables() gives others
+
+
+def _fast_tables() -> _FastTables:
+    tables = _tables()
+    if not _FAST or _FAST[0][0] is not tables:
+        _FAST[:] = [(tables, _make_fast_tables(tables))]
+    return _FAST[0][1]
+
+
+def _make_fast_tables(tables: dict) -> _FastTables:
+    rows, rules = tables["actions"], tables["rules"]
+    symbols = {name: index for name, index in _LEX_RE.groupindex.items() if index < _SKIP}
+    symbols["$END"] = _END
+    terminals = list(symbols.values())
+    for row in rows:
+        for symbol in row:
+            symbols.setdefault(symbol, len(symbols) + _END)
+    names = [""] * (_END + 1)
+    for name, index in symbols.items():
+        if index <= _END:
+            names[index] = name
+
+    def unit(action: int) -> int | None:
+        """The origin symbol of a unit rule that `action` reduces by, else None."""
+        return symbols[rules[~action][1]] if action < 0 and rules[~action][0] == _INLINE \
+            else None
+
+    actions = []
+    for row in rows:
+        out = [_NO_ACTION] * (max(symbols.values()) + 1)
+        for symbol, action in row.items():
+            out[symbols[symbol]] = action
+        found = {out[t] for t in terminals} - {_NO_ACTION}
+        if len(found) == 1 and min(found) < 0:  # it only reduces, by one rule
+            for symbol in terminals:
+                out[symbol] = min(found)
+        actions.append(out)
+    for row in actions:  # gotos skip states that only rename the value
+        for symbol in range(_END + 1, len(row)):
+            while row[symbol] != _NO_ACTION and (origin := unit(actions[row[symbol]][0])):
+                row[symbol] = row[origin]
+    units: list[list[list[int] | None]] = []
+    for below in actions:  # where a lookahead's chain of unit reductions ends
+        units.append([None] * len(actions))
+        for top in set(below[_END + 1:]) - {_NO_ACTION}:
+            ends = list(range(_END + 1))
+            for symbol in terminals:
+                ends[symbol] = top
+                while (origin := unit(actions[ends[symbol]][symbol])) is not None:
+                    ends[symbol] = below[origin]
+            units[-1][top] = ends
+    fast_rules = []
+    for kind, origin, size, method in rules:
+        if kind == _INLINE:
+            kind = _UNITS
+        elif kind == _CALL and size == 1:
+            kind = _CALL1
+        fast_rules.append((kind, symbols[origin], size, method))
+    return _FastTables(actions, units, fast_rules, names, tables["start"], tables["end"])
+
+
+def _run_fast(text: str, builder: _Builder) -> None:
+    """Parse `text` into `builder`, the same as _run for a formula that parses. Raises
+    _Unsure, or the builder's own error, where _run may report another error."""
+    tables = _fast_tables()
+    actions, units, names, end = tables.actions, tables.units, tables.names, tables.end
+    rules = [(kind, origin, size, getattr(builder, method) if method else None)
+             for kind, origin, size, method in tables.rules]
+    states = [tables.start]
+    values: list = []
+    depth = 0  # newlines inside parentheses do not end a statement
+    for match in _LEX_RE.finditer(text):
+        symbol = match.lastindex
+        if symbol >= _SEP:
+            if symbol == _SEP:
+                if depth and match[_SEP] == "\n":
+                    continue
+            elif symbol == _SKIP:
+                continue
+            elif symbol != _END:
+                raise _Unsure
+        elif symbol == _LPAR:
+            depth += 1
+        elif symbol == _RPAR and depth:
+            depth -= 1
+        action = actions[states[-1]][symbol]
+        while action < 0:
+            kind, origin, size, method = rules[~action]
+            if kind == _UNITS:
+                states[-1] = units[states[-2]][states[-1]][symbol]
+            elif kind == _CALL1:
+                values[-1] = method(values[-1])
+                states[-1] = actions[states[-2]][origin]
+            else:
+                if size:
+                    children = values[-size:]
+                    del values[-size:]
+                    del states[-size:]
+                else:
+                    children = []
+                if kind == _CALL:
+                    value = method(*children)
+                elif kind == _CALL_FILTERED:
+                    value = method(*_children(children))
+                elif children and isinstance(children[0], _Splice):
+                    value = children[0]
+                    value.extend(_children(children[1:]))
+                else:
+                    value = _Splice(_children(children))
+                states.append(actions[states[-1]][origin])
+                values.append(value)
+            action = actions[states[-1]][symbol]
+        if action == _NO_ACTION:
+            if states[-1] == end:
+                return
+            raise _Unsure
+        word = match[symbol]
+        stop = match.end()
+        states.append(action)
+        values.append(_new_tuple(Tok, (names[symbol], word, stop - len(word), stop)))
+    raise _Unsure
+
+
 def _expected(names: set[str]) -> str:
     names = set(names)
     parts = []
@@ -480,7 +636,11 @@ def parse(text: str) -> Graph:
     """Parse a formula or program into a Graph. Raises SyntaxProblem (and its subclasses)."""
     builder = _Builder(text)
     with gc_paused():
-        _run(text, builder)
+        try:
+            _run_fast(text, builder)
+        except (_Unsure, SyntaxProblem):
+            builder = _Builder(text)
+            _run(text, builder)
     if builder.output is None:
         hint = "add a formula, e.g. f = x * y" if builder.defaults else None
         raise SyntaxProblem("nothing to evaluate: there is no formula", source=text,
