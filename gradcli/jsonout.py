@@ -9,11 +9,13 @@ from typing import TYPE_CHECKING
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from itertools import repeat
+from json.encoder import encode_basestring_ascii as _string  # json's own string escaping
 
 from .diagnostics import Diagnostic, diagnose
 from .engine import Evaluation
-from .graph import gc_paused
+from .graph import Graph
 
 if TYPE_CHECKING:  # types only: keep start-up imports to what runs
     from .explain import Explanation
@@ -30,15 +32,11 @@ def evaluation(ev: Evaluation, wrt: Iterable[str] | None = None,
                diagnostics: list[Diagnostic] | None = None,
                explanation: Explanation | None = None) -> dict:
     """diagnostics default to diagnose(ev): the key is always present."""
-    graph = ev.graph
-    values, grads = ev.values, ev.grads
-    with gc_paused():
-        nodes = _nodes(graph, values, grads)
     result = {
         "value": number(ev.value),
         "gradient": {n: number(g) for n, g in ev.gradient(wrt).items()},
-        "nodes": nodes,
-        "output": graph.output,
+        "nodes": Nodes(ev.graph, ev.values, ev.grads),
+        "output": ev.graph.output,
     }
     if check is not None:
         result["check"] = [
@@ -61,18 +59,49 @@ def evaluation(ev: Evaluation, wrt: Iterable[str] | None = None,
     return result
 
 
-def _nodes(graph, values: list[float], grads: list[float]) -> list[dict]:
-    return [
-        {
+class Nodes(Sequence):
+    """Every node of an evaluation as a JSON-ready dict, made when asked for: `dumps` writes
+    the nodes straight to text instead, several times faster for a large graph."""
+
+    def __init__(self, graph: Graph, values: list[float], grads: list[float]) -> None:
+        self.graph, self.values, self.grads = graph, values, grads
+
+    def __len__(self) -> int:
+        return len(self.graph.ops)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(len(self))[index]]
+        node = range(len(self))[index]
+        graph = self.graph
+        return {
             "id": node,
-            "op": op,
-            "name": name,
-            "inputs": list(args),
-            "value": number(values[node]),
-            "grad": number(grads[node]),
+            "op": graph.ops[node],
+            "name": graph.names[node],
+            "inputs": list(graph.args[node]),
+            "value": number(self.values[node]),
+            "grad": number(self.grads[node]),
         }
-        for node, (op, args, name) in enumerate(zip(graph.ops, graph.args, graph.names))
-    ]
+
+    def json(self) -> str:
+        """The same text as json.dumps(list(self)) in dumps's strict, compact form."""
+        graph = self.graph
+        ops = {op: _string(op) for op in set(graph.ops)}
+        names = [_string(name) if name is not None else "null" for name in graph.names]
+        inputs = map(",".join, map(map, repeat(str), graph.args))
+        rows = zip(range(len(graph.ops)), map(ops.__getitem__, graph.ops), names, inputs,
+                   _numbers(self.values), _numbers(self.grads))
+        return "[" + ",".join([f'{{"id":{node},"op":{op},"name":{name},"inputs":[{args}],'
+                               f'"value":{value},"grad":{grad}}}'
+                               for node, op, name, args, value, grad in rows]) + "]"
+
+
+def _numbers(values: list[float]) -> list[str]:
+    """Each value as json.dumps writes a float (its repr), null where it is not finite."""
+    texts = list(map(repr, values))
+    if not all(map(math.isfinite, values)):
+        texts = [t if math.isfinite(v) else "null" for v, t in zip(values, texts)]
+    return texts
 
 
 def _contribution(c) -> dict:
@@ -129,7 +158,11 @@ def sweep(ev: Evaluation, sweeps: list[Sweep]) -> dict:
 
 
 def dumps(obj: object) -> str:
-    """Strict JSON: raises ValueError rather than write NaN or Infinity."""
+    """Strict JSON: raises ValueError rather than write NaN or Infinity. The Nodes of an
+    evaluation's dict are written by Nodes.json."""
+    if isinstance(obj, dict) and any(isinstance(v, Nodes) for v in obj.values()):
+        return "{" + ",".join(f"{_string(key)}:{v.json() if isinstance(v, Nodes) else dumps(v)}"
+                              for key, v in obj.items()) + "}"
     return json.dumps(obj, allow_nan=False, separators=(",", ":"))
 
 
