@@ -25,11 +25,14 @@ from typing import NamedTuple
 
 from .engine import Evaluation, number_text
 from .explain import label, output_label
-from .graph import CONST, INPUT, gc_paused
+from .graph import CONST, INPUT, Graph, gc_paused
 from .ops import OPS
 
 SATURATION = 1e-3  # a squashing unit with local gradient below this is called saturated
 TINY = sys.float_info.min  # the smallest normal double
+# The ops that some finding is about: mul-zero, dead-relu, saturated, losing-branch.
+WATCHED = frozenset(name for name, op in OPS.items()
+                    if name in ("mul", "relu") or op.role in ("squasher", "router"))
 
 
 class Diagnostic(NamedTuple):
@@ -40,9 +43,37 @@ class Diagnostic(NamedTuple):
     hint: str
 
 
-def _local(ev: Evaluation, node: int) -> tuple[float, ...]:
-    args = ev.graph.args[node]
-    return OPS[ev.graph.ops[node]].partials(*[ev.values[a] for a in args], ev.values[node])
+def _locals(graph: Graph, values: list[float]) -> list[tuple[float, ...]]:
+    """Every node's local gradients (() for a leaf), by the same rules as the backward pass."""
+    partials = {op: OPS[op].partials for op in set(graph.ops) if op not in (INPUT, CONST)}
+    found: list[tuple[float, ...]] = []
+    for node, op, args in zip(range(len(graph.ops)), graph.ops, graph.args):
+        if not args:
+            found.append(())
+        elif len(args) == 1:
+            found.append(partials[op](values[args[0]], values[node]))
+        elif len(args) == 2:
+            found.append(partials[op](values[args[0]], values[args[1]], values[node]))
+        else:
+            found.append(partials[op](*[values[a] for a in args], values[node]))
+    return found
+
+
+def _suspects(graph: Graph, grads: list[float], locals_: list[tuple[float, ...]]) -> list[int]:
+    """The nodes that some finding may be about, in order (each finding checks its own
+    condition): a watched op, an input whose gradient is 0, an infinite gradient, or a wire
+    whose gradient product is below TINY."""
+    suspects = {node for node, op in enumerate(graph.ops) if op in WATCHED}
+    suspects.update(node for node in graph.inputs.values() if grads[node] == 0.0)
+    if not all(map(math.isfinite, grads)):
+        suspects.update(node for node, g in enumerate(grads) if math.isinf(g))
+    for node, g, local in zip(range(len(grads)), grads, locals_):
+        if g != 0.0:
+            for d in local:
+                if abs(g * d) < TINY:
+                    suspects.add(node)
+                    break
+    return sorted(suspects)
 
 
 def _cut_reason(ev: Evaluation, node: int, name: str) -> str:
@@ -66,8 +97,9 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
     out = output_label(graph)
     found: list[Diagnostic] = []
     consequences: list[Diagnostic] = []  # zero input gradients: listed after their causes
-    n = len(graph.ops)
     users: list[list[int]] = []  # who uses each node: computed once, only if needed
+    live: list[bool] = []  # see _paths: computed once, only if needed
+    cut: list[int | None] = []
 
     def users_of(node: int) -> list[int]:
         if not users:
@@ -76,25 +108,9 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
         return users[node]
 
     with gc_paused():
-        locals_: list[tuple[float, ...]] = [
-            () if graph.ops[node] in (INPUT, CONST) else _local(ev, node) for node in range(n)
-        ]
+        locals_ = _locals(graph, values)
 
-    # live: some path to the output has nonzero local gradients all the way.
-    # cut[a]: the node nearest the output where a path from a is cut by a local gradient 0.
-    live = [False] * n
-    live[graph.output] = True
-    cut: list[int | None] = [None] * n
-    for node in range(n - 1, -1, -1):
-        if graph.ops[node] in (INPUT, CONST):
-            continue
-        for a, d in zip(graph.args[node], locals_[node], strict=True):
-            if live[node] and d != 0.0:
-                live[a] = True
-            elif cut[a] is None:
-                cut[a] = node if live[node] else cut[node]
-
-    for node in range(n):
+    for node in _suspects(graph, grads, locals_):
         op = graph.ops[node]
         name = label(graph, node, out)
         args = graph.args[node]
@@ -132,6 +148,8 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
                     f"a losing argument gets gradient only if it becomes the {op}"))
 
         if op == INPUT and grads[node] == 0.0:
+            if not live:
+                _paths(graph, locals_, live, cut)
             parts = [grads[u] * d for u in users_of(node)
                      for a, d in zip(graph.args[u], locals_[u]) if a == node]
             consequences.append(_zero_gradient(ev, node, name, live, cut, parts))
@@ -162,6 +180,22 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
                         "rescale the formula (e.g. work with logarithms) or move the point"))
                     break
     return found + consequences
+
+
+def _paths(graph: Graph, locals_: list[tuple[float, ...]], live: list[bool],
+           cut: list[int | None]) -> None:
+    """Fill live[a]: some path from a to the output has nonzero local gradients all the way;
+    and cut[a]: the node nearest the output where a path from a is cut by a local gradient 0."""
+    n = len(graph.ops)
+    live.extend([False] * n)
+    live[graph.output] = True
+    cut.extend([None] * n)
+    for node in range(n - 1, -1, -1):
+        for a, d in zip(graph.args[node], locals_[node], strict=True):
+            if live[node] and d != 0.0:
+                live[a] = True
+            elif cut[a] is None:
+                cut[a] = node if live[node] else cut[node]
 
 
 def _zero_gradient(ev: Evaluation, node: int, name: str, live: list[bool],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -11,6 +12,8 @@ from gradcli.diagnostics import SATURATION, diagnose
 from gradcli.engine import Tape, resolve_point
 from gradcli.examples import EXAMPLES
 from gradcli.syntax import parse
+from plain_diagnostics import plain_diagnose
+from strategies import evaluations
 
 # Values that hit the interesting cases (0 exactly, ties) often, and ordinary ones too.
 VALUES = st.one_of(st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5]),
@@ -149,3 +152,24 @@ def test_cli_shows_diagnostics_and_json(grad):
     assert {d["kind"] for d in data["diagnostics"]} == {"dead-relu", "zero-gradient"}
     clean = strict_json(grad("eval", "x * y", "x=1", "y=2", "--json").stdout)
     assert clean["diagnostics"] == []
+
+
+@settings(max_examples=1500, deadline=None)
+@given(evaluations())
+def test_the_same_findings_as_the_plain_pass_over_every_node(ev):
+    if ev is not None:
+        assert diagnose(ev) == plain_diagnose(ev)
+
+
+@pytest.mark.parametrize("text,point", [
+    ("a = x / -1e160; b = a / -1e160; b", {"x": 1.0}),  # underflow with a negative gradient
+    ("a = x * 1e-160; -(a * 1e-160)", {"x": 1.0}),
+    ("a = sin(x) / 1e160; b = -a / 1e160; b", {"x": 1.0}),
+    ("sqrt(x) * y", {"x": 0.0, "y": -1.0}),  # an infinite local gradient
+    ("max(x, y, x) + relu(y) * x * y", {"x": 0.0, "y": 0.0}),
+    ("q = sigmoid(x) - tanh(y); q * x", {"x": 30.0, "y": -30.0}),
+    ("x - x", {"x": 2.0}),
+])
+def test_the_same_findings_as_the_plain_pass_on_chosen_cases(text, point):
+    ev = Tape(parse(text)).evaluate(point)
+    assert diagnose(ev) == plain_diagnose(ev)
