@@ -148,7 +148,7 @@ class Tape:
         if graph.ops[node] == INPUT:
             return DomainError(f"the input {graph.names[node]} is {number_text(values[node])}, "
                                "not a finite number", node=node, source=graph.source,
-                               span=graph.spans[node])
+                               span=graph.span(node))
         op = OPS[graph.ops[node]]
         inputs = [values[a] for a in graph.args[node]]
         shown = [number_text(v) for v in inputs]
@@ -166,7 +166,7 @@ class Tape:
             reason = "outside the operation's domain"
         what = "overflows" if reason.startswith("the result is too large") else "is undefined"
         return DomainError(f"{call} {what}: {reason}", node=node, source=graph.source,
-                           span=graph.spans[node],
+                           span=graph.span(node),
                            hint="try other input values" if not overflow else
                            "the values are too large; try smaller inputs")
 

@@ -23,12 +23,17 @@ class Graph(NamedTuple):  # NamedTuple records: a dataclass costs ~1 ms to creat
     source: str
     ops: tuple[str, ...]
     args: tuple[tuple[int, ...], ...]
-    spans: tuple[Span, ...]
+    spans: tuple[tuple[int, int], ...]  # (start, end) of each node in the source: see span
     names: tuple[str | None, ...]
     consts: dict[int, float]  # value of every const node
     inputs: dict[str, int]  # input name -> node id, in order of first use
     defaults: dict[str, float]  # values the program gives
     output: int
+
+    def span(self, node: int) -> Span:
+        """Where a node is in the source. The graph keeps plain pairs: the garbage collector
+        stops tracking a tuple of numbers, but never a NamedTuple."""
+        return Span(*self.spans[node])
 
     def is_leaf(self, node: int) -> bool:
         return not self.args[node]

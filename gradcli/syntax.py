@@ -70,7 +70,7 @@ class Tok(NamedTuple):
     end: int
 
 
-_new_tuple = tuple.__new__  # makes a NamedTuple (Tok, Span) without its Python-level __new__
+_new_tuple = tuple.__new__  # makes a Tok without its Python-level __new__
 
 
 def tokens(text: str) -> Iterator[Tok]:
@@ -105,7 +105,7 @@ class _Builder:
         self.text = text
         self.ops: list[str] = []
         self.node_args: list[tuple[int, ...]] = []
-        self.spans: list[Span] = []
+        self.spans: list[tuple[int, int]] = []
         self.names: list[str | None] = []
         self.consts: dict[int, float] = {}
         self.inputs: dict[str, int] = {}
@@ -119,7 +119,7 @@ class _Builder:
         node = len(self.ops)
         self.ops.append(op)
         self.node_args.append(args)
-        self.spans.append(_new_tuple(Span, (start, end)))
+        self.spans.append((start, end))
         self.names.append(None)
         return node, start, end
 
