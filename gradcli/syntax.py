@@ -29,13 +29,14 @@ from .ops import CONSTANTS, FUNCTIONS
 NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # ASCII digits only
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _TERMINALS = rf"""
-    (?P<NUMBER>{NUMBER})
-    |(?P<NAME>{NAME})
+    (?P<NAME>{NAME})
+    |(?P<LPAR>\()|(?P<RPAR>\))
+    |(?P<NUMBER>{NUMBER})
     |(?P<POW>\*\*|\^)
     |(?P<STAR>\*)|(?P<PLUS>\+)|(?P<MINUS>-)|(?P<SLASH>/)
-    |(?P<LPAR>\()|(?P<RPAR>\))|(?P<COMMA>,)|(?P<EQUAL>=)
+    |(?P<COMMA>,)|(?P<EQUAL>=)
     |(?P<_SEP>[;\n])
-"""
+"""  # the commonest first: the regex tries them in turn
 # Every piece of the text, whitespace and comments included (for highlighting and the REPL).
 _TOKEN_RE = re.compile(_TERMINALS + r"|(?P<SKIP>[ \t\r\f]+|\#[^\n]*)|(?P<BAD>.)", re.VERBOSE)
 # For the parser: the blanks before a token are folded into its match, halving the matches.
@@ -454,7 +455,7 @@ _END = _LEX_RE.groupindex["END"]
 _LPAR = _LEX_RE.groupindex["LPAR"]
 _RPAR = _LEX_RE.groupindex["RPAR"]
 _NO_ACTION = 1 << 20  # above every state: an error, or the accepting state's end
-_UNITS, _CALL1 = -1, -2  # the fast driver's own kinds of reduction
+_UNITS, _CALL1, _CALLN = -1, -2, -3  # the fast driver's own kinds of reduction
 
 
 class _Unsure(Exception):
@@ -526,8 +527,8 @@ def _make_fast_tables(tables: dict) -> _FastTables:
     for kind, origin, size, method in rules:
         if kind == _INLINE:
             kind = _UNITS
-        elif kind == _CALL and size == 1:
-            kind = _CALL1
+        elif kind == _CALL and size:
+            kind = _CALL1 if size == 1 else _CALLN
         fast_rules.append((kind, symbols[origin], size, method))
     return _FastTables(actions, units, fast_rules, names, tables["start"], tables["end"])
 
@@ -563,6 +564,10 @@ def _run_fast(text: str, builder: _Builder) -> None:
                 states[-1] = units[states[-2]][states[-1]][symbol]
             elif kind == _CALL1:
                 values[-1] = method(values[-1])
+                states[-1] = actions[states[-2]][origin]
+            elif kind == _CALLN:  # in place: the first child's slots take the value
+                values[-size:] = [method(*values[-size:])]
+                del states[1 - size:]
                 states[-1] = actions[states[-2]][origin]
             else:
                 if size:
