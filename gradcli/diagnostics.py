@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import math
 import sys
+from collections.abc import Iterable
 from typing import NamedTuple
 
 from .engine import Evaluation, number_text
@@ -30,9 +31,6 @@ from .ops import OPS
 
 SATURATION = 1e-3  # a squashing unit with local gradient below this is called saturated
 TINY = sys.float_info.min  # the smallest normal double
-# The ops that some finding is about: mul-zero, dead-relu, saturated, losing-branch.
-WATCHED = frozenset(name for name, op in OPS.items()
-                    if name in ("mul", "relu") or op.role in ("squasher", "router"))
 
 
 class Diagnostic(NamedTuple):
@@ -59,11 +57,84 @@ def _locals(graph: Graph, values: list[float]) -> list[tuple[float, ...]]:
     return found
 
 
-def _suspects(graph: Graph, grads: list[float], locals_: list[tuple[float, ...]]) -> list[int]:
-    """The nodes that some finding may be about, in order (each finding checks its own
-    condition): a watched op, an input whose gradient is 0, an infinite gradient, or a wire
+def _mul_zero(ev: Evaluation, node: int, local: tuple[float, ...], out: str):
+    a, b = ev.graph.args[node]
+    if ev.values[a] != 0.0 or ev.values[b] != 0.0:
+        return None
+    return Diagnostic(
+        node, "mul-zero",
+        f"{label(ev.graph, node, out)} multiplies two inputs that are both 0, so neither "
+        "receives any gradient (each one's local gradient is the other, 0)",
+        "nudge one of them off zero, e.g. initialise weights with small random values")
+
+
+def _dead_relu(ev: Evaluation, node: int, local: tuple[float, ...], out: str):
+    x = ev.values[ev.graph.args[node][0]]
+    if x > 0.0:
+        return None
+    return Diagnostic(
+        node, "dead-relu",
+        f"the relu {label(ev.graph, node, out)} has input {number_text(x)} ≤ 0, so it is "
+        "dead: its local gradient is 0 and nothing flows back through it",
+        "shift its input above 0 (e.g. a positive bias), or use softplus")
+
+
+def _saturated(ev: Evaluation, node: int, local: tuple[float, ...], out: str):
+    if not abs(local[0]) < SATURATION:
+        return None
+    x = ev.values[ev.graph.args[node][0]]
+    return Diagnostic(
+        node, "saturated",
+        f"the {ev.graph.ops[node]} {label(ev.graph, node, out)} is saturated: its input "
+        f"{number_text(x)} gives a local gradient of {local[0]:.2e} (below {SATURATION:g}), "
+        "so almost no gradient flows back through it",
+        "bring its input closer to 0, e.g. with smaller weights or normalised inputs")
+
+
+def _losing_branch(ev: Evaluation, node: int, local: tuple[float, ...], out: str):
+    graph, op = ev.graph, ev.graph.ops[node]
+    losers = [a for a, d in zip(graph.args[node], local, strict=True) if d == 0.0]
+    if not losers:
+        return None
+    names = list(dict.fromkeys(label(graph, a, out) for a in losers))
+    lost = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
+    return Diagnostic(
+        node, "losing-branch",
+        f"{label(graph, node, out)} = {op}(…) routes its gradient only to the winning "
+        f"argument; {lost} lost and {'receives' if len(names) == 1 else 'receive'} 0 from it",
+        f"a losing argument gets gradient only if it becomes the {op}")
+
+
+# The findings about one node of an op, by op: each returns a Diagnostic or None.
+OP_FINDINGS = {
+    "mul": _mul_zero,
+    "relu": _dead_relu,
+    **{name: _saturated for name, op in OPS.items() if op.role == "squasher"},
+    **{name: _losing_branch for name, op in OPS.items() if op.role == "router"},
+}
+
+
+def _op_findings(ev: Evaluation, locals_: list[tuple[float, ...]],
+                 out: str) -> dict[int, Diagnostic]:
+    """What OP_FINDINGS find, by node."""
+    checks = {op: OP_FINDINGS[op] for op in set(ev.graph.ops) if op in OP_FINDINGS}
+    found = {}
+    if checks:
+        for node, op in enumerate(ev.graph.ops):
+            check = checks.get(op)
+            if check is not None:
+                finding = check(ev, node, locals_[node], out)
+                if finding is not None:
+                    found[node] = finding
+    return found
+
+
+def _suspects(graph: Graph, grads: list[float], locals_: list[tuple[float, ...]],
+              also: Iterable[int]) -> list[int]:
+    """`also` and the nodes that the other findings may be about, in order (each finding
+    checks its own condition): an input whose gradient is 0, an infinite gradient, or a wire
     whose gradient product is below TINY."""
-    suspects = {node for node, op in enumerate(graph.ops) if op in WATCHED}
+    suspects = set(also)
     suspects.update(node for node in graph.inputs.values() if grads[node] == 0.0)
     if not all(map(math.isfinite, grads)):
         suspects.update(node for node, g in enumerate(grads) if math.isinf(g))
@@ -97,55 +168,23 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
     out = output_label(graph)
     found: list[Diagnostic] = []
     consequences: list[Diagnostic] = []  # zero input gradients: listed after their causes
-    users: list[list[int]] = []  # who uses each node: computed once, only if needed
     live: list[bool] = []  # see _paths: computed once, only if needed
     cut: list[int | None] = []
 
-    def users_of(node: int) -> list[int]:
-        if not users:
-            with gc_paused():
-                users.extend(graph.users())
-        return users[node]
-
     with gc_paused():
         locals_ = _locals(graph, values)
+    by_op = _op_findings(ev, locals_, out)
+    suspects = _suspects(graph, grads, locals_, by_op)
+    users = graph.users_of(node for node in suspects if math.isinf(grads[node]) or
+                        graph.ops[node] == INPUT and grads[node] == 0.0)
+    users_of = users.__getitem__
 
-    for node in _suspects(graph, grads, locals_):
+    for node in suspects:
         op = graph.ops[node]
         name = label(graph, node, out)
         args = graph.args[node]
-        if op == "mul" and values[args[0]] == 0.0 and values[args[1]] == 0.0:
-            found.append(Diagnostic(
-                node, "mul-zero",
-                f"{name} multiplies two inputs that are both 0, so neither receives any "
-                "gradient (each one's local gradient is the other, 0)",
-                "nudge one of them off zero, e.g. initialise weights with small random values"))
-        elif op == "relu" and values[args[0]] <= 0.0:
-            found.append(Diagnostic(
-                node, "dead-relu",
-                f"the relu {name} has input {number_text(values[args[0]])} ≤ 0, so it is dead: "
-                "its local gradient is 0 and nothing flows back through it",
-                "shift its input above 0 (e.g. a positive bias), or use softplus"))
-        elif op not in (INPUT, CONST) and OPS[op].role == "squasher" and \
-                abs(locals_[node][0]) < SATURATION:
-            found.append(Diagnostic(
-                node, "saturated",
-                f"the {op} {name} is saturated: its input {number_text(values[args[0]])} gives "
-                f"a local gradient of {locals_[node][0]:.2e} (below {SATURATION:g}), so almost "
-                "no gradient flows back through it",
-                "bring its input closer to 0, e.g. with smaller weights or normalised inputs"))
-        elif op not in (INPUT, CONST) and OPS[op].role == "router":
-            losers = [a for a, d in zip(args, locals_[node], strict=True) if d == 0.0]
-            if losers:
-                names = list(dict.fromkeys(label(graph, a, out) for a in losers))
-                lost = ", ".join(names[:5]) + (f" and {len(names) - 5} more"
-                                               if len(names) > 5 else "")
-                found.append(Diagnostic(
-                    node, "losing-branch",
-                    f"{name} = {op}(…) routes its gradient only to the winning argument; "
-                    f"{lost} lost and {'receives' if len(names) == 1 else 'receive'} 0 "
-                    "from it",
-                    f"a losing argument gets gradient only if it becomes the {op}"))
+        if node in by_op:
+            found.append(by_op[node])
 
         if op == INPUT and grads[node] == 0.0:
             if not live:

@@ -9,7 +9,7 @@ use them, so the node order is a topological order and nothing ever needs to sor
 from __future__ import annotations
 
 import gc
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 
@@ -44,6 +44,16 @@ class Graph(NamedTuple):  # NamedTuple records: a dataclass costs ~1 ms to creat
         for node, operands in enumerate(self.args):
             for operand in dict.fromkeys(operands):
                 users[operand].append(node)
+        return users
+
+    def users_of(self, nodes: Iterable[int]) -> dict[int, list[int]]:
+        """users() of these nodes only."""
+        users: dict[int, list[int]] = {node: [] for node in nodes}
+        for node, operands in enumerate(self.args):
+            for operand in operands:
+                found = users.get(operand)
+                if found is not None and (not found or found[-1] != node):
+                    found.append(node)
         return users
 
 
