@@ -187,6 +187,8 @@ class _Builder:
         return a[0], lpar.start, rpar.end
 
     def args(self, *children) -> list:
+        if len(children) == 1:
+            return [children[0]]
         return [c for c in children if not isinstance(c, Tok)]
 
     def call(self, name: Tok, lpar: Tok, operands: list, rpar: Tok) -> tuple:
@@ -203,13 +205,15 @@ class _Builder:
                 message = f"unknown function {fname!r}"
             raise self._error(UnknownFunctionError, message, start, name.end, hint)
         count = len(operands)
-        if op.arity is None and count < op.min_args:
-            raise self._error(ArityError, f"{fname} takes at least {op.min_args} arguments, "
-                              f"got {count}", start, end)
-        if op.arity is not None and count != op.arity:
-            plural = "argument" if op.arity == 1 else "arguments"
-            raise self._error(ArityError, f"{fname} takes {op.arity} {plural}, got {count}",
-                              start, end)
+        if count != op.arity and (op.arity is not None or count < op.min_args):
+            if op.arity is None:
+                message = f"{fname} takes at least {op.min_args} arguments, got {count}"
+            else:
+                plural = "argument" if op.arity == 1 else "arguments"
+                message = f"{fname} takes {op.arity} {plural}, got {count}"
+            raise self._error(ArityError, message, start, end)
+        if count == 1:
+            return self._node(op.name, (operands[0][0],), start, end)
         return self._node(op.name, tuple([o[0] for o in operands]), start, end)
 
     # --- statements ---------------------------------------------------------------------
@@ -222,7 +226,7 @@ class _Builder:
         return None
 
     def assign(self, name_token: Tok, _, rhs: tuple) -> None:
-        name, start, end = name_token[1:]
+        _, name, start, end = name_token
         if name in CONSTANTS:
             raise self._error(NameProblem, f"{name} is a built-in constant and cannot be "
                               "assigned", start, end, "choose another name")
@@ -566,8 +570,14 @@ def _run_fast(text: str, builder: _Builder) -> None:
                 values[-1] = method(values[-1])
                 states[-1] = actions[states[-2]][origin]
             elif kind == _CALLN:  # in place: the first child's slots take the value
-                values[-size:] = [method(*values[-size:])]
-                del states[1 - size:]
+                if size == 3:  # the commonest: a binary operator, a group, an assignment
+                    third = values.pop()
+                    second = values.pop()
+                    values[-1] = method(values[-1], second, third)
+                    del states[-2:]
+                else:
+                    values[-size:] = [method(*values[-size:])]
+                    del states[1 - size:]
                 states[-1] = actions[states[-2]][origin]
             else:
                 if size:
