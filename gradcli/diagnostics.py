@@ -164,6 +164,11 @@ def _cut_reason(ev: Evaluation, node: int, name: str) -> str:
 
 def diagnose(ev: Evaluation) -> list[Diagnostic]:
     """Every finding about `ev`, in node order, then the inputs whose gradient is 0."""
+    with gc_paused():  # its many short-lived tuples are gone before a collection could start
+        return _diagnose(ev)
+
+
+def _diagnose(ev: Evaluation) -> list[Diagnostic]:
     graph, values, grads = ev.graph, ev.values, ev.grads
     out = output_label(graph)
     found: list[Diagnostic] = []
@@ -171,8 +176,7 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
     live: list[bool] = []  # see _paths: computed once, only if needed
     cut: list[int | None] = []
 
-    with gc_paused():
-        locals_ = _locals(graph, values)
+    locals_ = _locals(graph, values)
     by_op = _op_findings(ev, locals_, out)
     suspects = _suspects(graph, grads, locals_, by_op)
     users = graph.users_of(node for node in suspects if math.isinf(grads[node]) or

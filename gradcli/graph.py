@@ -49,7 +49,7 @@ class Graph(NamedTuple):  # NamedTuple records: a dataclass costs ~1 ms to creat
     def users_of(self, nodes: Iterable[int]) -> dict[int, list[int]]:
         """users() of these nodes only."""
         users: dict[int, list[int]] = {node: [] for node in nodes}
-        for node, operands in enumerate(self.args):
+        for node, operands in enumerate(self.args if users else ()):
             for operand in operands:
                 found = users.get(operand)
                 if found is not None and (not found or found[-1] != node):

@@ -649,18 +649,17 @@ def _syntax_error(text: str, token: Tok, before: Tok | None,
 
 def parse(text: str) -> Graph:
     """Parse a formula or program into a Graph. Raises SyntaxProblem (and its subclasses)."""
-    builder = _Builder(text)
-    with gc_paused():
+    with gc_paused():  # one pause for all: the builder's lists become the graph's tuples
+        builder = _Builder(text)
         try:
             _run_fast(text, builder)
         except (_Unsure, SyntaxProblem):
             builder = _Builder(text)
             _run(text, builder)
-    if builder.output is None:
-        hint = "add a formula, e.g. f = x * y" if builder.defaults else None
-        raise SyntaxProblem("nothing to evaluate: there is no formula", source=text,
-                            span=Span(0, max(len(text), 1)), hint=hint)
-    with gc_paused():
+        if builder.output is None:
+            hint = "add a formula, e.g. f = x * y" if builder.defaults else None
+            raise SyntaxProblem("nothing to evaluate: there is no formula", source=text,
+                                span=Span(0, max(len(text), 1)), hint=hint)
         return prune(Graph(
             source=text,
             ops=tuple(builder.ops),
