@@ -459,7 +459,8 @@ _END = _LEX_RE.groupindex["END"]
 _LPAR = _LEX_RE.groupindex["LPAR"]
 _RPAR = _LEX_RE.groupindex["RPAR"]
 _NO_ACTION = 1 << 20  # above every state: an error, or the accepting state's end
-_UNITS, _CALL1, _CALLN = -1, -2, -3  # the fast driver's own kinds of reduction
+_UNITS = -_NO_ACTION  # the action of any unit rule: the units table says where it ends
+_CALL1, _CALLN = -1, -2  # the fast driver's own kinds of reduction
 
 
 class _Unsure(Exception):
@@ -467,7 +468,7 @@ class _Unsure(Exception):
 
 
 class _FastTables(NamedTuple):
-    actions: list[list[int]]  # [state][symbol]: a shift or goto state, ~rule, or _NO_ACTION
+    actions: list[list[int]]  # [state][symbol]: shift or goto state, ~rule, _UNITS, _NO_ACTION
     units: list[list[list[int] | None]]  # [below][top][terminal]: top after unit reductions
     rules: list[tuple[int, int, int, str | None]]  # kind, origin symbol, length, method
     names: list[str]  # terminal names by symbol
@@ -504,7 +505,8 @@ def _make_fast_tables(tables: dict) -> _FastTables:
             else None
 
     actions = []
-    for row in rows:
+    renames = {}  # state -> the origin of the unit rule it always reduces by
+    for state, row in enumerate(rows):
         out = [_NO_ACTION] * (max(symbols.values()) + 1)
         for symbol, action in row.items():
             out[symbols[symbol]] = action
@@ -512,26 +514,29 @@ def _make_fast_tables(tables: dict) -> _FastTables:
         if len(found) == 1 and min(found) < 0:  # it only reduces, by one rule
             for symbol in terminals:
                 out[symbol] = min(found)
+            if unit(min(found)) is not None:
+                renames[state] = unit(min(found))
         actions.append(out)
     for row in actions:  # gotos skip states that only rename the value
         for symbol in range(_END + 1, len(row)):
-            while row[symbol] != _NO_ACTION and (origin := unit(actions[row[symbol]][0])):
-                row[symbol] = row[origin]
+            while row[symbol] in renames:
+                row[symbol] = row[renames[row[symbol]]]
     units: list[list[list[int] | None]] = []
     for below in actions:  # where a lookahead's chain of unit reductions ends
         units.append([None] * len(actions))
         for top in set(below[_END + 1:]) - {_NO_ACTION}:
-            ends = list(range(_END + 1))
+            ends = [top] * (_END + 1)
             for symbol in terminals:
-                ends[symbol] = top
                 while (origin := unit(actions[ends[symbol]][symbol])) is not None:
                     ends[symbol] = below[origin]
             units[-1][top] = ends
+    for row in actions:  # every unit rule the same: the units table knows where it ends
+        for symbol in terminals:
+            if unit(row[symbol]) is not None:
+                row[symbol] = _UNITS
     fast_rules = []
     for kind, origin, size, method in rules:
-        if kind == _INLINE:
-            kind = _UNITS
-        elif kind == _CALL and size:
+        if kind == _CALL and size:
             kind = _CALL1 if size == 1 else _CALLN
         fast_rules.append((kind, symbols[origin], size, method))
     return _FastTables(actions, units, fast_rules, names, tables["start"], tables["end"])
@@ -563,10 +568,12 @@ def _run_fast(text: str, builder: _Builder) -> None:
             depth -= 1
         action = actions[states[-1]][symbol]
         while action < 0:
-            kind, origin, size, method = rules[~action]
-            if kind == _UNITS:
+            if action == _UNITS:
                 states[-1] = units[states[-2]][states[-1]][symbol]
-            elif kind == _CALL1:
+                action = actions[states[-1]][symbol]
+                continue
+            kind, origin, size, method = rules[~action]
+            if kind == _CALL1:
                 values[-1] = method(values[-1])
                 states[-1] = actions[states[-2]][origin]
             elif kind == _CALLN:  # in place: the first child's slots take the value
