@@ -74,29 +74,6 @@ class Tok(NamedTuple):
 _new_tuple = tuple.__new__  # makes a Tok without its Python-level __new__
 
 
-def tokens(text: str) -> Iterator[Tok]:
-    """The formula's tokens, ending with $END. Raises SyntaxProblem on a stray character.
-    One compiled regex over the whole text: several times faster than Lark's own lexer."""
-    depth = 0  # newlines inside parentheses do not end a statement
-    for match in _LEX_RE.finditer(text):
-        kind = match.lastgroup
-        if kind == "SKIP" or kind == "END":
-            continue
-        word = match.group(kind)
-        end = match.end()
-        if kind == "BAD":
-            raise SyntaxProblem(f"unexpected character {word!r}", source=text,
-                                span=Span(end - len(word), end))
-        if kind == "LPAR":
-            depth += 1
-        elif kind == "RPAR":
-            depth = max(depth - 1, 0)
-        elif kind == "_SEP" and depth and word == "\n":
-            continue
-        yield _new_tuple(Tok, (kind, word, end - len(word), end))
-    yield Tok("$END", "", len(text), len(text))
-
-
 class _Builder:
     """Builds graph nodes as the parser reduces rules; made fresh for each parse. The method
     names are the grammar's rule aliases. Every expression callback returns an operand:
@@ -398,73 +375,22 @@ def _accepts(tables: dict, states: list[int]) -> set[str]:
     return found
 
 
-def _run(text: str, builder: _Builder) -> None:
-    tables = _tables()
-    actions, end = tables["actions"], tables["end"]
-    rules = [(kind, origin, size, getattr(builder, method) if method else None)
-             for kind, origin, size, method in tables["rules"]]
-    states = [tables["start"]]
-    values: list = []
-    previous = None
-    for token in tokens(text):
-        symbol = token.type
-        while True:
-            action = actions[states[-1]].get(symbol)
-            if action is None:
-                raise _syntax_error(text, token, previous, _accepts(tables, states))
-            if action >= 0:
-                states.append(action)
-                values.append(token)
-                break
-            kind, origin, size, method = rules[-action - 1]
-            if kind == _INLINE:  # a unit rule (sum: product): same value, new state
-                states[-1] = actions[states[-2]][origin]
-                continue
-            if size:
-                children = values[-size:]
-                del values[-size:]
-                del states[-size:]
-            else:
-                children = []
-            if kind == _CALL:
-                value = method(*children)
-            elif kind == _CALL_FILTERED:
-                value = method(*_children(children))
-            elif children and isinstance(children[0], _Splice):
-                value = children[0]  # a left-recursive repeat (x*): grow it, don't copy it
-                value.extend(_children(children[1:]))
-            else:
-                value = _Splice(_children(children))
-            goto = actions[states[-1]][origin]
-            if goto == end:
-                return
-            states.append(goto)
-            values.append(value)
-        previous = token
-
-
-# --- the fast driver -------------------------------------------------------------------
-# The same tables, run faster for a formula that parses: symbols are numbered (a terminal by
-# its lexer group, so a match's lastindex is its symbol) and rows are lists. A state whose
-# only action is one reduction takes it whatever the lookahead; a goto into a state that would
-# then only rename its value (a unit rule such as `unary: power`) goes straight to where that
-# leads, and so does a chain of unit reductions that a lookahead starts (sum: product, then
-# expr: sum). That saves about half the table actions of a formula. It only delays the
-# detection of an error, never hides one: on any error the plain driver parses again and
-# reports it exactly as the tables define it.
+# --- the driver ------------------------------------------------------------------------
+# Lark's tables, renumbered for speed: a terminal is numbered by its lexer group (a match's
+# lastindex is its symbol) and each state's row is a list. A chain of unit reductions (a
+# value renamed: sum: product, then expr: sum) is one step, looked up in a table made once:
+# where the chain that this lookahead starts from this state ends. Errors show at the same
+# token and with the same stack as with one table action at a time.
 
 _SEP = _LEX_RE.groupindex["_SEP"]  # the lexer's groups after the grammar's terminals
 _SKIP = _LEX_RE.groupindex["SKIP"]
 _END = _LEX_RE.groupindex["END"]
+_BAD = _LEX_RE.groupindex["BAD"]
 _LPAR = _LEX_RE.groupindex["LPAR"]
 _RPAR = _LEX_RE.groupindex["RPAR"]
 _NO_ACTION = 1 << 20  # above every state: an error, or the accepting state's end
-_UNITS = -_NO_ACTION  # the action of any unit rule: the units table says where it ends
-_CALL1, _CALLN = -1, -2  # the fast driver's own kinds of reduction
-
-
-class _Unsure(Exception):
-    """The fast driver met an error: the plain driver reports it."""
+_UNITS = -_NO_ACTION  # the action of every unit rule: the units table says where it ends
+_CALL1, _CALLN = -1, -2  # a call with one child, or with more
 
 
 class _FastTables(NamedTuple):
@@ -505,32 +431,20 @@ def _make_fast_tables(tables: dict) -> _FastTables:
             else None
 
     actions = []
-    renames = {}  # state -> the origin of the unit rule it always reduces by
-    for state, row in enumerate(rows):
-        out = [_NO_ACTION] * (max(symbols.values()) + 1)
+    for row in rows:
+        actions.append([_NO_ACTION] * (max(symbols.values()) + 1))
         for symbol, action in row.items():
-            out[symbols[symbol]] = action
-        found = {out[t] for t in terminals} - {_NO_ACTION}
-        if len(found) == 1 and min(found) < 0:  # it only reduces, by one rule
-            for symbol in terminals:
-                out[symbol] = min(found)
-            if unit(min(found)) is not None:
-                renames[state] = unit(min(found))
-        actions.append(out)
-    for row in actions:  # gotos skip states that only rename the value
-        for symbol in range(_END + 1, len(row)):
-            while row[symbol] in renames:
-                row[symbol] = row[renames[row[symbol]]]
+            actions[-1][symbols[symbol]] = action
     units: list[list[list[int] | None]] = []
-    for below in actions:  # where a lookahead's chain of unit reductions ends
+    for below in actions:
         units.append([None] * len(actions))
-        for top in set(below[_END + 1:]) - {_NO_ACTION}:
+        for top in set(below[_END + 1:]) - {_NO_ACTION}:  # each state a goto leads to
             ends = [top] * (_END + 1)
             for symbol in terminals:
                 while (origin := unit(actions[ends[symbol]][symbol])) is not None:
                     ends[symbol] = below[origin]
             units[-1][top] = ends
-    for row in actions:  # every unit rule the same: the units table knows where it ends
+    for row in actions:
         for symbol in terminals:
             if unit(row[symbol]) is not None:
                 row[symbol] = _UNITS
@@ -542,15 +456,15 @@ def _make_fast_tables(tables: dict) -> _FastTables:
     return _FastTables(actions, units, fast_rules, names, tables["start"], tables["end"])
 
 
-def _run_fast(text: str, builder: _Builder) -> None:
-    """Parse `text` into `builder`, the same as _run for a formula that parses. Raises
-    _Unsure, or the builder's own error, where _run may report another error."""
+def _run(text: str, builder: _Builder) -> None:
+    """Parse `text`, calling the builder on each reduction. Raises SyntaxProblem."""
     tables = _fast_tables()
     actions, units, names, end = tables.actions, tables.units, tables.names, tables.end
     rules = [(kind, origin, size, getattr(builder, method) if method else None)
              for kind, origin, size, method in tables.rules]
     states = [tables.start]
     values: list = []
+    previous = None
     depth = 0  # newlines inside parentheses do not end a statement
     for match in _LEX_RE.finditer(text):
         symbol = match.lastindex
@@ -560,8 +474,9 @@ def _run_fast(text: str, builder: _Builder) -> None:
                     continue
             elif symbol == _SKIP:
                 continue
-            elif symbol != _END:
-                raise _Unsure
+            elif symbol == _BAD:
+                raise SyntaxProblem(f"unexpected character {match[_BAD]!r}", source=text,
+                                    span=Span(match.start(_BAD), match.end()))
         elif symbol == _LPAR:
             depth += 1
         elif symbol == _RPAR and depth:
@@ -598,22 +513,23 @@ def _run_fast(text: str, builder: _Builder) -> None:
                 elif kind == _CALL_FILTERED:
                     value = method(*_children(children))
                 elif children and isinstance(children[0], _Splice):
-                    value = children[0]
+                    value = children[0]  # a left-recursive repeat (x*): grow it in place
                     value.extend(_children(children[1:]))
                 else:
                     value = _Splice(_children(children))
                 states.append(actions[states[-1]][origin])
                 values.append(value)
             action = actions[states[-1]][symbol]
+        word = match[symbol]
+        stop = match.end()
+        token = _new_tuple(Tok, (names[symbol], word, stop - len(word), stop))
         if action == _NO_ACTION:
             if states[-1] == end:
                 return
-            raise _Unsure
-        word = match[symbol]
-        stop = match.end()
+            raise _syntax_error(text, token, previous, _accepts(_tables(), states))
         states.append(action)
-        values.append(_new_tuple(Tok, (names[symbol], word, stop - len(word), stop)))
-    raise _Unsure
+        values.append(token)
+        previous = token
 
 
 def _expected(names: set[str]) -> str:
@@ -658,11 +574,7 @@ def parse(text: str) -> Graph:
     """Parse a formula or program into a Graph. Raises SyntaxProblem (and its subclasses)."""
     with gc_paused():  # one pause for all: the builder's lists become the graph's tuples
         builder = _Builder(text)
-        try:
-            _run_fast(text, builder)
-        except (_Unsure, SyntaxProblem):
-            builder = _Builder(text)
-            _run(text, builder)
+        _run(text, builder)
         if builder.output is None:
             hint = "add a formula, e.g. f = x * y" if builder.defaults else None
             raise SyntaxProblem("nothing to evaluate: there is no formula", source=text,

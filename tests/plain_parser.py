@@ -1,0 +1,78 @@
+"""The parser's plain LALR driver as it was before gradcli ran the tables with numbered
+symbols and unit-rule chains: a generator of tokens, and one dict lookup per table action.
+The oracle that test_parse_fast compares the parser with."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from gradcli.errors import Span, SyntaxProblem
+from gradcli.syntax import (_CALL, _CALL_FILTERED, _INLINE, _LEX_RE, Tok, _accepts, _Builder,
+                            _children, _Splice, _syntax_error, _tables)
+
+
+def tokens(text: str) -> Iterator[Tok]:
+    """The formula's tokens, ending with $END. Raises SyntaxProblem on a stray character."""
+    depth = 0  # newlines inside parentheses do not end a statement
+    for match in _LEX_RE.finditer(text):
+        kind = match.lastgroup
+        if kind == "SKIP" or kind == "END":
+            continue
+        word = match.group(kind)
+        end = match.end()
+        if kind == "BAD":
+            raise SyntaxProblem(f"unexpected character {word!r}", source=text,
+                                span=Span(end - len(word), end))
+        if kind == "LPAR":
+            depth += 1
+        elif kind == "RPAR":
+            depth = max(depth - 1, 0)
+        elif kind == "_SEP" and depth and word == "\n":
+            continue
+        yield Tok(kind, word, end - len(word), end)
+    yield Tok("$END", "", len(text), len(text))
+
+
+def plain_run(text: str, builder: _Builder) -> None:
+    tables = _tables()
+    actions, end = tables["actions"], tables["end"]
+    rules = [(kind, origin, size, getattr(builder, method) if method else None)
+             for kind, origin, size, method in tables["rules"]]
+    states = [tables["start"]]
+    values: list = []
+    previous = None
+    for token in tokens(text):
+        symbol = token.type
+        while True:
+            action = actions[states[-1]].get(symbol)
+            if action is None:
+                raise _syntax_error(text, token, previous, _accepts(tables, states))
+            if action >= 0:
+                states.append(action)
+                values.append(token)
+                break
+            kind, origin, size, method = rules[-action - 1]
+            if kind == _INLINE:  # a unit rule (sum: product): same value, new state
+                states[-1] = actions[states[-2]][origin]
+                continue
+            if size:
+                children = values[-size:]
+                del values[-size:]
+                del states[-size:]
+            else:
+                children = []
+            if kind == _CALL:
+                value = method(*children)
+            elif kind == _CALL_FILTERED:
+                value = method(*_children(children))
+            elif children and isinstance(children[0], _Splice):
+                value = children[0]  # a left-recursive repeat (x*): grow it, don't copy it
+                value.extend(_children(children[1:]))
+            else:
+                value = _Splice(_children(children))
+            goto = actions[states[-1]][origin]
+            if goto == end:
+                return
+            states.append(goto)
+            values.append(value)
+        previous = token
