@@ -1,4 +1,6 @@
 """Plain JSON-ready dicts of results, and strict JSON text (never NaN or Infinity literals).
+An evaluation's nodes are the exception: a sequence of dicts made on demand, which `dumps`
+writes straight to text.
 
 This is the contract for scripts; the README documents the schema.
 """
