@@ -70,7 +70,7 @@ def _mul_zero(ev: Evaluation, node: int, local: tuple[float, ...], out: str):
 
 def _dead_relu(ev: Evaluation, node: int, local: tuple[float, ...], out: str):
     x = ev.values[ev.graph.args[node][0]]
-    if x > 0.0:
+    if not x <= 0.0:
         return None
     return Diagnostic(
         node, "dead-relu",
@@ -106,7 +106,7 @@ def _losing_branch(ev: Evaluation, node: int, local: tuple[float, ...], out: str
 
 
 # The findings about one node of an op, by op: each returns a Diagnostic or None.
-OP_FINDINGS = {
+_OP_FINDINGS = {
     "mul": _mul_zero,
     "relu": _dead_relu,
     **{name: _saturated for name, op in OPS.items() if op.role == "squasher"},
@@ -116,8 +116,8 @@ OP_FINDINGS = {
 
 def _op_findings(ev: Evaluation, locals_: list[tuple[float, ...]],
                  out: str) -> dict[int, Diagnostic]:
-    """What OP_FINDINGS find, by node."""
-    checks = {op: OP_FINDINGS[op] for op in set(ev.graph.ops) if op in OP_FINDINGS}
+    """What _OP_FINDINGS find, by node."""
+    checks = {op: _OP_FINDINGS[op] for op in set(ev.graph.ops) if op in _OP_FINDINGS}
     found = {}
     if checks:
         for node, op in enumerate(ev.graph.ops):
@@ -173,9 +173,7 @@ def _diagnose(ev: Evaluation) -> list[Diagnostic]:
     out = output_label(graph)
     found: list[Diagnostic] = []
     consequences: list[Diagnostic] = []  # zero input gradients: listed after their causes
-    live: list[bool] = []  # see _paths: computed once, only if needed
-    cut: list[int | None] = []
-
+    paths = None  # see _paths: computed once, only if needed
     locals_ = _locals(graph, values)
     by_op = _op_findings(ev, locals_, out)
     suspects = _suspects(graph, grads, locals_, by_op)
@@ -191,11 +189,11 @@ def _diagnose(ev: Evaluation) -> list[Diagnostic]:
             found.append(by_op[node])
 
         if op == INPUT and grads[node] == 0.0:
-            if not live:
-                _paths(graph, locals_, live, cut)
+            if paths is None:
+                paths = _paths(graph, locals_)
             parts = [grads[u] * d for u in users_of(node)
                      for a, d in zip(graph.args[u], locals_[u]) if a == node]
-            consequences.append(_zero_gradient(ev, node, name, live, cut, parts))
+            consequences.append(_zero_gradient(ev, node, name, *paths, parts))
 
         g = grads[node]
         if math.isinf(g) and all(math.isfinite(grads[u]) for u in users_of(node)):
@@ -225,20 +223,21 @@ def _diagnose(ev: Evaluation) -> list[Diagnostic]:
     return found + consequences
 
 
-def _paths(graph: Graph, locals_: list[tuple[float, ...]], live: list[bool],
-           cut: list[int | None]) -> None:
-    """Fill live[a]: some path from a to the output has nonzero local gradients all the way;
-    and cut[a]: the node nearest the output where a path from a is cut by a local gradient 0."""
+def _paths(graph: Graph,
+           locals_: list[tuple[float, ...]]) -> tuple[list[bool], list[int | None]]:
+    """live[a]: some path from a to the output has nonzero local gradients all the way;
+    cut[a]: the node nearest the output where a path from a is cut by a local gradient 0."""
     n = len(graph.ops)
-    live.extend([False] * n)
+    live = [False] * n
     live[graph.output] = True
-    cut.extend([None] * n)
+    cut: list[int | None] = [None] * n
     for node in range(n - 1, -1, -1):
         for a, d in zip(graph.args[node], locals_[node], strict=True):
             if live[node] and d != 0.0:
                 live[a] = True
             elif cut[a] is None:
                 cut[a] = node if live[node] else cut[node]
+    return live, cut
 
 
 def _zero_gradient(ev: Evaluation, node: int, name: str, live: list[bool],
