@@ -12,7 +12,6 @@ import math
 import os
 import re
 import zlib
-from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -268,7 +267,7 @@ def _analyse(grammar: str) -> dict:
     from lark import Lark
     from lark.lexer import Lexer
 
-    class Unused(Lexer):  # the tables need no lexer; ours is `tokens`
+    class Unused(Lexer):  # the tables need no lexer; ours is _LEX_RE, run by _run
         def __init__(self, conf) -> None:
             pass
 
