@@ -40,14 +40,10 @@ class Graph(NamedTuple):  # NamedTuple records: a dataclass costs ~1 ms to creat
 
     def users(self) -> list[list[int]]:
         """For each node, the nodes that take it as an operand (each user once)."""
-        users: list[list[int]] = [[] for _ in self.ops]
-        for node, operands in enumerate(self.args):
-            for operand in dict.fromkeys(operands):
-                users[operand].append(node)
-        return users
+        return list(self.users_of(range(len(self.ops))).values())
 
     def users_of(self, nodes: Iterable[int]) -> dict[int, list[int]]:
-        """users() of these nodes only."""
+        """For each of these nodes, the nodes that take it as an operand (each user once)."""
         users: dict[int, list[int]] = {node: [] for node in nodes}
         for node, operands in enumerate(self.args if users else ()):
             for operand in operands:
