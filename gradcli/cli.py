@@ -35,12 +35,10 @@ app = typer.Typer(**APP_SETTINGS)
 
 @functools.cache
 def _consoles():
-    """stdout and stderr consoles (they look up sys.stdout/sys.stderr when they write). Text is
-    never read as markup or :emoji: codes: formulas and messages are printed as written."""
-    from rich.console import Console
+    """stdout and stderr consoles: see terminal.consoles."""
+    from .terminal import consoles
 
-    plain = dict(markup=False, emoji=False)
-    return Console(**plain), Console(stderr=True, **plain)
+    return consoles()
 
 
 def _warn(message: str) -> None:
@@ -609,6 +607,9 @@ def _app_for(argv: list[str]) -> typer.Typer:
 
 
 def main() -> None:
+    from .terminal import protect_streams
+
+    protect_streams()
     argv = sys.argv[1:]
     command = typer.main.get_command(_app_for(argv))
     command.main(args=_protect_leading_minus(command, argv), prog_name="grad")

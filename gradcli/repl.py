@@ -17,6 +17,7 @@ from rich.text import Text
 
 from .errors import ExitCode, GradcliError
 from .session import Reply, Session, needs_more
+from .terminal import consoles
 
 BANNER = "grad repl: x = -2 sets an input, q = x + y names a node, an expression shows its " \
          "gradient. :help lists the commands; Ctrl-D leaves."
@@ -86,8 +87,7 @@ def run(interactive: bool | None = None) -> int:
     """Run the REPL; returns the exit code."""
     if interactive is None:
         interactive = sys.stdin.isatty() and sys.stdout.isatty()
-    plain = dict(markup=False, emoji=False)  # what the user typed is printed as typed
-    out, err = Console(**plain), Console(stderr=True, **plain)
+    out, err = consoles()  # what the user typed is printed as typed
     session = Session()
     session.console = out
     if not interactive:

@@ -1,0 +1,148 @@
+"""The consoles gradcli prints with, and what it does for streams that cannot show Unicode.
+
+Two edges live here. Lines may run past the terminal's width (a number is never cut: the
+renderers keep to the width where they can and otherwise let the terminal wrap the line), so
+the consoles do not crop. And a stream whose encoding cannot show ∂, └ or ━ (PYTHONIOENCODING=
+ascii, LC_ALL=C) gets an ASCII rendering: `d f/d x`, `+--` guides, ASCII table boxes. The text
+is transliterated before Rich lays it out, so table columns stay aligned; Rich chooses ASCII
+boxes itself for such a console. Anything written past Rich (help text, plain writes) is
+transliterated by an encoding error handler on the stream, so nothing ever raises
+UnicodeEncodeError.
+"""
+
+from __future__ import annotations
+
+import codecs
+import os
+import sys
+import unicodedata
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+ASCII = {
+    "∂": "d ", "∇": "grad ", "…": "...", "→": "->", "←": "<-", "↑": "^", "×": "x", "·": "*",
+    "−": "-", "—": "-", "–": "-", "²": "^2", "≤": "<=", "≥": ">=", "≈": "~", "±": "+/-",
+    "∝": "~", "√": "sqrt", "Σ": "sum", "σ": "sigma", "β": "beta", "ε": "eps", "μ": "mu",
+    "ᵢ": "_i", "├": "+", "└": "+", "┌": "+", "┐": "+", "┘": "+", "┬": "+", "┴": "+",
+    "┼": "+", "┤": "+", "│": "|", "─": "-", "━": "-", "▁": "_", "▂": "_", "▃": "-",
+    "▄": "-", "▅": "=", "▆": "=", "▇": "#", "█": "#",
+}
+_TABLE = str.maketrans(ASCII)
+PROBE = "∂└━"  # what the Unicode rendering needs
+
+
+def to_ascii(text: str) -> str:
+    """Text a 7-bit stream can show: the known symbols spelled out, accents dropped, '?' for
+    anything else."""
+    text = text.replace("∂/∂", "d/d").translate(_TABLE)
+    if text.isascii():
+        return text
+    plain = unicodedata.normalize("NFKD", text)
+    return "".join(c if c.isascii() else "?" for c in plain if not unicodedata.combining(c))
+
+
+def _transliterate(exc: UnicodeError):
+    if not isinstance(exc, UnicodeEncodeError):
+        raise exc
+    return to_ascii(exc.object[exc.start:exc.end]), exc.end
+
+
+codecs.register_error("gradcli-ascii", _transliterate)
+
+
+def can_show(encoding: str | None) -> bool:
+    try:
+        PROBE.encode(encoding or "ascii")
+    except (LookupError, UnicodeEncodeError):
+        return False
+    return True
+
+
+def _c_locale() -> bool:
+    """Python chose UTF-8 only because the locale is C or POSIX (PEP 540): the terminal
+    behind such a locale shows ASCII. An explicit PYTHONUTF8 or PYTHONIOENCODING wins."""
+    if not sys.flags.utf8_mode or os.environ.get("PYTHONUTF8") or \
+            os.environ.get("PYTHONIOENCODING"):
+        return False
+    for variable in ("LC_ALL", "LC_CTYPE", "LANG"):
+        value = os.environ.get(variable)
+        if value:
+            return value in ("C", "POSIX")
+    return True
+
+
+def protect_streams() -> None:
+    """Make stdout and stderr transliterate what their encoding cannot show instead of
+    raising UnicodeEncodeError (help text, JSON and plain writes go past Rich)."""
+    c_locale = _c_locale()
+    for stream in (sys.stdout, sys.stderr):
+        if stream is None:
+            continue
+        try:
+            if c_locale:
+                stream.reconfigure(encoding="ascii", errors="gradcli-ascii")
+            elif not can_show(getattr(stream, "encoding", None)):
+                stream.reconfigure(errors="gradcli-ascii")
+        except (AttributeError, ValueError, OSError):
+            pass  # not a text stream we can change: Rich's own writes are still ASCII
+
+
+def ascii_text(text: Text) -> Text:
+    """The same Text in ASCII, its styles kept on the transliterated pieces."""
+    if text.plain.isascii():
+        return text
+    cuts = sorted({i for span in text.spans for i in (span.start, span.end)})
+    result = Text(style=text.style, justify=text.justify, overflow=text.overflow,
+                  no_wrap=text.no_wrap, end=text.end)
+    for piece in text.divide(cuts):
+        part = Text(to_ascii(piece.plain), style=piece.style)
+        for span in piece.spans:
+            part.stylize(span.style, 0, len(part))
+        result.append_text(part)
+    return result
+
+
+def asciify(renderable):
+    """The renderable with its text in ASCII (Text, str, Group, Tree, Table and anything with
+    an `ascii()` method); other renderables are left to the stream's error handler."""
+    if isinstance(renderable, str):
+        return to_ascii(renderable)
+    if isinstance(renderable, Text):
+        return ascii_text(renderable)
+    if hasattr(renderable, "ascii"):
+        return renderable.ascii()
+    if isinstance(renderable, Group):
+        renderable._renderables = [asciify(r) for r in renderable._renderables]
+    elif isinstance(renderable, Tree):
+        renderable.label = asciify(renderable.label)
+        for child in renderable.children:
+            asciify(child)
+    elif isinstance(renderable, Table):
+        for attr in ("title", "caption"):
+            if getattr(renderable, attr) is not None:
+                setattr(renderable, attr, asciify(getattr(renderable, attr)))
+        for column in renderable.columns:
+            column.header = asciify(column.header)
+            column._cells = [asciify(c) for c in column._cells]
+    return renderable
+
+
+class TerminalConsole(Console):
+    """A Rich console that never crops a line (renderers keep to the width where they can; a
+    line that cannot be shortened runs past it and the terminal wraps it) and writes ASCII
+    to a stream that cannot show Unicode."""
+
+    def print(self, *objects, crop: bool = False, **kwargs) -> None:
+        if not can_show(self.encoding):
+            objects = tuple(asciify(o) for o in objects)
+        super().print(*objects, crop=crop, **kwargs)
+
+
+def consoles() -> tuple[Console, Console]:
+    """stdout and stderr consoles (they look up sys.stdout/sys.stderr when they write). Text is
+    never read as markup or :emoji: codes: formulas and messages are printed as written."""
+    plain = dict(markup=False, emoji=False)
+    return TerminalConsole(**plain), TerminalConsole(stderr=True, **plain)
