@@ -3,20 +3,19 @@ goes. User text only ever reaches Rich as Text, so `[red]` in a formula stays li
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import math
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
-from rich.tree import Tree
 
 from .engine import Evaluation
 from .errors import GradcliError
 from .graph import CONST, INPUT, Graph
 from .explain import formula
 from .ops import OPS
+from .render_table import FoldingTable
 
 if TYPE_CHECKING:  # types only: keep start-up imports to what runs
     from .numeric import CheckRow
@@ -100,61 +99,174 @@ def formula_text(graph: Graph, node: int, digits: int = 6) -> str:
     return formula(graph, node, operand, MAX_ARGS_SHOWN)
 
 
-def _label(ev: Evaluation, node: int, digits: int, tag: str = "") -> Text:
+def _label(ev: Evaluation, node: int, digits: int, tag: str = "") -> tuple[Text, Text, Text]:
+    """A node's label in three parts, so that a narrow terminal can drop or shorten the words
+    and never the numbers: the head (name and formula), the numbers, the gate role."""
     graph = ev.graph
-    text = Text()
+    head = Text()
     name = graph.names[node]
     if name and graph.ops[node] not in (INPUT, CONST):
-        text.append(name, style="bold")
-        text.append(" = ")
-    text.append(formula_text(graph, node, digits), style="bold" if graph.is_leaf(node) else "")
+        head.append(name, style="bold")
+        head.append(" = ")
+    head.append(formula_text(graph, node, digits), style="bold" if graph.is_leaf(node) else "")
     if tag:
-        text.append(f" {tag}", style="dim")
-    text.append("   value ", style="dim")
-    text.append(num(ev.values[node], digits), style=VALUE)
-    text.append("   grad ", style="dim")
-    text.append(num(ev.grads[node], digits), style=GRAD)
+        head.append(f" {tag}", style="dim")
+    numbers = Text("   value ", style="dim")
+    numbers.append(num(ev.values[node], digits), style=VALUE)
+    numbers.append("   grad ", style="dim")
+    numbers.append(num(ev.grads[node], digits), style=GRAD)
+    role = Text()
     if graph.ops[node] not in (INPUT, CONST):
-        text.append(f"   ({OPS[graph.ops[node]].role})", style="dim italic")
-    return text
+        role.append(f"   ({OPS[graph.ops[node]].role})", style="dim italic")
+    return head, numbers, role
 
 
-def tree(ev: Evaluation, digits: int = 6, max_nodes: int = MAX_NODES) -> Group:
+GUIDES = {"branch": "├── ", "last": "└── ", "through": "│   ", "space": "    "}
+
+
+class Line(NamedTuple):
+    depth: int
+    guides: str  # the tree's guides before the label ('│   ├── ')
+    head: Text  # may be shortened
+    numbers: Text  # never shortened
+    role: Text  # may be dropped
+
+
+class TreeView:
+    """The annotated tree, laid out when Rich gives it a width: every line keeps its numbers
+    whole. A label too long for its line first loses its gate role, then its formula text is
+    shortened; when even that does not fit (a deep tree in few columns) the tree becomes an
+    indented list, one node per line, whose lines may run past the width as `ls -l` does."""
+
+    def __init__(self, lines: list[Line], note: Text | None) -> None:
+        self.lines = lines
+        self.note = note
+        self.ellipsis = "…"
+
+    def ascii(self) -> TreeView:
+        """The same tree for a stream that shows only ASCII (see terminal.asciify)."""
+        from .terminal import ascii_text, to_ascii
+
+        view = TreeView([Line(line.depth, to_ascii(line.guides), ascii_text(line.head),
+                              ascii_text(line.numbers), ascii_text(line.role))
+                         for line in self.lines],
+                        None if self.note is None else ascii_text(self.note))
+        view.ellipsis = "..."
+        return view
+
+    def fit(self, width: int) -> list[Text] | None:
+        """The tree's lines within `width` columns, or None when some label cannot fit."""
+        fitted = []
+        for line in self.lines:
+            room = width - len(line.guides)
+            text = Text(line.guides, style="dim", no_wrap=True, overflow="ignore")
+            head, numbers, role = line.head, line.numbers, line.role
+            if head.cell_len + numbers.cell_len + role.cell_len <= room:
+                text.append_text(head)
+                text.append_text(numbers)
+                text.append_text(role)
+            elif head.cell_len + numbers.cell_len <= room:
+                text.append_text(head)
+                text.append_text(numbers)
+            else:
+                keep = room - numbers.cell_len - len(self.ellipsis)
+                if keep < 1:
+                    return None
+                short = head[:keep]
+                short.append(self.ellipsis, style="dim")
+                text.append_text(short)
+                text.append_text(numbers)
+            fitted.append(text)
+        return fitted
+
+    def listed(self) -> list[Text]:
+        """One node per line, indented two spaces per level, labels whole."""
+        lines = [Text("(too deep for this width: the tree as an indented list, one node per "
+                      "line)", style="dim")]
+        for line in self.lines:
+            text = Text("  " * line.depth, no_wrap=True, overflow="ignore")
+            text.append_text(line.head)
+            text.append_text(line.numbers)
+            lines.append(text)
+        return lines
+
+    def __rich_console__(self, console, options):
+        lines = self.fit(options.max_width)
+        yield from lines if lines is not None else self.listed()
+        if self.note is not None:
+            yield self.note
+
+
+def tree(ev: Evaluation, digits: int = 6, max_nodes: int = MAX_NODES) -> TreeView:
     """The graph as a tree from the output down, every node with its value and gradient.
-    A node used more than once is drawn once and referred to afterwards."""
+    A node used more than once is drawn once and referred to afterwards. Past max_nodes lines
+    or MAX_DEPTH levels every cut is marked, and a note counts the nodes not shown."""
     graph = ev.graph
     users = [0] * len(graph.ops)
     for args in graph.args:
         for a in args:
             users[a] += 1
-    root = Tree(_label(ev, graph.output, digits), guide_style="dim")
-    drawn: set[int] = set()
-    shown = 1
-    stack = [(a, root, 1) for a in reversed(graph.args[graph.output])]
-    hidden_deep = False
-    while stack and shown < max_nodes:
-        node, parent, depth = stack.pop()
+    lines = [Line(0, "", *_label(ev, graph.output, digits))]
+    drawn = {graph.output}
+    # (node, guides of its parent's children, is it the last operand, depth, parent's line)
+    stack = [(a, "", i == 0, 1, 0) for i, a in enumerate(reversed(graph.args[graph.output]))]
+    while stack and len(lines) < max_nodes:
+        node, prefix, last, depth, _ = stack.pop()
+        guides = prefix + GUIDES["last" if last else "branch"]
         shared = users[node] > 1 and not graph.is_leaf(node)
         ref = graph.names[node] or f"#{node}"
         if shared and node in drawn:
-            parent.add(Text(f"↑ {ref} (shown above)", style="dim"))
-            shown += 1
+            lines.append(_marker(depth, guides, f"↑ {ref} (shown above)"))
             continue
         tag = f"#{node}" if shared and not graph.names[node] else ""
-        branch = parent.add(_label(ev, node, digits, tag))
-        shown += 1
+        lines.append(Line(depth, guides, *_label(ev, node, digits, tag)))
         drawn.add(node)
-        if depth >= MAX_DEPTH and graph.args[node]:
-            branch.add(Text("… deeper nodes not shown", style="dim"))
-            hidden_deep = True
+        below = prefix + GUIDES["space" if last else "through"]
+        args = graph.args[node]
+        if depth >= MAX_DEPTH and args:
+            lines.append(_marker(depth + 1, below + GUIDES["last"],
+                                 f"… deeper nodes not shown ({_operands(len(args))} "
+                                 f"past {MAX_DEPTH} levels)"))
             continue
-        stack.extend((a, branch, depth + 1) for a in reversed(graph.args[node]))
-    parts: list = [root]
-    if stack or hidden_deep:
-        note = (f"… the graph has {len(graph.ops)} nodes; the tree shows the first "
-                f"{shown} lines. Use --json for every node.")
-        parts.append(Text(note, style="yellow"))
-    return Group(*parts)
+        here = len(lines) - 1
+        stack.extend((a, below, i == 0, depth + 1, here) for i, a in enumerate(reversed(args)))
+    # Operands left on the stack: mark them under their parent, the deepest parent first
+    # (each parent's subtree ends at the bottom of what is drawn).
+    i = len(stack) - 1
+    while i >= 0:
+        _, prefix, _, depth, parent = stack[i]
+        count = 0
+        while i >= 0 and stack[i][4] == parent:
+            count += 1
+            i -= 1
+        lines.append(_marker(depth, prefix + GUIDES["last"],
+                             f"… {_operands(count, 'more operand')} not shown"))
+    reachable = _reachable(graph)
+    hidden = reachable - len(drawn)
+    note = None
+    if hidden:
+        note = Text(f"… {hidden} of the graph's {reachable} nodes are not shown (at the marks "
+                    f"…). Use --json for every node.", style="yellow")
+    return TreeView(lines, note)
+
+
+def _operands(count: int, what: str = "operand") -> str:
+    return f"{count} {what}" + ("" if count == 1 else "s")
+
+
+def _marker(depth: int, guides: str, text: str) -> Line:
+    return Line(depth, guides, Text(text, style="dim"), Text(), Text())
+
+
+def _reachable(graph: Graph) -> int:
+    """How many nodes the output depends on (itself included)."""
+    needed = [False] * len(graph.ops)
+    needed[graph.output] = True
+    for node in range(graph.output, -1, -1):
+        if needed[node]:
+            for a in graph.args[node]:
+                needed[a] = True
+    return sum(needed)
 
 
 def legend(graph: Graph) -> Text:
@@ -167,9 +279,9 @@ def legend(graph: Graph) -> Text:
 
 
 def gradient_table(ev: Evaluation, names: list[str], digits: int = 6,
-                   check: list[CheckRow] | None = None) -> Table:
+                   check: list[CheckRow] | None = None) -> FoldingTable:
     f = output_name(ev.graph)
-    table = Table(title=f"{f} = {num(ev.value, digits)}", title_justify="left")
+    table = FoldingTable(title=f"{f} = {num(ev.value, digits)}")
     table.add_column("input")
     table.add_column("value", style=VALUE, justify="right")
     table.add_column(f"∂{f}/∂input", style=GRAD, justify="right")
@@ -180,7 +292,7 @@ def gradient_table(ev: Evaluation, names: list[str], digits: int = 6,
         table.add_column("verdict")
     kinks = check is not None and any(row.kinks for row in check)
     if kinks:
-        table.add_column("kink crossed at ± h")
+        table.add_column("kink crossed at ± h", wrap=True)
     for name in names:
         cells = [Text(name), num(ev.point[name], digits),
                  num(ev.grads[ev.graph.inputs[name]], digits)]

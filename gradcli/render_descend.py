@@ -24,8 +24,8 @@ from .descend import Result, Step, default_every
 from .descend_run import DescendOptions, Run, drive
 from .errors import GradcliError, UsageError
 from .render import GRAD, VALUE, num
+from .render_table import FoldingTable
 
-MAX_PARAM_COLUMNS = 8
 BLOCKS = " ▁▂▃▄▅▆▇█"
 STOP_STYLE = {"steps": "bold", "converged": "bold green", "diverged": "bold red",
               "interrupted": "bold yellow"}
@@ -56,27 +56,25 @@ def header(result: Result, f_name: str) -> Text:
     return text
 
 
-def trace_table(result: Result, rows: Sequence[Step], f_name: str, digits: int = 6) -> Table:
-    params = result.params
-    shown = params[:MAX_PARAM_COLUMNS]
+def trace_table(result: Result, rows: Sequence[Step], f_name: str,
+                digits: int = 6) -> FoldingTable:
+    """Every parameter has a column; a table too wide for the terminal folds its columns."""
     has_loss = result.config.target is not None
-    table = Table(title="trace", title_justify="left")
+    table = FoldingTable(title="trace")
     table.add_column("step", justify="right")
     table.add_column(f_name, style=VALUE, justify="right")
     if has_loss:
         table.add_column("loss", style=VALUE, justify="right")
-    for name in shown:
+    for name in result.params:
         table.add_column(Text(name), justify="right")
     table.add_column("|∇|", style=GRAD, justify="right")
     for s in rows:
         cells = [str(s.step), num(s.value, digits)]
         if has_loss:
             cells.append(num(s.loss, digits))
-        cells += [num(x, digits) for x in s.point[:MAX_PARAM_COLUMNS]]
+        cells += [num(x, digits) for x in s.point]
         cells.append(num(s.norm, 3))
         table.add_row(*cells)
-    if len(params) > len(shown):
-        table.caption = f"{len(params) - len(shown)} more parameters not shown; see --csv"
     return table
 
 

@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from .render import GRAD, VALUE, num
+from .render_table import FoldingTable
 
 if TYPE_CHECKING:  # types only: keep start-up imports to what runs
     from .diagnostics import Diagnostic
@@ -135,9 +136,9 @@ def diagnostics(found: list[Diagnostic], limit: int = MAX_DIAGNOSTICS) -> Text:
     return text
 
 
-def sweep_table(sweeps: list[Sweep], digits: int = 6) -> Table:
-    table = Table(title="central difference (f(x+h) - f(x-h)) / 2h: |numerical - analytic|",
-                  title_justify="left")
+def sweep_table(sweeps: list[Sweep], digits: int = 6) -> FoldingTable:
+    table = FoldingTable(title="central difference (f(x+h) - f(x-h)) / 2h: "
+                               "|numerical - analytic|")
     table.add_column("h", justify="right")
     for s in sweeps:
         table.add_column(f"{s.name} (∂ = {num(s.analytic, digits)})", justify="right")

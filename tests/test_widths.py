@@ -1,0 +1,149 @@
+"""The tree and the tables at every width: a number is never cut, wrapped or elided, and a node
+is never dropped silently (it is drawn, or counted in the note under the tree)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import pytest
+
+from gradcli import render
+from gradcli.engine import Tape
+from gradcli.syntax import parse
+from gradcli.terminal import TerminalConsole
+
+WIDTHS = [20, 40, 80, 200]
+NEURON = "1/(1 + exp(-(w0*x0 + w1*x1 + w2)))"
+NEURON_POINT = dict(w0=2, x0=-1, w1=-3, x1=-2, w2=-3)
+# Formulas that use each input once and share no subexpression: every node is drawn on one
+# line of its own, so lines with numbers + the nodes the note counts = the graph's nodes.
+CASES = {
+    "neuron": (NEURON, NEURON_POINT),
+    "tanh18": ("tanh(" * 18 + "w*x + b" + ")" * 18, dict(w=0.5, x=1, b=0.1)),
+    "sin30": ("sin(" * 30 + "x" + ")" * 30, dict(x=1)),
+    "circuit": ("q = x + y; f = q * z", dict(x=-2, y=5, z=-4)),
+    "max500": ("max(" + ", ".join(f"x{i} * {i + 1}" for i in range(500)) + ")",
+               {f"x{i}": 0.001 * i for i in range(500)}),
+    "chain500": (" + ".join(f"x{i}" for i in range(500)), {f"x{i}": i for i in range(500)}),
+}
+NODE_LINE = re.compile(r"value (\S+)\s+grad (\S+)")
+NOTE = re.compile(r"… (\d+) of the graph's (\d+) nodes are not shown")
+
+
+def printed(renderable, width: int) -> str:
+    out = io.StringIO()
+    console = TerminalConsole(file=out, width=width, force_terminal=True, color_system=None,
+                              markup=False, emoji=False, legacy_windows=False)
+    console.print(renderable)
+    return out.getvalue()
+
+
+def evaluate(formula: str, point: dict):
+    tape = Tape(parse(formula))
+    return tape.evaluate({k: float(v) for k, v in point.items()})
+
+
+def reachable(graph) -> int:
+    seen, todo = {graph.output}, [graph.output]
+    while todo:
+        for a in graph.args[todo.pop()]:
+            if a not in seen:
+                seen.add(a)
+                todo.append(a)
+    return len(seen)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("case", CASES)
+def test_every_number_whole_and_every_node_shown_or_counted(case, width):
+    formula, point = CASES[case]
+    ev = evaluate(formula, point)
+    digits = 17
+    text = printed(render.tree(ev, digits), width)
+    numbers = {render.num(v, digits) for v in ev.values} | {render.num(g, digits)
+                                                            for g in ev.grads}
+    lines = [m for m in map(NODE_LINE.search, text.splitlines()) if m]
+    assert lines
+    for match in lines:  # each number printed is a whole number of the evaluation
+        assert match.group(1) in numbers and match.group(2) in numbers, match.group(0)
+    flat = " ".join(text.split())  # notes may wrap; numbers may not
+    note = NOTE.search(flat)
+    hidden, total = (int(note.group(1)), int(note.group(2))) if note else (0, reachable(ev.graph))
+    assert total == reachable(ev.graph)
+    assert len(lines) + hidden == total
+    if "too deep for this width" not in flat:  # the tree itself keeps to the width
+        assert max(len(line) for line in text.splitlines()) <= width
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_the_evaluation_view_shows_every_gradient_in_full(width):
+    ev = evaluate(NEURON, NEURON_POINT)
+    names = list(NEURON_POINT)
+    text = printed(render.evaluation_view(ev, names, 17), width)
+    for name in names:
+        grad = render.num(ev.grads[ev.graph.inputs[name]], 17)
+        assert re.search(rf"(^|[\s│]){re.escape(grad)}($|[\s│])", text, re.M), (name, grad)
+    assert "…" not in text.replace("(…)", "").replace("too deep", "")
+
+
+def test_a_tree_that_fits_is_drawn_with_guides_and_shortened_labels_first():
+    ev = evaluate(NEURON, NEURON_POINT)
+    wide = printed(render.tree(ev), 200)
+    assert "(distributor)" in wide and "├── " in wide
+    narrow = printed(render.tree(ev), 60)  # roles dropped, labels shortened, still a tree
+    assert "├── " in narrow and "too deep" not in narrow and "(scaler)" in narrow
+    assert "(swapper)" not in narrow and "w0 * x0   value -2" in narrow  # deep: no role
+    formula, point = CASES["max500"]
+    shortened = printed(render.tree(evaluate(formula, point)), 40)
+    first = shortened.splitlines()[0]  # max(x0 * 1, …, … 496 more): its text is shortened
+    assert first.startswith("max(") and "…   value 249.5   grad 1" in first
+    assert len(first) <= 40 and "├── " in shortened
+    assert max(map(len, narrow.splitlines())) <= 60
+
+
+def test_cut_siblings_at_the_top_level_are_marked():
+    formula, point = CASES["max500"]
+    text = printed(render.tree(evaluate(formula, point)), 120)
+    assert re.search(r"^└── … \d+ more operands not shown$", text, re.M)
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_a_table_too_wide_folds_its_columns_and_keeps_every_number(width):
+    ev = evaluate(NEURON, NEURON_POINT)
+    from gradcli import numeric
+
+    names = list(NEURON_POINT)
+    rows = numeric.check(Tape(ev.graph), ev, names)
+    text = printed(render.gradient_table(ev, names, 17, rows), width)
+    for row in rows:
+        for value in (render.num(row.numeric, 17), format(row.rel_error, ".1e")):
+            assert f" {value} " in text
+    assert "…" not in text
+    for line in text.splitlines():  # a fold wider than the width only when it must be
+        assert len(line) <= max(width, 32)
+
+
+def test_the_descend_trace_folds_twelve_parameters(grad):
+    formula = " + ".join(f"(p{i} - {i}.123456)^2" for i in range(12))
+    point = [f"p{i}={96 + i}.5" for i in range(12)]
+    result = grad("descend", formula, *point, "--steps", "3", "--lr", "0.01",
+                  env={"COLUMNS": "80"})
+    assert result.returncode == 0, result.stderr
+    table = result.stdout.split("trace", 1)[1].split(" over the steps")[0]
+    assert max(map(len, table.splitlines())) <= 80
+    for i in range(12):
+        assert f" p{i} " in table and f" {96 + i}.5 " in table  # step 0: every start value
+    assert "…" not in table and "not shown" not in table
+
+
+@pytest.mark.parametrize("columns", ["20", "80"])
+def test_the_readme_neuron_at_a_narrow_terminal(grad, columns):
+    result = grad("eval", NEURON, *(f"{k}={v}" for k, v in NEURON_POINT.items()),
+                  "--digits", "17", env={"COLUMNS": columns})
+    assert result.returncode == 0, result.stderr
+    ev = evaluate(NEURON, NEURON_POINT)
+    lines = [m for m in map(NODE_LINE.search, result.stdout.splitlines()) if m]
+    assert len(lines) == reachable(ev.graph)  # every node, none counted away
+    for name in NEURON_POINT:
+        assert f" {render.num(ev.grads[ev.graph.inputs[name]], 17)} " in result.stdout
