@@ -29,6 +29,7 @@ APP_SETTINGS = dict(
     pretty_exceptions_show_locals=False,
     suggest_commands=False,  # click suggests a near command name itself: say it once
     rich_markup_mode=None,  # plain help: Rich-formatted help costs ~70 ms per --help
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app = typer.Typer(**APP_SETTINGS)
 
@@ -57,7 +58,7 @@ def user_errors():
         from . import render
 
         _, err = _consoles()
-        err.print(render.error(exc))
+        err.print(render.error(exc, err.width))
         raise typer.Exit(exc.exit_code) from None
 
 
@@ -111,27 +112,54 @@ def split_names(text: str | None) -> list[str] | None:
     return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
 
 
-def prepare(expression: str | None, bindings: list[str] | None, file: Path | None):
-    """Parse the formula and bind its inputs; warn about bindings it does not use."""
+def parse_bindings(words: list[str]) -> dict[str, float]:
+    """NAME=NUMBER words as a dict; warns about a number that underflows to 0."""
+    from decimal import Decimal, InvalidOperation
+
     from .engine import parse_binding
 
+    given = {}
+    for word in words:
+        name, value = parse_binding(word)
+        if value == 0.0:
+            try:
+                written = Decimal(word.partition("=")[2].strip())
+            except InvalidOperation:
+                written = Decimal(0)
+            if written != 0:
+                _warn(f"{word.strip()} underflows to 0 (the smallest double is about 5e-324)")
+        given[name] = value
+    return given
+
+
+def prepare(expression: str | None, bindings: list[str] | None, file: Path | None):
+    """Parse the formula and bind its inputs; warn about bindings it does not use."""
     positional = list(bindings or [])
     if file is not None and expression is not None:
         positional.insert(0, expression)  # with -f every positional is a binding
         expression = None
-    given = dict(parse_binding(b) for b in positional)
+    given = parse_bindings(positional)
     return prepare_source(read_source(expression, file), given)
 
 
 def prepare_source(source: str, given: dict[str, float]):
     """Parse a formula or program and bind its inputs; warn about bindings it does not use."""
     from .engine import Tape, resolve_point
+    from .graph import CONST, INPUT
     from .ops import CONSTANTS
     from .syntax import parse
 
     graph = parse(source)
     point, unused = resolve_point(graph, given)
+    defined = {name: node for node, name in enumerate(graph.names)
+               if name and graph.ops[node] not in (INPUT, CONST)}
     for name in unused:
+        if name in defined:
+            start, end = graph.spans[defined[name]]
+            raise UsageError(f"{name} is defined by the formula ({name} = "
+                             f"{source[start:end]}) and cannot be bound",
+                             hint=f"give values to the inputs: {', '.join(graph.inputs)}"
+                             if graph.inputs else "remove the binding")
         if name in CONSTANTS:
             _warn(f"{name} is a built-in constant; a binding cannot change it")
         else:
@@ -210,14 +238,21 @@ FORMATS = ("tree", "json", "dot")
 
 def run_eval(tape, point, *, wrt: str | None = None, check: bool = False,
              as_json: bool = False, digits: int = 6, explain: bool = False,
-             fmt: str | None = None, svg: Path | None = None, png: Path | None = None) -> None:
-    """The body of `grad eval` (and `grad example`): evaluate, then print in the chosen form.
-    Raises GradcliError; call inside user_errors()."""
+             fmt: str | None = None, svg: Path | None = None, png: Path | None = None,
+             preamble: tuple = ()) -> None:
+    """The body of `grad eval` (and `grad example`): evaluate, then print in the chosen form;
+    `preamble` is printed before the tree, once nothing can fail. Raises GradcliError; call
+    inside user_errors()."""
     if fmt is not None and fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}", hint="use --format tree, json or dot")
     if as_json and fmt not in (None, "json"):
         raise UsageError(f"--json and --format {fmt} ask for two formats", hint="choose one")
     fmt = "json" if as_json else (fmt or "tree")
+    if fmt == "dot" and (explain or check):
+        asked = " and ".join(o for o, on in (("--explain", explain), ("--check", check)) if on)
+        raise UsageError(f"{asked} cannot be shown in --format dot",
+                         hint="leave out --format dot; --svg or --png draws the diagram "
+                              "beside the tree")
     if svg is not None or png is not None:
         from .dot import INSTALL_HINT, have_graphviz
 
@@ -257,6 +292,8 @@ def run_eval(tape, point, *, wrt: str | None = None, check: bool = False,
     from . import render
 
     out, _ = _consoles()
+    for item in preamble:
+        out.print(item)
     out.print(render.evaluation_view(ev, result.names, digits, result.check,
                                      result.diagnostics, explanation))
 
@@ -471,6 +508,8 @@ def check_cmd(
     EXPRESSION is the formula or program ('-' reads standard input); BINDINGS
     give the inputs their values as NAME=VALUE.
 
+    Exit codes: 0 every gradient agrees; 5 a verdict is "suspect".
+
     Examples:
 
       grad check 'sin(x) * exp(y)' x=0.7 y=0.3
@@ -504,17 +543,20 @@ def check_cmd(
                             "round-off (∝ ε/h) dominates; ← marks the smallest error"))
             return
         rows = numeric.check(tape, ev, names)
+        suspect = any(row.verdict == "suspect" for row in rows)
         if as_json:
             from . import jsonout
 
             data = jsonout.evaluation(ev, names, rows)
             result = {"value": data["value"], "check": data["check"]}
             sys.stdout.write(jsonout.dumps(result) + "\n")
-            return
-        from . import render
+        else:
+            from . import render
 
-        out, _ = _consoles()
-        out.print(render.gradient_table(ev, names, digits, rows))
+            out, _ = _consoles()
+            out.print(render.gradient_table(ev, names, digits, rows))
+        if suspect:  # scripts can gate on it
+            raise typer.Exit(ExitCode.SUSPECT)
 
 
 def _dim(message: str):
@@ -557,26 +599,23 @@ def example_cmd(
             out, _ = _consoles()
             out.print(examples_table(list(EXAMPLES.values())))
             return
-        from .engine import parse_binding
-
         example = find(name)
-        given = dict(parse_binding(b) for b in bindings or [])
+        given = parse_bindings(bindings or [])
         tape, point = prepare_source(example.program, given)
-        if fmt in (None, "tree") and not as_json:
-            out, _ = _consoles()
-            out.print(_dim(f"{example.name}: {example.title}"))
-            out.print(_dim("program: " + "; ".join(example.program.strip().splitlines())))
+        preamble = (_dim(f"{example.name}: {example.title}"),
+                    _dim("program: " + "; ".join(example.program.strip().splitlines())))
         run_eval(tape, point, wrt=wrt, check=check, as_json=as_json, digits=digits,
-                 explain=explain, fmt=fmt, svg=svg, png=png)
+                 explain=explain, fmt=fmt, svg=svg, png=png, preamble=preamble)
 
 
 def _protect_leading_minus(command, argv: list[str]) -> list[str]:
     """A formula such as '-x^2 + 1' starts with '-', which the option parser would take for an
-    option. Give such words a leading space (harmless to the formula's parser)."""
+    option. Give such words a leading space (harmless to the formula's parser). A word that
+    starts with '--' is always an option, so a mistyped one is reported as unknown."""
     commands = getattr(command, "commands", {})
     if not argv or argv[0] not in commands:
         return argv
-    options: dict[str, bool] = {"--help": False}  # added by the command, not a param
+    options: dict[str, bool] = {"--help": False, "-h": False}  # added by the command
     for param in commands[argv[0]].params:
         if param.param_type_name == "option":
             for opt in param.opts + param.secondary_opts:
@@ -587,7 +626,9 @@ def _protect_leading_minus(command, argv: list[str]) -> list[str]:
             fixed += argv[i:]
             break
         is_option = word.split("=", 1)[0] in options if word.startswith("--") else word in options
-        if word.startswith("-") and word != "-" and not is_option and not takes_value:
+        # '--jsn' is a mistyped option (click names the nearest one); '-x^2' is a formula
+        if word.startswith("-") and not word.startswith("--") and word != "-" \
+                and not is_option and not takes_value:
             word = " " + word
         takes_value = is_option and options.get(word, False)
         fixed.append(word)

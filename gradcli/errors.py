@@ -10,6 +10,7 @@ class ExitCode:  # plain ints: an IntEnum costs more to create at start-up than 
     EVAL = 1  # a domain error or overflow while evaluating
     USAGE = 2  # bad command line: a binding that is not NAME=NUMBER, an input with no value
     SYNTAX = 3  # the formula does not parse, names an unknown function, or misuses a name
+    SUSPECT = 5  # grad check: an analytic gradient disagrees with the numerical one
     INTERRUPTED = 130
 
 

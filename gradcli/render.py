@@ -38,8 +38,11 @@ def num(value: float | None, digits: int = 6) -> str:
     return format(value, f".{digits}g")
 
 
-def error(exc: GradcliError) -> Text:
-    """error: message / the source line / a caret under the span / hint: …"""
+def error(exc: GradcliError, width: int = 80) -> Text:
+    """error: message / the source line / a caret under the span / hint: …
+
+    The excerpt and the caret are kept within `width` columns (a long line shows a window
+    around the span), so that the caret stays under its target."""
     text = Text()
     text.append("error: ", style="bold red")
     text.append(exc.message)
@@ -49,21 +52,23 @@ def error(exc: GradcliError) -> Text:
         line_end = source.find("\n", start)
         if line_end == -1:
             line_end = len(source)
-        line = source[line_start:line_end]
+        line = source[line_start:line_end].replace("\t", " ")
         column = start - line_start
-        width = max(1, min(exc.span.end, line_end) - start)
-        if len(line) > 100:  # a huge one-line formula: show a window around the span
-            cut = max(0, column - 50)
-            line = (("…" if cut else "") + line[cut:cut + 100]
-                    + ("…" if cut + 100 < len(line) else ""))
+        span = max(1, min(exc.span.end, line_end) - start)
+        room = max(12, width - 2)  # the excerpt is indented by two spaces
+        if len(line) > room:  # show a window around the span
+            keep = room - 2  # and an ellipsis at either end
+            cut = max(0, min(column - keep // 3, len(line) - keep))
+            line = (("…" if cut else "") + line[cut:cut + keep]
+                    + ("…" if cut + keep < len(line) else ""))
             column = column - cut + (1 if cut else 0)
-            width = min(width, 100 - column + 1)
+        span = max(1, min(span, room - column))
         if "\n" in source:
             number = source.count("\n", 0, start) + 1
             text.append(f" (line {number})")
-        text.append("\n  " + line.replace("\t", " "))
+        text.append("\n  " + line)
         text.append("\n  " + " " * column)
-        text.append("^" + "~" * (width - 1), style="bold red")
+        text.append("^" + "~" * (span - 1), style="bold red")
     if exc.hint:
         text.append("\nhint: ", style="bold")
         text.append(exc.hint)
@@ -80,8 +85,21 @@ def operand_text(graph: Graph, node: int, digits: int = 6) -> str:
     if graph.names[node]:
         return graph.names[node]
     if op == CONST:
-        return num(graph.consts[node], digits)
+        return constant_text(graph, node, digits)
     return "(…)"
+
+
+def constant_text(graph: Graph, node: int, digits: int = 6) -> str:
+    """A constant as the formula writes it (`123.456` whatever --digits says); a constant the
+    formula does not spell out (an implicit one) is shown with `digits` digits."""
+    start, end = graph.spans[node]
+    written = graph.source[start:end]
+    try:
+        if float(written) == graph.consts[node]:
+            return written
+    except ValueError:
+        pass
+    return num(graph.consts[node], digits)
 
 
 def formula_text(graph: Graph, node: int, digits: int = 6) -> str:
@@ -89,7 +107,7 @@ def formula_text(graph: Graph, node: int, digits: int = 6) -> str:
     if graph.ops[node] == INPUT:
         return graph.names[node] or "?"
     if graph.ops[node] == CONST:
-        return graph.names[node] or num(graph.consts[node], digits)
+        return graph.names[node] or constant_text(graph, node, digits)
     call = not OPS[graph.ops[node]].infix
 
     def operand(a: int) -> str:

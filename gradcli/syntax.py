@@ -91,6 +91,7 @@ class _Builder:
         self.defaults: dict[str, float] = {}
         self.literals: set[int] = set()
         self.output: int | None = None
+        self.expression: tuple | None = None  # the last statement, if a bare expression
 
     def _node(self, op: str, args: tuple[int, ...], start: int, end: int) -> tuple:
         node = len(self.ops)
@@ -201,7 +202,18 @@ class _Builder:
             return -self.consts[self.node_args[node][0]]
         return None
 
+    def _after_expression(self) -> None:
+        """An expression statement followed by another statement would be computed and
+        dropped: only the last statement is the output."""
+        if self.expression is not None:
+            _, start, end = self.expression
+            raise self._error(SyntaxProblem, f"{self.text[start:end]} is not used: only the "
+                              "last statement is the output", start, end,
+                              "remove it, or use it in the last formula (name it first: "
+                              "r = …)")
+
     def assign(self, name_token: Tok, _, rhs: tuple) -> None:
+        self._after_expression()
         _, name, start, end = name_token
         if name in CONSTANTS:
             raise self._error(NameProblem, f"{name} is a built-in constant and cannot be "
@@ -238,6 +250,8 @@ class _Builder:
         return None
 
     def formula(self, expr: tuple) -> None:
+        self._after_expression()
+        self.expression = expr
         self.output = expr[0]
 
     def start(self, *statements) -> None:
@@ -552,21 +566,47 @@ def _expected(names: set[str]) -> str:
 def _syntax_error(text: str, token: Tok, before: Tok | None,
                   accepts: set[str]) -> SyntaxProblem:
     expected = _expected(accepts)
+    if token.type in ("$END", "_SEP") and "RPAR" in accepts:
+        opened = _unclosed(text, token.start if token.type == "_SEP" else len(text))
+        if opened is not None:
+            what = "expression" if token.type == "$END" else \
+                "line" if token.text == "\n" else "statement"
+            return SyntaxProblem(f"{what} ends too soon; expected ')' to close this '('",
+                                 source=text, span=Span(opened, opened + 1))
     if token.type == "$END":
+        end = len(text.rstrip())  # just past the last character, on its own line
         return SyntaxProblem(f"expression ends too soon; expected {expected}",
-                             source=text, span=Span(len(text), len(text) + 1))
+                             source=text, span=Span(end, end + 1))
     if token.type == "_SEP":
         what = "line" if token.text == "\n" else "statement"
         return SyntaxProblem(f"{what} ends too soon; expected {expected}",
                              source=text, span=Span(token.start, token.end))
     hint = None
-    if token.type in ("NUMBER", "NAME", "LPAR") and before is not None and \
+    if token.type in ("NUMBER", "NAME") and before is not None and before.type == "NAME" \
+            and before.text in FUNCTIONS:
+        hint = f"call the function with parentheses: {before.text}({token.text})"
+    elif token.type in ("NUMBER", "NAME", "LPAR") and before is not None and \
             before.type in ("NUMBER", "NAME", "RPAR"):
         hint = f"write multiplication explicitly: {before.text}*{token.text}"
     elif token.type == "EQUAL":
         hint = "only a plain name can be defined: name = formula"
     return SyntaxProblem(f"unexpected {token.text!r}; expected {expected}",
                          source=text, span=Span(token.start, token.end), hint=hint)
+
+
+def _unclosed(text: str, end: int) -> int | None:
+    """Where the innermost '(' still open at `end` is (comments skipped), or None."""
+    opened: list[int] = []
+    start = 0
+    for line in text[:end].split("\n"):
+        code = line.split("#", 1)[0]
+        for i, char in enumerate(code):
+            if char == "(":
+                opened.append(start + i)
+            elif char == ")" and opened:
+                opened.pop()
+        start += len(line) + 1
+    return opened[-1] if opened else None
 
 
 def parse(text: str) -> Graph:

@@ -147,3 +147,28 @@ def test_the_readme_neuron_at_a_narrow_terminal(grad, columns):
     assert len(lines) == reachable(ev.graph)  # every node, none counted away
     for name in NEURON_POINT:
         assert f" {render.num(ev.grads[ev.graph.inputs[name]], 17)} " in result.stdout
+
+
+LONG = " + ".join(f"x{i}" for i in range(30)) + " + foo(x) + " + " + ".join(f"y{i}" for i in range(30))
+
+
+@pytest.mark.parametrize("columns", [20, 40, 80, 200])
+def test_the_error_excerpt_fits_the_terminal_and_the_caret_is_under_its_target(grad, columns):
+    result = grad("eval", LONG, env={"COLUMNS": str(columns)})
+    assert result.returncode == 3
+    lines = result.stderr.splitlines()
+    caret = next(i for i, line in enumerate(lines) if line.strip().startswith("^"))
+    excerpt, marks = lines[caret - 1], lines[caret]
+    assert len(excerpt) <= columns and len(marks) <= columns
+    column = marks.index("^")
+    assert excerpt[column:column + 3] == "foo"
+
+
+def test_an_unclosed_parenthesis_at_the_end_of_a_file_points_at_it(grad):
+    result = grad("eval", "-", "x=1", "y=1", input="(x+y\n")
+    assert result.returncode == 3
+    assert "(line" not in result.stderr or "(line 1)" in result.stderr
+    lines = result.stderr.splitlines()
+    assert lines[1] == "  (x+y" and lines[2] == "  ^", result.stderr
+    ends = grad("eval", "-", "x=1", input="x +\n\n")  # not past the end either
+    assert ends.stderr.splitlines()[1:3] == ["  x +", "     ^"], ends.stderr

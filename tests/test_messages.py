@@ -1,0 +1,97 @@
+"""Clear messages for the mistakes people make (issue 10, "Messages")."""
+
+from __future__ import annotations
+
+import pytest
+
+from gradcli.errors import ExitCode
+
+
+def test_a_mistyped_option_is_an_unknown_option_with_the_nearest_suggested(grad):
+    result = grad("eval", "x", "x=1", "--jsn")
+    assert result.returncode == ExitCode.USAGE and result.stdout == ""
+    assert "No such option '--jsn'" in result.stderr and "'--json'" in result.stderr
+    assert "binding" not in result.stderr
+    descend = grad("descend", "x^2", "x=1", "--stpes", "3")
+    assert descend.returncode == 2 and "'--steps'" in descend.stderr
+
+
+@pytest.mark.parametrize("command", ["eval", "check", "descend", "example"])
+def test_dash_h_is_help(grad, command):
+    result = grad(command, "-h")
+    assert result.returncode == 0 and result.stdout.startswith(f"Usage: grad {command}")
+
+
+def test_a_leading_minus_is_still_a_formula(grad):
+    result = grad("eval", "-x^2 + 1", "x=3", "--json")
+    assert result.returncode == 0 and '"value":-8' in result.stdout
+
+
+def test_a_function_name_without_parentheses_hints_the_call(grad):
+    result = grad("eval", "sin x", "x=1")
+    assert result.returncode == ExitCode.SYNTAX
+    assert "hint: call the function with parentheses: sin(x)" in result.stderr
+    times = grad("eval", "2 x", "x=1")  # a number before a name is still a product
+    assert "2*x" in times.stderr
+
+
+def test_binding_a_named_intermediate_says_it_is_defined_by_the_formula(grad):
+    result = grad("eval", "q = x + 1; q*3", "q=5", "x=1")
+    assert result.returncode == ExitCode.USAGE and result.stdout == ""
+    assert "q is defined by the formula (q = x + 1) and cannot be bound" in result.stderr
+    assert "not used" not in result.stderr
+
+
+def test_an_expression_that_is_not_the_last_statement_is_an_error_naming_it(grad):
+    result = grad("eval", "x*2; y*3", "x=1", "y=1")
+    assert result.returncode == ExitCode.SYNTAX and result.stdout == ""
+    assert "x*2 is not used: only the last statement is the output" in result.stderr
+    later = grad("eval", "-", "x=1", input="q = x + 1\nq * 2\nf = q * 3\n")
+    assert later.returncode == 3 and "q * 2 is not used" in later.stderr
+    assert "(line 2)" in later.stderr
+    fine = grad("eval", "q = x + 1; f = q * 3", "x=1")
+    assert fine.returncode == 0
+
+
+def test_example_with_a_bad_wrt_prints_nothing_on_stdout(grad):
+    result = grad("example", "circuit", "--wrt", "x,nosuch")
+    assert result.returncode == ExitCode.USAGE
+    assert result.stdout == "" and "nosuch" in result.stderr
+    ok = grad("example", "circuit")
+    assert ok.stdout.startswith("circuit: ")
+
+
+@pytest.mark.parametrize("flag", ["--explain", "--check"])
+def test_explain_or_check_with_format_dot_are_refused(grad, flag):
+    result = grad("eval", "x*y", "x=1", "y=2", flag, "--format", "dot")
+    assert result.returncode == ExitCode.USAGE and result.stdout == ""
+    assert f"{flag} cannot be shown in --format dot" in result.stderr
+
+
+def test_digits_never_rewrite_the_constants_written_in_the_formula(grad):
+    result = grad("eval", "x*123.456", "x=1", "--digits", "2")
+    assert result.returncode == 0
+    assert "x * 123.456   value 1.2e+02" in result.stdout
+    assert "1.2e+02 " not in result.stdout.splitlines()[2].split("value")[0]
+    implicit = grad("eval", "-x", "x=1", "--digits", "2")  # no constant written: unchanged
+    assert implicit.returncode == 0
+
+
+def test_a_binding_that_underflows_to_zero_warns(grad):
+    result = grad("eval", "x + 1", "x=1e-400")
+    assert result.returncode == 0
+    assert "warning: x=1e-400 underflows to 0" in result.stderr
+    zero = grad("eval", "x + 1", "x=0.0e5")
+    assert "underflows" not in zero.stderr
+    tiny = grad("eval", "x + 1", "x=1e-310")  # subnormal, not zero
+    assert "underflows" not in tiny.stderr
+
+
+def test_check_exits_5_when_a_verdict_is_suspect(grad):
+    suspect = grad("check", "abs(x)", "x=1e-9")
+    assert suspect.returncode == ExitCode.SUSPECT == 5
+    assert "suspect" in suspect.stdout
+    as_json = grad("check", "abs(x)", "x=1e-9", "--json")
+    assert as_json.returncode == 5 and '"suspect"' in as_json.stdout
+    good = grad("check", "sin(x)", "x=0.5")
+    assert good.returncode == 0
