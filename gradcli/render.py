@@ -259,7 +259,7 @@ def tree(ev: Evaluation, digits: int = 6, max_nodes: int = MAX_NODES) -> TreeVie
             i -= 1
         lines.append(_marker(depth, prefix + GUIDES["last"],
                              f"… {_operands(count, 'more operand')} not shown"))
-    reachable = _reachable(graph)
+    reachable = len(graph.ops)  # every node feeds the output: parse prunes the others
     hidden = reachable - len(drawn)
     note = None
     if hidden:
@@ -274,17 +274,6 @@ def _operands(count: int, what: str = "operand") -> str:
 
 def _marker(depth: int, guides: str, text: str) -> Line:
     return Line(depth, guides, Text(text, style="dim"), Text(), Text())
-
-
-def _reachable(graph: Graph) -> int:
-    """How many nodes the output depends on (itself included)."""
-    needed = [False] * len(graph.ops)
-    needed[graph.output] = True
-    for node in range(graph.output, -1, -1):
-        if needed[node]:
-            for a in graph.args[node]:
-                needed[a] = True
-    return sum(needed)
 
 
 def legend(graph: Graph) -> Text:

@@ -13,14 +13,9 @@ UnicodeEncodeError.
 from __future__ import annotations
 
 import codecs
+import functools
 import os
 import sys
-import unicodedata
-
-from rich.console import Console, Group
-from rich.table import Table
-from rich.text import Text
-from rich.tree import Tree
 
 ASCII = {
     "∂": "d ", "∇": "grad ", "…": "...", "→": "->", "←": "<-", "↑": "^", "×": "x", "·": "*",
@@ -40,6 +35,8 @@ def to_ascii(text: str) -> str:
     text = text.replace("∂/∂", "d/d").translate(_TABLE)
     if text.isascii():
         return text
+    import unicodedata
+
     plain = unicodedata.normalize("NFKD", text)
     return "".join(c if c.isascii() else "?" for c in plain if not unicodedata.combining(c))
 
@@ -90,8 +87,10 @@ def protect_streams() -> None:
             pass  # not a text stream we can change: Rich's own writes are still ASCII
 
 
-def ascii_text(text: Text) -> Text:
-    """The same Text in ASCII, its styles kept on the transliterated pieces."""
+def ascii_text(text):
+    """The same rich Text in ASCII, its styles kept on the transliterated pieces."""
+    from rich.text import Text
+
     if text.plain.isascii():
         return text
     cuts = sorted({i for span in text.spans for i in (span.start, span.end)})
@@ -108,6 +107,11 @@ def ascii_text(text: Text) -> Text:
 def asciify(renderable):
     """The renderable with its text in ASCII (Text, str, Group, Tree, Table and anything with
     an `ascii()` method); other renderables are left to the stream's error handler."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+    from rich.tree import Tree
+
     if isinstance(renderable, str):
         return to_ascii(renderable)
     if isinstance(renderable, Text):
@@ -130,19 +134,27 @@ def asciify(renderable):
     return renderable
 
 
-class TerminalConsole(Console):
-    """A Rich console that never crops a line (renderers keep to the width where they can; a
-    line that cannot be shortened runs past it and the terminal wraps it) and writes ASCII
-    to a stream that cannot show Unicode."""
+@functools.cache
+def console_class():
+    """The Console subclass, made on first use: Rich is imported only when output is drawn."""
+    from rich.console import Console
 
-    def print(self, *objects, crop: bool = False, **kwargs) -> None:
-        if not can_show(self.encoding):
-            objects = tuple(asciify(o) for o in objects)
-        super().print(*objects, crop=crop, **kwargs)
+    class TerminalConsole(Console):
+        """A Rich console that never crops a line (renderers keep to the width where they
+        can; a line that cannot be shortened runs past it and the terminal wraps it) and
+        writes ASCII to a stream that cannot show Unicode."""
+
+        def print(self, *objects, crop: bool = False, **kwargs) -> None:
+            if not can_show(self.encoding):
+                objects = tuple(asciify(o) for o in objects)
+            super().print(*objects, crop=crop, **kwargs)
+
+    return TerminalConsole
 
 
-def consoles() -> tuple[Console, Console]:
+def consoles():
     """stdout and stderr consoles (they look up sys.stdout/sys.stderr when they write). Text is
     never read as markup or :emoji: codes: formulas and messages are printed as written."""
     plain = dict(markup=False, emoji=False)
-    return TerminalConsole(**plain), TerminalConsole(stderr=True, **plain)
+    cls = console_class()
+    return cls(**plain), cls(stderr=True, **plain)

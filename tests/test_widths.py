@@ -11,7 +11,7 @@ import pytest
 from gradcli import render
 from gradcli.engine import Tape
 from gradcli.syntax import parse
-from gradcli.terminal import TerminalConsole
+from gradcli.terminal import console_class
 
 WIDTHS = [20, 40, 80, 200]
 NEURON = "1/(1 + exp(-(w0*x0 + w1*x1 + w2)))"
@@ -33,8 +33,9 @@ NOTE = re.compile(r"… (\d+) of the graph's (\d+) nodes are not shown")
 
 def printed(renderable, width: int) -> str:
     out = io.StringIO()
-    console = TerminalConsole(file=out, width=width, force_terminal=True, color_system=None,
-                              markup=False, emoji=False, legacy_windows=False)
+    console = console_class()(file=out, width=width, force_terminal=True,
+                              color_system=None, markup=False, emoji=False,
+                              legacy_windows=False)
     console.print(renderable)
     return out.getvalue()
 
