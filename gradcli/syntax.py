@@ -1,5 +1,6 @@
-"""Formula text -> Graph: a regex lexer, Lark's LALR parser, and a builder that makes the
-graph's nodes in the parser's own callbacks (no parse tree, no recursion).
+"""Formula text -> Graph: a regex lexer (its definitions in tokens), Lark's LALR parser, and
+a builder that makes the graph's nodes in the parser's own callbacks (no parse tree, no
+recursion).
 
 The grammar lives in grammars/gradcli.lark, shipped inside the package.
 """
@@ -10,7 +11,6 @@ import functools
 import marshal
 import math
 import os
-import re
 import zlib
 from pathlib import Path
 from typing import NamedTuple
@@ -24,25 +24,11 @@ from .errors import (
 )
 from .graph import CONST, INPUT, Graph, gc_paused, prune
 from .ops import CONSTANTS, FUNCTIONS
+from .tokens import LEX_RE as _LEX_RE
 
-NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # ASCII digits only
-NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_TERMINALS = rf"""
-    (?P<NAME>{NAME})
-    |(?P<LPAR>\()|(?P<RPAR>\))
-    |(?P<NUMBER>{NUMBER})
-    |(?P<POW>\*\*|\^)
-    |(?P<STAR>\*)|(?P<PLUS>\+)|(?P<MINUS>-)|(?P<SLASH>/)
-    |(?P<COMMA>,)|(?P<EQUAL>=)
-    |(?P<_SEP>[;\n])
-"""  # the commonest first: the regex tries them in turn
-# Every piece of the text, whitespace and comments included (for highlighting and the REPL).
-_TOKEN_RE = re.compile(_TERMINALS + r"|(?P<SKIP>[ \t\r\f]+|\#[^\n]*)|(?P<BAD>.)", re.VERBOSE)
-# For the parser: the blanks before a token are folded into its match, halving the matches.
-# A match's lastindex numbers its terminal (the fast driver's symbols); END matches once, at
-# the end of the text.
-_LEX_RE = re.compile(r"[ \t\r\f]*(?:" + _TERMINALS + r"|(?P<SKIP>\#[^\n]*)|(?P<END>\Z)"
-                     r"|(?P<BAD>.))", re.VERBOSE)
+# session.py and prompt.py import the REPL's token regex from here
+from .tokens import TOKEN_RE as _TOKEN_RE  # noqa: F401
+from .tokens import Tok
 
 _DESCRIBE = {
     "NUMBER": "a number",
@@ -61,13 +47,6 @@ _DESCRIBE = {
 }
 _OPERAND_START = {"NUMBER", "NAME", "LPAR", "PLUS", "MINUS"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "POW"}
-
-
-class Tok(NamedTuple):
-    type: str  # a terminal name of the grammar: NUMBER, NAME, PLUS, …, _SEP, $END
-    text: str
-    start: int
-    end: int
 
 
 _new_tuple = tuple.__new__  # makes a Tok without its Python-level __new__
@@ -589,10 +568,4 @@ def parse(text: str) -> Graph:
             defaults=builder.defaults,
             output=builder.output,
         ))
-
-
-def known_names() -> list[str]:
-    """Every function and constant name a formula may use (for completion and help)."""
-    return sorted(set(FUNCTIONS) | set(CONSTANTS))
-
 
