@@ -15,7 +15,7 @@ from typing import NamedTuple
 from .errors import DomainError, UnboundInputError, UsageError
 from .graph import CONST, INPUT, Graph, gc_paused
 from .ops import OPS
-from .syntax import NAME, NUMBER
+from .tokens import NAME, NUMBER
 
 _NUMBER = re.compile(r"[+-]?" + NUMBER)  # the language's own number and name
 _NAME = re.compile(NAME)

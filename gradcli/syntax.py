@@ -1,5 +1,6 @@
-"""Formula text -> Graph: a regex lexer, Lark's LALR parser, and a builder that makes the
-graph's nodes in the parser's own callbacks (no parse tree, no recursion).
+"""Formula text -> Graph: the builder that makes the graph's nodes in the LALR parser's own
+callbacks (no parse tree, no recursion). The lexer's definitions are in tokens, the parser
+(its tables and the driver that runs them) in lalr.
 
 The grammar lives in grammars/gradcli.lark, shipped inside the package.
 """
@@ -7,14 +8,10 @@ The grammar lives in grammars/gradcli.lark, shipped inside the package.
 from __future__ import annotations
 
 import functools
-import marshal
 import math
-import os
-import re
-import zlib
 from pathlib import Path
-from typing import NamedTuple
 
+from . import lalr
 from .errors import (
     ArityError,
     NameProblem,
@@ -24,53 +21,9 @@ from .errors import (
 )
 from .graph import CONST, INPUT, Graph, gc_paused, prune
 from .ops import CONSTANTS, FUNCTIONS
-
-NUMBER = r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"  # ASCII digits only
-NAME = r"[A-Za-z_][A-Za-z0-9_]*"
-_TERMINALS = rf"""
-    (?P<NAME>{NAME})
-    |(?P<LPAR>\()|(?P<RPAR>\))
-    |(?P<NUMBER>{NUMBER})
-    |(?P<POW>\*\*|\^)
-    |(?P<STAR>\*)|(?P<PLUS>\+)|(?P<MINUS>-)|(?P<SLASH>/)
-    |(?P<COMMA>,)|(?P<EQUAL>=)
-    |(?P<_SEP>[;\n])
-"""  # the commonest first: the regex tries them in turn
-# Every piece of the text, whitespace and comments included (for highlighting and the REPL).
-_TOKEN_RE = re.compile(_TERMINALS + r"|(?P<SKIP>[ \t\r\f]+|\#[^\n]*)|(?P<BAD>.)", re.VERBOSE)
-# For the parser: the blanks before a token are folded into its match, halving the matches.
-# A match's lastindex numbers its terminal (the fast driver's symbols); END matches once, at
-# the end of the text.
-_LEX_RE = re.compile(r"[ \t\r\f]*(?:" + _TERMINALS + r"|(?P<SKIP>\#[^\n]*)|(?P<END>\Z)"
-                     r"|(?P<BAD>.))", re.VERBOSE)
-
-_DESCRIBE = {
-    "NUMBER": "a number",
-    "NAME": "a name",
-    "PLUS": "'+'",
-    "MINUS": "'-'",
-    "STAR": "'*'",
-    "SLASH": "'/'",
-    "POW": "'^'",
-    "LPAR": "'('",
-    "RPAR": "')'",
-    "COMMA": "','",
-    "EQUAL": "'='",
-    "_SEP": "';' or a new line",
-    "$END": "the end of the formula",
-}
-_OPERAND_START = {"NUMBER", "NAME", "LPAR", "PLUS", "MINUS"}
-_OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "POW"}
-
-
-class Tok(NamedTuple):
-    type: str  # a terminal name of the grammar: NUMBER, NAME, PLUS, …, _SEP, $END
-    text: str
-    start: int
-    end: int
-
-
-_new_tuple = tuple.__new__  # makes a Tok without its Python-level __new__
+# session.py and prompt.py import the REPL's token regex from here
+from .tokens import TOKEN_RE as _TOKEN_RE  # noqa: F401
+from .tokens import Tok
 
 
 class _Builder:
@@ -266,354 +219,11 @@ def grammar_text() -> str:
     return (packaged if packaged.is_file() else checkout).read_text(encoding="utf-8")
 
 
-# --- the LALR parser -------------------------------------------------------------------
-# Lark analyses the grammar into LALR(1) tables once (they are cached on disk with marshal,
-# the quickest to load, keyed by the grammar's hash); a small loop below runs them, calling the builder on each
-# reduction. This keeps start-up fast and the per-token cost low.
-
-_CALL, _CALL_FILTERED, _INLINE, _SPLICE = range(4)
-_TABLE_FORMAT = "1"
-
-
-def _analyse(grammar: str) -> dict:
-    """LALR(1) tables from Lark, as plain data: per state, symbol -> shift state (>= 0) or
-    -(rule + 1) to reduce; per rule, (kind, origin, length, builder method)."""
-    from lark import Lark
-    from lark.lexer import Lexer
-
-    class Unused(Lexer):  # the tables need no lexer; ours is _LEX_RE, run by _run
-        def __init__(self, conf) -> None:
-            pass
-
-        def lex(self, data):
-            raise NotImplementedError
-
-    table = Lark(grammar, parser="lalr", lexer=Unused).parser.parser.parser.parse_table
-    rules: list = []
-    index: dict = {}
-    actions = []
-    for state in range(len(table.states)):
-        row = {}
-        for symbol, (action, arg) in table.states[state].items():
-            symbol = str(symbol)  # plain str: Lark's names may be Token (a str subclass)
-            if action.name == "Shift":
-                row[symbol] = arg
-                continue
-            if arg not in index:
-                index[arg] = len(rules)
-                origin = str(arg.origin.name)
-                names = [str(s.name) for s in arg.expansion]
-                if arg.alias:
-                    kind, method = _CALL, str(arg.alias)
-                elif arg.options.expand1 and len(names) == 1:
-                    kind, method = _INLINE, None
-                elif origin.startswith("_"):
-                    kind, method = _SPLICE, None
-                else:
-                    kind, method = _CALL, origin
-                if kind == _CALL and any(n.startswith("_") for n in names):
-                    kind = _CALL_FILTERED
-                rules.append([kind, origin, len(names), method])
-            row[symbol] = -(index[arg] + 1)
-        actions.append(row)
-    return {"format": _TABLE_FORMAT, "actions": actions, "rules": rules,
-            "start": table.start_states["start"], "end": table.end_states["start"]}
-
-
-def _cache_path(key: str) -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "gradcli" / f"lalr-{key}.marshal"
-
-
-@functools.cache
-def _tables() -> dict:
-    grammar = grammar_text()
-    data = (_TABLE_FORMAT + grammar).encode()
-    # a cache key, not a security check; marshal's format may change with its version
-    key = f"{zlib.crc32(data):08x}-{len(data)}-m{marshal.version}"
-    path = _cache_path(key)
-    try:
-        return marshal.loads(path.read_bytes())
-    except (OSError, ValueError, EOFError, TypeError):
-        pass
-    tables = _analyse(grammar)
-    try:  # write beside, then rename: a reader never sees half a file
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
-        temporary.write_bytes(marshal.dumps(tables))
-        os.replace(temporary, path)
-    except OSError:
-        pass  # no cache directory: analyse again next time
-    return tables
-
-
-class _Splice(list):
-    """The children of a helper rule (Lark's `x*`, `x?`), spliced into the parent's."""
-
-
-def _children(values: list) -> list:
-    """Splice helpers' children in and drop filtered tokens (_SEP). A splice is already flat:
-    it was built by this same function when its rule was reduced."""
-    out = []
-    for value in values:
-        if isinstance(value, _Splice):
-            out.extend(value)
-        elif not (isinstance(value, Tok) and value.type.startswith("_")):
-            out.append(value)
-    return out
-
-
-def _accepts(tables: dict, states: list[int]) -> set[str]:
-    """The terminals the parser could take next from this stack (simulating reductions)."""
-    actions, rules = tables["actions"], tables["rules"]
-    found = set()
-    for symbol in actions[states[-1]]:
-        if not symbol.isupper():
-            continue
-        stack = list(states)
-        while True:
-            action = actions[stack[-1]].get(symbol)
-            if action is None:
-                break
-            if action >= 0 or stack[-1] == tables["end"]:
-                found.add(symbol)
-                break
-            _, origin, size, _ = rules[-action - 1]
-            if size:
-                del stack[-size:]
-            stack.append(actions[stack[-1]][origin])
-            if stack[-1] == tables["end"]:
-                found.add(symbol)
-                break
-    return found
-
-
-# --- the driver ------------------------------------------------------------------------
-# Lark's tables, renumbered for speed: a terminal is numbered by its lexer group (a match's
-# lastindex is its symbol) and each state's row is a list. A chain of unit reductions (a
-# value renamed: sum: product, then expr: sum) is one step, looked up in a table made once:
-# where the chain that this lookahead starts from this state ends. Errors show at the same
-# token and with the same stack as with one table action at a time.
-
-_SEP = _LEX_RE.groupindex["_SEP"]  # the lexer's groups after the grammar's terminals
-_SKIP = _LEX_RE.groupindex["SKIP"]
-_END = _LEX_RE.groupindex["END"]
-_BAD = _LEX_RE.groupindex["BAD"]
-_LPAR = _LEX_RE.groupindex["LPAR"]
-_RPAR = _LEX_RE.groupindex["RPAR"]
-_NO_ACTION = 1 << 20  # above every state: an error, or the accepting state's end
-_UNITS = -_NO_ACTION  # the action of every unit rule: the units table says where it ends
-_CALL1, _CALLN = -1, -2  # a call with one child, or with more
-
-
-class _FastTables(NamedTuple):
-    actions: list[list[int]]  # [state][symbol]: shift or goto state, ~rule, _UNITS, _NO_ACTION
-    units: list[list[list[int] | None]]  # [below][top][terminal]: top after unit reductions
-    rules: list[tuple[int, int, int, str | None]]  # kind, origin symbol, length, method
-    names: list[str]  # terminal names by symbol
-    start: int
-    end: int
-
-
-_FAST: list = []  # [(tables, fast tables)]: made again whenever _tables() gives others
-
-
-def _fast_tables() -> _FastTables:
-    tables = _tables()
-    if not _FAST or _FAST[0][0] is not tables:
-        _FAST[:] = [(tables, _make_fast_tables(tables))]
-    return _FAST[0][1]
-
-
-def _make_fast_tables(tables: dict) -> _FastTables:
-    rows, rules = tables["actions"], tables["rules"]
-    symbols = {name: index for name, index in _LEX_RE.groupindex.items() if index < _SKIP}
-    symbols["$END"] = _END
-    terminals = list(symbols.values())
-    for row in rows:
-        for symbol in row:
-            symbols.setdefault(symbol, len(symbols) + _END)
-    names = [""] * (_END + 1)
-    for name, index in symbols.items():
-        if index <= _END:
-            names[index] = name
-
-    def unit(action: int) -> int | None:
-        """The origin symbol of a unit rule that `action` reduces by, else None."""
-        return symbols[rules[~action][1]] if action < 0 and rules[~action][0] == _INLINE \
-            else None
-
-    actions = []
-    for row in rows:
-        actions.append([_NO_ACTION] * (max(symbols.values()) + 1))
-        for symbol, action in row.items():
-            actions[-1][symbols[symbol]] = action
-    units: list[list[list[int] | None]] = []
-    for below in actions:
-        units.append([None] * len(actions))
-        for top in set(below[_END + 1:]) - {_NO_ACTION}:  # each state a goto leads to
-            ends = [top] * (_END + 1)
-            for symbol in terminals:
-                while (origin := unit(actions[ends[symbol]][symbol])) is not None:
-                    ends[symbol] = below[origin]
-            units[-1][top] = ends
-    for row in actions:
-        for symbol in terminals:
-            if unit(row[symbol]) is not None:
-                row[symbol] = _UNITS
-    fast_rules = []
-    for kind, origin, size, method in rules:
-        if kind == _CALL and size:
-            kind = _CALL1 if size == 1 else _CALLN
-        fast_rules.append((kind, symbols[origin], size, method))
-    return _FastTables(actions, units, fast_rules, names, tables["start"], tables["end"])
-
-
-def _run(text: str, builder: _Builder) -> None:
-    """Parse `text`, calling the builder on each reduction. Raises SyntaxProblem."""
-    tables = _fast_tables()
-    actions, units, names, end = tables.actions, tables.units, tables.names, tables.end
-    rules = [(kind, origin, size, getattr(builder, method) if method else None)
-             for kind, origin, size, method in tables.rules]
-    states = [tables.start]
-    values: list = []
-    previous = None
-    depth = 0  # newlines inside parentheses do not end a statement
-    for match in _LEX_RE.finditer(text):
-        symbol = match.lastindex
-        if symbol >= _SEP:
-            if symbol == _SEP:
-                if depth and match[_SEP] == "\n":
-                    continue
-            elif symbol == _SKIP:
-                continue
-            elif symbol == _BAD:
-                raise SyntaxProblem(f"unexpected character {match[_BAD]!r}", source=text,
-                                    span=Span(match.start(_BAD), match.end()))
-        elif symbol == _LPAR:
-            depth += 1
-        elif symbol == _RPAR and depth:
-            depth -= 1
-        action = actions[states[-1]][symbol]
-        while action < 0:
-            if action == _UNITS:
-                states[-1] = units[states[-2]][states[-1]][symbol]
-                action = actions[states[-1]][symbol]
-                continue
-            kind, origin, size, method = rules[~action]
-            if kind == _CALL1:
-                values[-1] = method(values[-1])
-                states[-1] = actions[states[-2]][origin]
-            elif kind == _CALLN:  # in place: the first child's slots take the value
-                if size == 3:  # the commonest: a binary operator, a group, an assignment
-                    third = values.pop()
-                    second = values.pop()
-                    values[-1] = method(values[-1], second, third)
-                    del states[-2:]
-                else:
-                    values[-size:] = [method(*values[-size:])]
-                    del states[1 - size:]
-                states[-1] = actions[states[-2]][origin]
-            else:
-                if size:
-                    children = values[-size:]
-                    del values[-size:]
-                    del states[-size:]
-                else:
-                    children = []
-                if kind == _CALL:
-                    value = method(*children)
-                elif kind == _CALL_FILTERED:
-                    value = method(*_children(children))
-                elif children and isinstance(children[0], _Splice):
-                    value = children[0]  # a left-recursive repeat (x*): grow it in place
-                    value.extend(_children(children[1:]))
-                else:
-                    value = _Splice(_children(children))
-                states.append(actions[states[-1]][origin])
-                values.append(value)
-            action = actions[states[-1]][symbol]
-        word = match[symbol]
-        stop = match.end()
-        token = _new_tuple(Tok, (names[symbol], word, stop - len(word), stop))
-        if action == _NO_ACTION:
-            if states[-1] == end:
-                return
-            raise _syntax_error(text, token, previous, _accepts(_tables(), states))
-        states.append(action)
-        values.append(token)
-        previous = token
-
-
-def _expected(names: set[str]) -> str:
-    names = set(names)
-    parts = []
-    if {"NUMBER", "NAME", "LPAR"} <= names:
-        parts.append("a number, a name or '('")
-        names -= _OPERAND_START
-    if _OPERATORS <= names:
-        parts.append("an operator")
-        names -= _OPERATORS | {"LPAR"}  # '(' here could only call the name before it
-    if names & {"_SEP", "$END"}:
-        names -= {"_SEP", "$END"}
-        parts.append("the end of the statement")
-    parts += sorted(_DESCRIBE.get(n, n) for n in names)
-    if len(parts) == 1:
-        return parts[0]
-    return ", ".join(parts[:-1]) + " or " + parts[-1]
-
-
-def _syntax_error(text: str, token: Tok, before: Tok | None,
-                  accepts: set[str]) -> SyntaxProblem:
-    expected = _expected(accepts)
-    if token.type in ("$END", "_SEP") and "RPAR" in accepts:
-        opened = _unclosed(text, token.start if token.type == "_SEP" else len(text))
-        if opened is not None:
-            what = "expression" if token.type == "$END" else \
-                "line" if token.text == "\n" else "statement"
-            return SyntaxProblem(f"{what} ends too soon; expected ')' to close this '('",
-                                 source=text, span=Span(opened, opened + 1))
-    if token.type == "$END":
-        end = len(text.rstrip())  # just past the last character, on its own line
-        return SyntaxProblem(f"expression ends too soon; expected {expected}",
-                             source=text, span=Span(end, end + 1))
-    if token.type == "_SEP":
-        what = "line" if token.text == "\n" else "statement"
-        return SyntaxProblem(f"{what} ends too soon; expected {expected}",
-                             source=text, span=Span(token.start, token.end))
-    hint = None
-    if token.type in ("NUMBER", "NAME") and before is not None and before.type == "NAME" \
-            and before.text in FUNCTIONS:
-        hint = f"call the function with parentheses: {before.text}({token.text})"
-    elif token.type in ("NUMBER", "NAME", "LPAR") and before is not None and \
-            before.type in ("NUMBER", "NAME", "RPAR"):
-        hint = f"write multiplication explicitly: {before.text}*{token.text}"
-    elif token.type == "EQUAL":
-        hint = "only a plain name can be defined: name = formula"
-    return SyntaxProblem(f"unexpected {token.text!r}; expected {expected}",
-                         source=text, span=Span(token.start, token.end), hint=hint)
-
-
-def _unclosed(text: str, end: int) -> int | None:
-    """Where the innermost '(' still open at `end` is (comments skipped), or None."""
-    opened: list[int] = []
-    start = 0
-    for line in text[:end].split("\n"):
-        code = line.split("#", 1)[0]
-        for i, char in enumerate(code):
-            if char == "(":
-                opened.append(start + i)
-            elif char == ")" and opened:
-                opened.pop()
-        start += len(line) + 1
-    return opened[-1] if opened else None
-
-
 def parse(text: str) -> Graph:
     """Parse a formula or program into a Graph. Raises SyntaxProblem (and its subclasses)."""
     with gc_paused():  # one pause for all: the builder's lists become the graph's tuples
         builder = _Builder(text)
-        _run(text, builder)
+        lalr.run(text, builder)
         if builder.output is None:
             hint = "add a formula, e.g. f = x * y" if builder.defaults else None
             raise SyntaxProblem("nothing to evaluate: there is no formula", source=text,
@@ -629,10 +239,4 @@ def parse(text: str) -> Graph:
             defaults=builder.defaults,
             output=builder.output,
         ))
-
-
-def known_names() -> list[str]:
-    """Every function and constant name a formula may use (for completion and help)."""
-    return sorted(set(FUNCTIONS) | set(CONSTANTS))
-
 

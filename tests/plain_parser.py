@@ -7,14 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gradcli.errors import Span, SyntaxProblem
-from gradcli.syntax import (_CALL, _CALL_FILTERED, _INLINE, _LEX_RE, Tok, _accepts, _Builder,
-                            _children, _Splice, _syntax_error, _tables)
+from gradcli.lalr import (CALL, CALL_FILTERED, INLINE, Splice, accepts, children_of, syntax_error,
+                          tables)
+from gradcli.syntax import _Builder
+from gradcli.tokens import LEX_RE, Tok
 
 
 def tokens(text: str) -> Iterator[Tok]:
     """The formula's tokens, ending with $END. Raises SyntaxProblem on a stray character."""
     depth = 0  # newlines inside parentheses do not end a statement
-    for match in _LEX_RE.finditer(text):
+    for match in LEX_RE.finditer(text):
         kind = match.lastgroup
         if kind == "SKIP" or kind == "END":
             continue
@@ -34,11 +36,11 @@ def tokens(text: str) -> Iterator[Tok]:
 
 
 def plain_run(text: str, builder: _Builder) -> None:
-    tables = _tables()
-    actions, end = tables["actions"], tables["end"]
+    table = tables()
+    actions, end = table["actions"], table["end"]
     rules = [(kind, origin, size, getattr(builder, method) if method else None)
-             for kind, origin, size, method in tables["rules"]]
-    states = [tables["start"]]
+             for kind, origin, size, method in table["rules"]]
+    states = [table["start"]]
     values: list = []
     previous = None
     for token in tokens(text):
@@ -46,13 +48,13 @@ def plain_run(text: str, builder: _Builder) -> None:
         while True:
             action = actions[states[-1]].get(symbol)
             if action is None:
-                raise _syntax_error(text, token, previous, _accepts(tables, states))
+                raise syntax_error(text, token, previous, accepts(table, states))
             if action >= 0:
                 states.append(action)
                 values.append(token)
                 break
             kind, origin, size, method = rules[-action - 1]
-            if kind == _INLINE:  # a unit rule (sum: product): same value, new state
+            if kind == INLINE:  # a unit rule (sum: product): same value, new state
                 states[-1] = actions[states[-2]][origin]
                 continue
             if size:
@@ -61,15 +63,15 @@ def plain_run(text: str, builder: _Builder) -> None:
                 del states[-size:]
             else:
                 children = []
-            if kind == _CALL:
+            if kind == CALL:
                 value = method(*children)
-            elif kind == _CALL_FILTERED:
-                value = method(*_children(children))
-            elif children and isinstance(children[0], _Splice):
+            elif kind == CALL_FILTERED:
+                value = method(*children_of(children))
+            elif children and isinstance(children[0], Splice):
                 value = children[0]  # a left-recursive repeat (x*): grow it, don't copy it
-                value.extend(_children(children[1:]))
+                value.extend(children_of(children[1:]))
             else:
-                value = _Splice(_children(children))
+                value = Splice(children_of(children))
             goto = actions[states[-1]][origin]
             if goto == end:
                 return

@@ -1,5 +1,5 @@
-"""The wheel ships the grammar inside the package, built the way pip builds it (sdist, then
-a wheel from the sdist)."""
+"""The wheel ships the grammar and the parser's tables inside the package, built the way pip
+builds it (sdist, then a wheel from the sdist)."""
 
 import subprocess
 import sys
@@ -9,7 +9,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_wheel_contains_the_grammar(tmp_path):
+def test_wheel_contains_the_grammar_and_the_parser_tables(tmp_path):
     subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(tmp_path),
                     str(ROOT)], check=True, capture_output=True)
     wheel = next(tmp_path.glob("gradcli-*.whl"))
@@ -18,6 +18,13 @@ def test_wheel_contains_the_grammar(tmp_path):
     assert not any(n.startswith(("grammars/", "tests/")) for n in names)
     packaged = zipfile.ZipFile(wheel).read("gradcli/grammars/gradcli.lark").decode()
     assert packaged == (ROOT / "grammars" / "gradcli.lark").read_text()
+    tables = zipfile.ZipFile(wheel).read("gradcli/lalr_tables.py").decode()
+    assert tables == (ROOT / "gradcli" / "lalr_tables.py").read_text()
+    metadata = zipfile.ZipFile(wheel).read(
+        next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
+    # Lark only makes the tables: an installed gradcli does not need it
+    assert all("extra ==" in line for line in requires if "lark" in line), requires
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "grad = gradcli.start:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
 

@@ -187,25 +187,3 @@ def test_fifty_thousand_statements():
     graph = parse(program)
     assert evaluate(graph, {"x": 2.0}).gradient() == {"x": 0 + (n - 1) % 7}
 
-
-def test_the_parser_tables_are_cached_and_a_bad_cache_is_rebuilt(tmp_path, monkeypatch):
-    from gradcli import syntax
-
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    syntax._tables.cache_clear()
-    try:
-        written = syntax._tables()  # analysed, then written
-        [cached] = (tmp_path / "gradcli").iterdir()
-        syntax._tables.cache_clear()
-        assert syntax._tables() == written  # read back
-        cached.write_bytes(b"\x00 not tables")
-        syntax._tables.cache_clear()
-        assert value("2 * x", x=3.0) == 6.0  # analysed again, and rewritten
-        assert cached.read_bytes() != b"\x00 not tables"
-        blocked = tmp_path / "a-file"
-        blocked.write_text("")
-        monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))  # no cache possible: still parses
-        syntax._tables.cache_clear()
-        assert value("2 * x", x=3.0) == 6.0
-    finally:
-        syntax._tables.cache_clear()

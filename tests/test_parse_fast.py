@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradcli.errors import GradcliError
-from gradcli.syntax import _Builder, _run, parse
+from gradcli.lalr import run
+from gradcli.syntax import _Builder, parse
 from plain_parser import plain_run
 
 NAMES = ["x", "y", "q", "w0", "pi", "e", "sin", "max", "log", "pow", "relu", "foo", "sigmod"]
@@ -37,8 +38,8 @@ def parsed(text: str):
 
 
 def assert_same(text: str) -> None:
-    assert outcome(_run, text) == outcome(plain_run, text), text
-    with mock.patch("gradcli.syntax._run", plain_run):
+    assert outcome(run, text) == outcome(plain_run, text), text
+    with mock.patch("gradcli.lalr.run", plain_run):
         expected = parsed(text)
     assert parsed(text) == expected, text
 

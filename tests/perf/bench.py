@@ -733,9 +733,9 @@ def target_descent(table: Table, steps: int, repeat: int, refs: list[str],
                    ref_python: str) -> None:
     from gradcli.descend import DescendConfig, Descent, make_gradient_fn
     from gradcli.engine import Tape
-    from gradcli.syntax import _tables, parse
+    from gradcli.syntax import parse
 
-    _tables()  # the parser's tables, loaded once per process as `grad` does
+    parse("x")  # the parser's tables, loaded once per process as `grad` does
     two = "2. descent"
     for label, dag in (("neuron (5 ops)", neuron_dag()),
                        ("10 ops", random_dag(10, seed=10, for_descent=True)),
@@ -816,9 +816,9 @@ def target_huge(table: Table, sizes: list[int], repeat: int, refs: list[str],
     import bench_eval  # the in-process per-stage timings, shared with bench_eval.py
 
     from gradcli.engine import Tape
-    from gradcli.syntax import _tables, parse
+    from gradcli.syntax import parse
 
-    _tables()
+    parse("x")  # the parser's tables, loaded once
     three = "3. huge"
     largest: dict[str, tuple[Path, Dag]] = {}
     timed_out: dict[str, str] = {}  # a reference that ran out of time is not tried again
