@@ -78,6 +78,10 @@ def _root(
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
+    from .streams import is_closed
+
+    if is_closed(sys.stdin):  # nothing to read, no REPL to run
+        raise UsageError("cannot read standard input: it is closed")
     if sys.stdin.isatty() and sys.stdout.isatty():  # `grad` alone on a terminal: the REPL
         from .repl import run
 
@@ -662,9 +666,18 @@ def _report(exc: GradcliError) -> None:
 
 
 def main() -> None:
+    """The one error boundary: the command runs with guarded standard streams (a closed or
+    full stdout, a closed stdin are errors with a message), and stdout is flushed before the
+    exit code is final."""
+    from .streams import run_guarded
+
     argv = sys.argv[1:]
-    command = typer.main.get_command(_app_for(argv))
-    command.main(args=_protect_leading_minus(command, argv), prog_name="grad")
+
+    def run() -> None:
+        command = typer.main.get_command(_app_for(argv))
+        command.main(args=_protect_leading_minus(command, argv), prog_name="grad")
+
+    sys.exit(run_guarded(run, _report))
 
 
 if __name__ == "__main__":
