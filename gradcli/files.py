@@ -59,8 +59,9 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 def open_output(path: str | os.PathLike, *, binary: bool = False) -> Iterator[IO]:
     """A stream that writes `path` (UTF-8 text, or bytes when `binary`), by the module's rules.
     What was written is committed when the block ends normally; when it raises, a temporary file
-    is removed and the old file stays as it was. Raises UsageError when the file cannot be
-    written."""
+    is removed and the old file stays as it was (to keep a partial trace after Ctrl-C, catch
+    KeyboardInterrupt inside the block and finish the document there). Raises UsageError when
+    the file cannot be written."""
     name = os.fspath(path)
     if is_stdout(name):
         with _stdout(binary) as out:
@@ -204,17 +205,33 @@ def read_text(path: str | os.PathLike) -> str:
 
 
 def _read_limited(stream, where: str) -> bytes:
-    """Read in chunks: a NUL byte (binary data, /dev/zero) or more than READ_LIMIT bytes stops
-    the reading at once."""
+    """A regular file is measured first and read whole; anything else (a pipe, /dev/zero) is
+    read in chunks, so a NUL byte (binary data) or more than READ_LIMIT bytes stops it at
+    once."""
+    too_large = UsageError(f"cannot read {where}: larger than {READ_LIMIT >> 20} MiB, the "
+                           "largest input grad reads")
+    binary = UsageError(f"cannot read {where}: not a text file (it holds NUL bytes)")
+    try:
+        info = os.fstat(stream.fileno())
+    except (OSError, ValueError):  # ValueError: a stream with no descriptor
+        info = None
+    if info is not None and stat.S_ISREG(info.st_mode):
+        if info.st_size > READ_LIMIT:
+            raise too_large
+        data = stream.read(READ_LIMIT + 1)
+        if len(data) > READ_LIMIT:
+            raise too_large
+        if b"\0" in data:
+            raise binary
+        return data
     chunks, size = [], 0
     while True:
         chunk = stream.read(_CHUNK)
         if not chunk:
             return b"".join(chunks)
         if b"\0" in chunk:
-            raise UsageError(f"cannot read {where}: not a text file (it holds NUL bytes)")
+            raise binary
         size += len(chunk)
         if size > READ_LIMIT:
-            raise UsageError(f"cannot read {where}: larger than {READ_LIMIT >> 20} MiB, the "
-                             "largest input grad reads")
+            raise too_large
         chunks.append(chunk)

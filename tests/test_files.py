@@ -206,6 +206,20 @@ def test_read_text_refuses_past_the_limit(tmp_path, monkeypatch):
     (tmp_path / "f.grad").write_text("x + " * 3)
     with pytest.raises(UsageError, match="larger than"):
         files.read_text(tmp_path / "f.grad")
+    (tmp_path / "g.grad").write_text("x + " * 2 + "y")  # 9 bytes: within the limit
+    assert files.read_text(tmp_path / "g.grad") == "x + x + y"
+
+
+def test_read_text_refuses_past_the_limit_from_a_pipe(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "READ_LIMIT", 10)
+    monkeypatch.setattr(files, "_CHUNK", 4)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=lambda: fifo.write_text("x + " * 3))
+    writer.start()
+    with pytest.raises(UsageError, match="larger than"):
+        files.read_text(fifo)
+    writer.join(10)
 
 
 # --- the installed grad -------------------------------------------------------------------------
