@@ -69,6 +69,16 @@ def test_a_replaced_file_keeps_its_mode_and_is_a_new_inode(tmp_path):
     assert only(tmp_path) == ["t.csv"]
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file away")
+def test_a_replaced_file_keeps_its_owner(tmp_path):
+    target = tmp_path / "theirs.csv"
+    target.write_text("old\n")
+    os.chown(target, 65534, 65534)
+    files.write_text(target, "new\n")
+    assert (target.stat().st_uid, target.stat().st_gid) == (65534, 65534)
+    assert target.read_text() == "new\n"
+
+
 def test_a_symlink_to_a_file_writes_the_target_and_keeps_the_link(tmp_path):
     (tmp_path / "real").mkdir()
     target = tmp_path / "real" / "t.svg"
