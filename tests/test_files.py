@@ -395,3 +395,19 @@ def test_a_file_that_cannot_be_written_is_exit_2_and_stays_whole(tmp_path):
         assert target.read_text() == "old\n" and only(folder) == ["t.csv"]
     finally:
         folder.chmod(0o755)
+
+
+def test_the_history_trim_writes_through_a_symlinked_history(tmp_path):
+    history_module = pytest.importorskip("prompt_toolkit.history")
+    from gradcli.prompt import open_history
+
+    (tmp_path / "dotfiles").mkdir()
+    real = tmp_path / "dotfiles" / "history"
+    writer = history_module.FileHistory(str(real))
+    for i in range(1010):
+        writer.store_string(f"x = {i}")
+    link = tmp_path / "history"
+    link.symlink_to(real)
+    open_history(link, lambda message: pytest.fail(message))
+    assert link.is_symlink() and real.read_text().count("\n+x = ") == 1000
+    assert only(tmp_path / "dotfiles") == ["history"]
