@@ -55,10 +55,7 @@ def user_errors():
     try:
         yield
     except GradcliError as exc:
-        from . import render
-
-        _, err = _consoles()
-        err.print(render.error(exc, err.width))
+        _report(exc)
         raise typer.Exit(exc.exit_code) from None
 
 
@@ -80,6 +77,10 @@ def _root(
 ) -> None:
     if ctx.invoked_subcommand is not None:
         return
+    from .streams import is_closed
+
+    if is_closed(sys.stdin):  # nothing to read, no REPL to run
+        raise UsageError("cannot read standard input: it is closed")
     if sys.stdin.isatty() and sys.stdout.isatty():  # `grad` alone on a terminal: the REPL
         from .repl import run
 
@@ -93,18 +94,14 @@ def _root(
 
 def read_source(expression: str | None, file: Path | None) -> str:
     """The formula text from the argument, a file, or standard input ('-')."""
+    from .files import read_text
+
     if file is not None:
-        if str(file) == "-":
-            return sys.stdin.read()
-        try:
-            return file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(
-                f"cannot read {str(file)!r}: {getattr(exc, 'strerror', exc)}") from None
+        return read_text(file)
     if expression is None:
         raise UsageError("no formula given", hint="grad eval '(x + y) * z' x=-2 y=5 z=-4")
     if expression == "-":
-        return sys.stdin.read()
+        return read_text("-")
     return expression
 
 
@@ -187,12 +184,13 @@ Explain = Annotated[bool, typer.Option(
 Format = Annotated[Optional[str], typer.Option(
     "--format", help="Output format: tree (default), json or dot (Graphviz).",
     show_default=False)]
+# An output file is never checked for reading (readable=False): a write-only file is fine.
 Svg = Annotated[Optional[Path], typer.Option(
-    "--svg", help="Also draw the circuit diagram into FILE as SVG (needs Graphviz).",
-    show_default=False)]
+    "--svg", help="Also draw the circuit diagram into FILE as SVG (needs Graphviz; "
+                  "'-' for standard output).", show_default=False, readable=False)]
 Png = Annotated[Optional[Path], typer.Option(
-    "--png", help="Also draw the circuit diagram into FILE as PNG (needs Graphviz).",
-    show_default=False)]
+    "--png", help="Also draw the circuit diagram into FILE as PNG (needs Graphviz; "
+                  "'-' for standard output).", show_default=False, readable=False)]
 
 
 @app.command("eval")
@@ -247,6 +245,7 @@ def run_eval(tape, point, *, wrt: str | None = None, check: bool = False,
         raise UsageError(f"unknown format {fmt!r}", hint="use --format tree, json or dot")
     if as_json and fmt not in (None, "json"):
         raise UsageError(f"--json and --format {fmt} ask for two formats", hint="choose one")
+    diagram_to_stdout = _diagram_outputs(svg, png, fmt, as_json)
     fmt = "json" if as_json else (fmt or "tree")
     if fmt == "dot" and (explain or check):
         asked = " and ".join(o for o, on in (("--explain", explain), ("--check", check)) if on)
@@ -272,7 +271,10 @@ def run_eval(tape, point, *, wrt: str | None = None, check: bool = False,
         for path, kind in ((svg, "svg"), (png, "png")):
             if path is not None:
                 dot.render(text, kind, path)
-                _note(f"wrote the circuit diagram to {path}")
+                if path is not diagram_to_stdout:
+                    _note(f"wrote the circuit diagram to {path}")
+    if diagram_to_stdout is not None:  # the diagram is the output
+        return
     if fmt == "dot":
         from .dot import to_dot
 
@@ -296,6 +298,31 @@ def run_eval(tape, point, *, wrt: str | None = None, check: bool = False,
         out.print(item)
     out.print(render.evaluation_view(ev, result.names, digits, result.check,
                                      result.diagnostics, explanation))
+
+
+def _diagram_outputs(svg: Path | None, png: Path | None, fmt: str | None,
+                     as_json: bool) -> Path | None:
+    """Check --svg and --png before anything runs: each name must not end in the other's
+    extension, and at most one output may be standard output ('-'), which then replaces the
+    tree. Returns the path that is standard output, if any."""
+    from .files import is_stdout
+
+    for path, kind, other in ((svg, "svg", "png"), (png, "png", "svg")):
+        if path is not None and path.suffix.lower() == f".{other}":
+            raise UsageError(f"--{kind} {str(path)!r} writes {kind.upper()}, but the name "
+                             f"ends in .{other}", hint=f"use --{other} {path}, or a name "
+                                                       f"ending in .{kind}")
+    to_stdout = [(p, k) for p, k in ((svg, "svg"), (png, "png")) if p is not None and is_stdout(p)]
+    if not to_stdout:
+        return None
+    kind = to_stdout[0][1]
+    if len(to_stdout) > 1:
+        raise UsageError("--svg and --png both write to standard output",
+                         hint="give one of them a file name")
+    if as_json or fmt is not None:
+        raise UsageError(f"--{kind} - and --{'json' if as_json else 'format'} both write to "
+                         "standard output", hint=f"give --{kind} a file name")
+    return to_stdout[0][0]
 
 
 def _note(message: str) -> None:
@@ -386,10 +413,12 @@ def descend_cmd(
         "--json", help="Print one strict JSON object with the whole trace (schema in the "
                        "README).")] = False,
     csv_file: Annotated[Optional[Path], typer.Option(
-        "--csv", help="Write the whole trace to FILE as CSV.", show_default=False)] = None,
+        "--csv", help="Write the whole trace to FILE as CSV ('-' for standard output).",
+        show_default=False, readable=False)] = None,
     plot_file: Annotated[Optional[Path], typer.Option(
         "--plot", help="Draw the run to FILE.png or FILE.svg (needs matplotlib: "
-                       "pip install 'gradcli[plot]').", show_default=False)] = None,
+                       "pip install 'gradcli[plot]').", show_default=False,
+        readable=False)] = None,
     digits: Digits = 6,
 ) -> None:
     """Gradient descent on a formula: watch f fall and the parameters move.
@@ -412,6 +441,7 @@ def descend_cmd(
     options = descend_options(locals())  # first: locals() holds just the parameters
     with user_errors():
         options.plot_format()  # a bad --plot file name or missing matplotlib: said first
+        file_to_stdout = _file_to_stdout(options)
         tape, point = prepare(expression, bindings, file)
         from .render_descend import run_descent
 
@@ -420,7 +450,7 @@ def descend_cmd(
             outcome = run_descent(tape, point, options, out)
         except KeyboardInterrupt:
             raise typer.Exit(ExitCode.INTERRUPTED) from None
-        for item in outcome.output:
+        for item in [] if file_to_stdout else outcome.output:
             if isinstance(item, str):
                 sys.stdout.write(item + "\n")
             else:
@@ -428,6 +458,23 @@ def descend_cmd(
         for message in outcome.messages:
             err.print(message)
         raise typer.Exit(outcome.exit_code)
+
+
+def _file_to_stdout(options) -> bool:
+    """Whether --csv or --plot is standard output ('-'): that file is then the output, in place
+    of the table or JSON."""
+    from .files import is_stdout
+
+    named = [f"--{option}" for option, path in (("csv", options.csv_file),
+                                                 ("plot", options.plot_file))
+             if path is not None and is_stdout(path)]
+    if len(named) > 1:
+        raise UsageError("--csv and --plot both write to standard output",
+                         hint="give one of them a file name")
+    if named and options.as_json:
+        raise UsageError(f"{named[0]} - and --json both write to standard output",
+                         hint=f"give {named[0]} a file name")
+    return bool(named)
 
 
 def descend_options(params: dict):
@@ -647,13 +694,28 @@ def _app_for(argv: list[str]) -> typer.Typer:
     return single
 
 
+def _report(exc: GradcliError) -> None:
+    from . import render
+
+    _, err = _consoles()
+    err.print(render.error(exc, err.width))
+
+
 def main() -> None:
+    """The one error boundary: the command runs with guarded standard streams (a closed or
+    full stdout, a closed stdin are errors with a message), and stdout is flushed before the
+    exit code is final. Streams that cannot show Unicode transliterate instead of failing."""
+    from .streams import run_guarded
     from .terminal import protect_streams
 
     protect_streams()
     argv = sys.argv[1:]
-    command = typer.main.get_command(_app_for(argv))
-    command.main(args=_protect_leading_minus(command, argv), prog_name="grad")
+
+    def run() -> None:
+        command = typer.main.get_command(_app_for(argv))
+        command.main(args=_protect_leading_minus(command, argv), prog_name="grad")
+
+    sys.exit(run_guarded(run, _report))
 
 
 if __name__ == "__main__":

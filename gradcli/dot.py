@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import html
 import math
-import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
-from .atomic import adopt_mode
 from .engine import Evaluation
 from .errors import GradcliError, UsageError
 from .explain import contributions, label, output_label
+from .files import write_bytes
 from .graph import CONST, INPUT
 from .ops import OPS
 
@@ -125,9 +123,9 @@ def have_graphviz() -> bool:
 
 
 def render(dot_text: str, fmt: str, path: Path) -> None:
-    """Render DOT text to `path` as fmt ("svg" or "png") with Graphviz's dot program. The file
-    is written whole or not at all. Raises UsageError when dot is missing, GradcliError when
-    it fails or the file cannot be written."""
+    """Render DOT text to `path` as fmt ("svg" or "png") with Graphviz's dot program, written
+    by files.write_bytes. Raises UsageError when dot is missing or the file cannot be written,
+    GradcliError when dot fails."""
     program = shutil.which("dot")
     if program is None:
         raise UsageError(f"cannot write {str(path)!r}: Graphviz's dot program is not installed",
@@ -140,17 +138,4 @@ def render(dot_text: str, fmt: str, path: Path) -> None:
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GradcliError("Graphviz's dot failed" + (f": {message[0]}" if message else ""))
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        handle, temporary = tempfile.mkstemp(dir=directory, prefix=f".{path.name}.",
-                                             suffix=".tmp")
-        try:
-            with os.fdopen(handle, "wb") as stream:
-                stream.write(done.stdout)
-            adopt_mode(temporary, path)
-            os.replace(temporary, path)
-        except BaseException:
-            os.unlink(temporary)
-            raise
-    except OSError as exc:
-        raise UsageError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None
+    write_bytes(path, done.stdout)

@@ -4,10 +4,7 @@ the REPL runs on a terminal."""
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,6 +16,8 @@ from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.lexers import Lexer
 from prompt_toolkit.styles import Style
 
+from .errors import UsageError
+from .files import open_output
 from .ops import CONSTANTS, FUNCTIONS
 from .session import META, Session, needs_more
 from .syntax import _TOKEN_RE
@@ -121,7 +120,8 @@ HISTORY_ENTRIES = 1000  # the history file keeps the newest entries, trimmed at 
 
 def trim_history(path: Path, keep: int = HISTORY_ENTRIES) -> None:
     """Keep the newest `keep` entries of a prompt_toolkit history file (each entry is its
-    '# time' line and its '+' lines), rewritten atomically only when there are more."""
+    '# time' line and its '+' lines), rewritten (files.open_output) only when there are more.
+    Raises UsageError when it cannot be rewritten."""
     blocks: list[list[str]] = []
     with open(path, encoding="utf-8", errors="replace") as handle:
         starts_new = True
@@ -134,15 +134,8 @@ def trim_history(path: Path, keep: int = HISTORY_ENTRIES) -> None:
     entries = [b for b in blocks if any(line.startswith("+") for line in b)]
     if len(entries) <= keep:
         return
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            out.writelines(line for block in entries[-keep:] for line in block)
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    with open_output(path) as out:
+        out.writelines(line for block in entries[-keep:] for line in block)
 
 
 def open_history(path: Path, warn: Callable[[str], None]) -> History:
@@ -158,6 +151,8 @@ def open_history(path: Path, warn: Callable[[str], None]) -> History:
         trim_history(path)
     except OSError as exc:  # an untrimmed history still works
         warn(f"cannot trim the history file {path}: {exc.strerror or exc}")
+    except UsageError as exc:
+        warn(f"cannot trim the history file: {exc.message}")
     return _FileHistory(str(path), warn)
 
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +17,10 @@ from rich.table import Table
 from rich.text import Text
 
 from . import render
-from .atomic import adopt_mode
 from .descend import Result, Step, default_every
 from .descend_run import DescendOptions, Run, drive
-from .errors import GradcliError, UsageError
+from .errors import GradcliError
+from .files import write_bytes
 from .render import GRAD, VALUE, num
 from .render_table import FoldingTable
 
@@ -165,26 +163,6 @@ def progress_bar(console, total: int):
                     TimeRemainingColumn(), console=console, transient=True)
 
 
-# --- files ---------------------------------------------------------------------------------
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write the whole file next to its destination, then rename it into place, so an old file
-    is never truncated before the new one is complete."""
-    directory = path.parent if str(path.parent) else Path(".")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        adopt_mode(temporary, path)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
-
-
 def trace_csv(result: Result, trace: Sequence[Step]) -> str:
     """step, value, [loss], each parameter, grad_<parameter> each, grad_norm; exact floats."""
     buffer = io.StringIO()
@@ -273,11 +251,11 @@ def run_descent(tape, point, options: DescendOptions, console=None,
 
 
 def write_files(run: Run, fmt: str | None = None) -> list[Path]:
-    """Write --csv and --plot (fmt from options.plot_format()), each atomically. Returns the
-    paths written. Raises UsageError when a file cannot be written."""
+    """Write --csv and --plot (fmt from options.plot_format()) with files.write_bytes. Returns
+    the paths written. Raises UsageError when a file cannot be written."""
     options, written = run.options, []
     if options.csv_file is not None:
-        _write(options.csv_file, trace_csv(run.result, run.trace).encode("utf-8"))
+        write_bytes(options.csv_file, trace_csv(run.result, run.trace).encode("utf-8"))
         written.append(options.csv_file)
     if options.plot_file is not None:
         from .descend import objective_fn
@@ -286,13 +264,7 @@ def write_files(run: Run, fmt: str | None = None) -> list[Path]:
         fmt = fmt or options.plot_format()
         objective = objective_fn(run.tape, run.point, run.result.params, options.target)
         image = picture(run.result, run.trace, run.f_name, fmt, objective)
-        _write(options.plot_file, image)
+        write_bytes(options.plot_file, image)
         written.append(options.plot_file)
     return written
 
-
-def _write(path: Path, data: bytes) -> None:
-    try:
-        write_atomically(path, data)
-    except OSError as exc:
-        raise UsageError(f"cannot write {str(path)!r}: {exc.strerror or exc}") from None

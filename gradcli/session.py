@@ -16,7 +16,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,6 @@ from rich.table import Table
 from rich.text import Text
 
 from . import render, request
-from .atomic import adopt_mode
 from .engine import Tape, resolve_point
 from .errors import (
     DomainError,
@@ -37,6 +35,7 @@ from .errors import (
     UnboundInputError,
     UsageError,
 )
+from .files import read_text, write_text
 from .graph import CONST, Graph
 from .ops import CONSTANTS, FUNCTIONS
 from .syntax import _TOKEN_RE, parse
@@ -472,41 +471,19 @@ class Session:
         self.definitions.clear()
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Write the session as a program, atomically: a temporary file in the same directory
-        replaces the old file only once it is complete."""
+        """Write the session as a program (files.write_text: an old file is replaced only
+        once the new one is complete)."""
         target = Path(path)
         text, _ = self.program()
         body = ("# a gradcli session: grad eval -f FILE, or :load FILE in grad repl\n"
                 + (text + "\n" if text else ""))
-        directory = target.parent if str(target.parent) else Path(".")
-        try:
-            fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.",
-                                        suffix=".tmp")
-        except OSError as exc:
-            raise UsageError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(body)
-                handle.flush()
-                os.fsync(handle.fileno())
-            adopt_mode(temp, target)
-            os.replace(temp, target)
-        except OSError as exc:
-            try:
-                os.unlink(temp)
-            except OSError:
-                pass
-            raise UsageError(f"cannot write {str(target)!r}: {exc.strerror or exc}") from None
+        write_text(target, body)
         return target
 
     def load(self, path: str | os.PathLike) -> Reply:
         """Run a program file's statements into the session: all of them, or (on an error)
         none."""
-        try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise UsageError(f"cannot read {str(path)!r}: "
-                             f"{getattr(exc, 'strerror', None) or exc}") from None
+        text = read_text(path)
         saved = dict(self.values), dict(self.definitions)
         reply = Reply()
         try:
