@@ -173,3 +173,13 @@ def test_an_unclosed_parenthesis_at_the_end_of_a_file_points_at_it(grad):
     assert lines[1] == "  (x+y" and lines[2] == "  ^", result.stderr
     ends = grad("eval", "-", "x=1", input="x +\n\n")  # not past the end either
     assert ends.stderr.splitlines()[1:3] == ["  x +", "     ^"], ends.stderr
+
+
+def test_the_descend_summary_never_elides_a_number(grad):
+    result = grad("descend", "(x-1)^2 + (y-2)^2", "x=0.123456789", "y=0.3", "--digits", "17",
+                  "--steps", "3", env={"COLUMNS": "30"})
+    assert result.returncode == 0, result.stderr
+    summary = result.stdout.split("stopped", 1)[1]
+    assert "…" not in summary
+    words = summary.split()
+    assert "0.55120987596799997," in words and "1.1295999999999999" in words
