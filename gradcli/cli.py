@@ -308,13 +308,12 @@ def _note(message: str) -> None:
 @app.command("ops")
 def ops_cmd() -> None:
     """List every operation and function a formula can use, from the op table."""
-    from rich.table import Table
-
     from .ops import CONSTANTS, OPS
+    from .render_table import FoldingTable
 
-    table = Table(title="operations")
+    table = FoldingTable(title="operations")
     for column in ("write", "op", "what it computes", "gate role", "local derivatives"):
-        table.add_column(column)
+        table.add_column(column, wrap=column != "op")
     for op in OPS.values():
         if op.name == "id":
             continue
@@ -611,7 +610,7 @@ def example_cmd(
 def _protect_leading_minus(command, argv: list[str]) -> list[str]:
     """A formula such as '-x^2 + 1' starts with '-', which the option parser would take for an
     option. Give such words a leading space (harmless to the formula's parser). A word that
-    starts with '--' is always an option, so a mistyped one is reported as unknown."""
+    starts with '--' is always an option: raises UsageError for one the command lacks."""
     commands = getattr(command, "commands", {})
     if not argv or argv[0] not in commands:
         return argv
@@ -626,13 +625,23 @@ def _protect_leading_minus(command, argv: list[str]) -> list[str]:
             fixed += argv[i:]
             break
         is_option = word.split("=", 1)[0] in options if word.startswith("--") else word in options
-        # '--jsn' is a mistyped option (click names the nearest one); '-x^2' is a formula
-        if word.startswith("-") and not word.startswith("--") and word != "-" \
-                and not is_option and not takes_value:
-            word = " " + word
+        if word.startswith("--") and not is_option and not takes_value:
+            raise _unknown_option(argv[0], word.split("=", 1)[0], options)
+        if word.startswith("-") and word != "-" and not is_option and not takes_value:
+            word = " " + word  # '-x^2 + 1' is a formula
         takes_value = is_option and options.get(word, False)
         fixed.append(word)
     return fixed
+
+
+def _unknown_option(command: str, word: str, options) -> UsageError:
+    """'--jsn' is a mistyped option, never a formula or a binding: name the nearest one."""
+    import difflib
+
+    close = difflib.get_close_matches(word, [o for o in options if o.startswith("--")], n=1)
+    return UsageError(f"grad {command} has no option {word}",
+                      hint=f"did you mean {close[0]}?" if close
+                      else f"grad {command} --help lists the options")
 
 
 def _app_for(argv: list[str]) -> typer.Typer:
@@ -653,7 +662,15 @@ def main() -> None:
     protect_streams()
     argv = sys.argv[1:]
     command = typer.main.get_command(_app_for(argv))
-    command.main(args=_protect_leading_minus(command, argv), prog_name="grad")
+    try:
+        args = _protect_leading_minus(command, argv)
+    except UsageError as exc:
+        from . import render
+
+        _, err = _consoles()
+        err.print(render.error(exc, err.width))
+        raise SystemExit(exc.exit_code) from None
+    command.main(args=args, prog_name="grad")
 
 
 if __name__ == "__main__":
