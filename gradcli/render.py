@@ -129,7 +129,8 @@ def _label(ev: Evaluation, node: int, digits: int, tag: str = "") -> tuple[Text,
     head.append(formula_text(graph, node, digits), style="bold" if graph.is_leaf(node) else "")
     if tag:
         head.append(f" {tag}", style="dim")
-    numbers = Text("   value ", style="dim")
+    numbers = Text()
+    numbers.append("   value ", style="dim")
     numbers.append(num(ev.values[node], digits), style=VALUE)
     numbers.append("   grad ", style="dim")
     numbers.append(num(ev.grads[node], digits), style=GRAD)
@@ -177,7 +178,8 @@ class TreeView:
         fitted = []
         for line in self.lines:
             room = width - len(line.guides)
-            text = Text(line.guides, style="dim", no_wrap=True, overflow="ignore")
+            text = Text(no_wrap=True, overflow="ignore")
+            text.append(line.guides, style="dim")
             head, numbers, role = line.head, line.numbers, line.role
             if head.cell_len + numbers.cell_len + role.cell_len <= room:
                 text.append_text(head)
