@@ -183,3 +183,12 @@ def test_the_descend_summary_never_elides_a_number(grad):
     assert "…" not in summary
     words = summary.split()
     assert "0.55120987596799997," in words and "1.1295999999999999" in words
+
+
+def test_the_repl_variables_table_never_elides_a_number(grad):
+    script = "x = 0.123456\nq = x * 3\nq * 2\n:vars\n"
+    result = grad("repl", input=script, env={"COLUMNS": "20"})
+    assert result.returncode == 0, result.stderr
+    table = result.stdout.rsplit("gradients are", 1)[1]
+    assert " 0.123456 " in table and " 0.370368 " in table and " x * 3 " in table
+    assert "…" not in table
