@@ -507,7 +507,7 @@ def check_cmd(
     EXPRESSION is the formula or program ('-' reads standard input); BINDINGS
     give the inputs their values as NAME=VALUE.
 
-    Exit codes: 0 every gradient agrees; 5 a verdict is "suspect".
+    Exit codes: 0 no verdict is "suspect"; 5 at least one is.
 
     Examples:
 
