@@ -38,11 +38,16 @@ def num(value: float | None, digits: int = 6) -> str:
     return format(value, f".{digits}g")
 
 
-def error(exc: GradcliError, width: int = 80) -> Text:
+def error(exc: GradcliError, width: int | None = None) -> Text:
     """error: message / the source line / a caret under the span / hint: …
 
-    The excerpt and the caret are kept within `width` columns (a long line shows a window
-    around the span), so that the caret stays under its target."""
+    The excerpt and the caret are kept within `width` columns (default: the terminal's, or
+    $COLUMNS, or 80); a long line shows a window around the span, so that the caret stays
+    under its target."""
+    if width is None:
+        import shutil
+
+        width = shutil.get_terminal_size().columns
     text = Text()
     text.append("error: ", style="bold red")
     text.append(exc.message)

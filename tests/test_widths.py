@@ -192,3 +192,11 @@ def test_the_repl_variables_table_never_elides_a_number(grad):
     table = result.stdout.rsplit("gradients are", 1)[1]
     assert " 0.123456 " in table and " 0.370368 " in table and " x * 3 " in table
     assert "…" not in table
+
+
+def test_the_repl_error_excerpt_fits_the_terminal(grad):
+    result = grad("repl", input=LONG + "\n", env={"COLUMNS": "40"})
+    lines = result.stderr.splitlines()
+    caret = next(i for i, line in enumerate(lines) if line.strip().startswith("^"))
+    assert len(lines[caret - 1]) <= 40
+    assert lines[caret - 1][lines[caret].index("^"):].startswith("foo")
