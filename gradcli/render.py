@@ -195,7 +195,7 @@ class TreeView:
                 text.append_text(numbers)
             else:
                 keep = room - numbers.cell_len - len(self.ellipsis)
-                if keep < 1:
+                if keep < 1 or not numbers:  # a mark ('… 433 more operands') stays whole
                     return None
                 short = head[:keep]
                 short.append(self.ellipsis, style="dim")

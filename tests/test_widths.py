@@ -13,7 +13,7 @@ from gradcli.engine import Tape
 from gradcli.syntax import parse
 from gradcli.terminal import console_class
 
-WIDTHS = [20, 40, 80, 200]
+WIDTHS = [20, 36, 40, 80, 200]
 NEURON = "1/(1 + exp(-(w0*x0 + w1*x1 + w2)))"
 NEURON_POINT = dict(w0=2, x0=-1, w1=-3, x1=-2, w2=-3)
 # Formulas that use each input once and share no subexpression: every node is drawn on one
@@ -73,6 +73,10 @@ def test_every_number_whole_and_every_node_shown_or_counted(case, width):
     hidden, total = (int(note.group(1)), int(note.group(2))) if note else (0, reachable(ev.graph))
     assert total == reachable(ev.graph)
     assert len(lines) + hidden == total
+    for line in text.splitlines():  # the marks of cuts are whole too
+        if re.match(r"^[│├└─ ]*… (\d+ more|deeper)", line):
+            assert re.search(r"… (\d+ more operands? not shown|deeper nodes not shown "
+                             r"\(\d+ operands? past \d+ levels\))$", line), line
     if "too deep for this width" not in flat:  # the tree itself keeps to the width
         assert max(len(line) for line in text.splitlines()) <= width
 
