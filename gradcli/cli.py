@@ -335,13 +335,12 @@ def _note(message: str) -> None:
 @app.command("ops")
 def ops_cmd() -> None:
     """List every operation and function a formula can use, from the op table."""
-    from rich.table import Table
-
     from .ops import CONSTANTS, OPS
+    from .render_table import FoldingTable
 
-    table = Table(title="operations")
+    table = FoldingTable(title="operations")
     for column in ("write", "op", "what it computes", "gate role", "local derivatives"):
-        table.add_column(column)
+        table.add_column(column, wrap=column != "op")
     for op in OPS.values():
         if op.name == "id":
             continue
@@ -555,7 +554,7 @@ def check_cmd(
     EXPRESSION is the formula or program ('-' reads standard input); BINDINGS
     give the inputs their values as NAME=VALUE.
 
-    Exit codes: 0 every gradient agrees; 5 a verdict is "suspect".
+    Exit codes: 0 no verdict is "suspect"; 5 at least one is.
 
     Examples:
 
@@ -658,7 +657,7 @@ def example_cmd(
 def _protect_leading_minus(command, argv: list[str]) -> list[str]:
     """A formula such as '-x^2 + 1' starts with '-', which the option parser would take for an
     option. Give such words a leading space (harmless to the formula's parser). A word that
-    starts with '--' is always an option, so a mistyped one is reported as unknown."""
+    starts with '--' is always an option: raises UsageError for one the command lacks."""
     commands = getattr(command, "commands", {})
     if not argv or argv[0] not in commands:
         return argv
@@ -673,13 +672,23 @@ def _protect_leading_minus(command, argv: list[str]) -> list[str]:
             fixed += argv[i:]
             break
         is_option = word.split("=", 1)[0] in options if word.startswith("--") else word in options
-        # '--jsn' is a mistyped option (click names the nearest one); '-x^2' is a formula
-        if word.startswith("-") and not word.startswith("--") and word != "-" \
-                and not is_option and not takes_value:
-            word = " " + word
+        if word.startswith("--") and not is_option and not takes_value:
+            raise _unknown_option(argv[0], word.split("=", 1)[0], options)
+        if word.startswith("-") and word != "-" and not is_option and not takes_value:
+            word = " " + word  # '-x^2 + 1' is a formula
         takes_value = is_option and options.get(word, False)
         fixed.append(word)
     return fixed
+
+
+def _unknown_option(command: str, word: str, options) -> UsageError:
+    """'--jsn' is a mistyped option, never a formula or a binding: name the nearest one."""
+    import difflib
+
+    close = difflib.get_close_matches(word, [o for o in options if o.startswith("--")], n=1)
+    return UsageError(f"grad {command} has no option {word}",
+                      hint=f"did you mean {close[0]}?" if close
+                      else f"grad {command} --help lists the options")
 
 
 def _app_for(argv: list[str]) -> typer.Typer:

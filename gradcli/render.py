@@ -38,11 +38,16 @@ def num(value: float | None, digits: int = 6) -> str:
     return format(value, f".{digits}g")
 
 
-def error(exc: GradcliError, width: int = 80) -> Text:
+def error(exc: GradcliError, width: int | None = None) -> Text:
     """error: message / the source line / a caret under the span / hint: …
 
-    The excerpt and the caret are kept within `width` columns (a long line shows a window
-    around the span), so that the caret stays under its target."""
+    The excerpt and the caret are kept within `width` columns (default: the terminal's, or
+    $COLUMNS, or 80); a long line shows a window around the span, so that the caret stays
+    under its target."""
+    if width is None:
+        import shutil
+
+        width = shutil.get_terminal_size().columns
     text = Text()
     text.append("error: ", style="bold red")
     text.append(exc.message)
@@ -129,7 +134,8 @@ def _label(ev: Evaluation, node: int, digits: int, tag: str = "") -> tuple[Text,
     head.append(formula_text(graph, node, digits), style="bold" if graph.is_leaf(node) else "")
     if tag:
         head.append(f" {tag}", style="dim")
-    numbers = Text("   value ", style="dim")
+    numbers = Text()
+    numbers.append("   value ", style="dim")
     numbers.append(num(ev.values[node], digits), style=VALUE)
     numbers.append("   grad ", style="dim")
     numbers.append(num(ev.grads[node], digits), style=GRAD)
@@ -177,7 +183,8 @@ class TreeView:
         fitted = []
         for line in self.lines:
             room = width - len(line.guides)
-            text = Text(line.guides, style="dim", no_wrap=True, overflow="ignore")
+            text = Text(no_wrap=True, overflow="ignore")
+            text.append(line.guides, style="dim")
             head, numbers, role = line.head, line.numbers, line.role
             if head.cell_len + numbers.cell_len + role.cell_len <= room:
                 text.append_text(head)
@@ -188,7 +195,7 @@ class TreeView:
                 text.append_text(numbers)
             else:
                 keep = room - numbers.cell_len - len(self.ellipsis)
-                if keep < 1:
+                if keep < 1 or not numbers:  # a mark ('… 433 more operands') stays whole
                     return None
                 short = head[:keep]
                 short.append(self.ellipsis, style="dim")

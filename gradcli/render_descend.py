@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from . import render
@@ -112,9 +111,9 @@ def plot(steps: Sequence[Step], f_name: str, width: int = 60, height: int = 8) -
 
 def summary(result: Result, f_name: str, digits: int = 6) -> Group:
     first, last = result.first, result.last
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold")
-    grid.add_column()
+    grid = FoldingTable(grid=True)  # its numbers are never cut: they wrap between words
+    grid.add_column("", style="bold")
+    grid.add_column("", wrap=True)
     stop = Text(result.stopped, style=STOP_STYLE[result.stopped])
     stop.append(f": {result.reason}", style="")
     grid.add_row("stopped", stop)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from rich.console import Group
-from rich.table import Table
 from rich.text import Text
 
 from .render import GRAD, VALUE, num
@@ -157,11 +156,11 @@ def sweep_table(sweeps: list[Sweep], digits: int = 6) -> FoldingTable:
     return table
 
 
-def examples_table(examples: list[Example]) -> Table:
-    table = Table(title="built-in examples: grad example NAME", title_justify="left")
+def examples_table(examples: list[Example]) -> FoldingTable:
+    table = FoldingTable(title="built-in examples: grad example NAME")
     table.add_column("name", style="bold")
-    table.add_column("what it shows")
-    table.add_column("program")
+    table.add_column("what it shows", wrap=True)
+    table.add_column("program", wrap=True)
     for e in examples:
         table.add_row(Text(e.name), Text(e.title),
                       Text("; ".join(e.program.strip().splitlines())))

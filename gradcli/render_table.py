@@ -24,19 +24,24 @@ class Column(NamedTuple):
     wrap: bool = False  # free text that may wrap; everything else keeps its width
 
 
+def _plain(cell) -> str:
+    return cell.plain if isinstance(cell, Text) else str(cell)
+
+
 def _width(cell) -> int:
-    text = cell.plain if isinstance(cell, Text) else str(cell)
-    return max((cell_len(line) for line in text.splitlines()), default=0)
+    return max((cell_len(line) for line in _plain(cell).splitlines()), default=0)
 
 
 MIN_WRAPPED = 12  # a wrapped column is given at least this many columns when folding
 
 
 class FoldingTable:
-    def __init__(self, title: str | Text | None = None, keys: int = 1) -> None:
+    def __init__(self, title: str | Text | None = None, keys: int = 1,
+                 grid: bool = False) -> None:
         self.title = title
         self.caption: str | Text | None = None
         self.keys = keys
+        self.grid = grid  # no box, no header: label and value columns two spaces apart
         self.columns: list[Column] = []
         self.rows: list[list] = []
 
@@ -51,46 +56,55 @@ class FoldingTable:
         """The same table for a stream that shows only ASCII (see terminal.asciify)."""
         from .terminal import asciify
 
-        table = FoldingTable(asciify(self.title), self.keys)
+        table = FoldingTable(asciify(self.title), self.keys, self.grid)
         table.caption = asciify(self.caption)
         table.columns = [c._replace(header=asciify(c.header)) for c in self.columns]
         table.rows = [[asciify(cell) for cell in row] for row in self.rows]
         return table
 
     def widths(self) -> list[int]:
-        """Each column's natural width: its widest cell or header (a wrapped column's
-        header and cells may also fold down to MIN_WRAPPED)."""
+        """Each column's natural width: its widest cell or header. A wrapped column may be
+        narrower, down to MIN_WRAPPED, but never narrower than its longest word (a number)."""
         widths = []
         for i, column in enumerate(self.columns):
-            wide = max([_width(column.header), *(_width(row[i]) for row in self.rows)])
-            widths.append(min(wide, MIN_WRAPPED) if column.wrap else wide)
+            cells = [column.header, *(row[i] for row in self.rows)]
+            wide = max(map(_width, cells))
+            if column.wrap:
+                word = max((cell_len(w) for c in cells for w in _plain(c).split()), default=0)
+                wide = max(word, min(wide, MIN_WRAPPED))
+            widths.append(wide)
         return widths
+
+    def _edges(self, count: int) -> int:
+        """Columns taken by borders and padding around `count` columns."""
+        return 2 * (count - 1) if self.grid else 3 * count + 1
 
     def folds(self, width: int) -> list[list[int]]:
         """The column numbers of each fold: the key columns, then as many of the others as
         fit (at least one), in order."""
         widths = self.widths()
         keys = list(range(min(self.keys, len(self.columns))))
-        used = 1 + sum(widths[i] + 3 for i in keys)  # '│ ' before, ' ' after, and the edge
         folds: list[list[int]] = []
         current: list[int] = []
-        taken = used
         for i in range(len(keys), len(self.columns)):
-            if current and taken + widths[i] + 3 > width:
+            if current and self.need(keys + current + [i], widths) > width:
                 folds.append(keys + current)
-                current, taken = [], used
+                current = []
             current.append(i)
-            taken += widths[i] + 3
         if current or not folds:
             folds.append(keys + current)
         return folds
 
-    def _table(self, columns: list[int]) -> Table:
-        table = Table()
+    def need(self, columns: list[int], widths: list[int]) -> int:
+        """The narrowest width at which these columns keep every cell whole."""
+        return sum(widths[i] for i in columns) + self._edges(len(columns))
+
+    def _table(self, columns: list[int], widths: list[int]) -> Table:
+        table = Table.grid(padding=(0, 2)) if self.grid else Table()
         for i in columns:
             column = self.columns[i]
             table.add_column(column.header, justify=column.justify, style=column.style,
-                             no_wrap=not column.wrap)
+                             no_wrap=not column.wrap, min_width=widths[i])
         for row in self.rows:
             table.add_row(*(row[i] for i in columns))
         return table
@@ -101,8 +115,9 @@ class FoldingTable:
         if self.title is not None:
             yield _line(self.title)
         for columns in self.folds(width):
-            need = 1 + sum(widths[i] + 3 for i in columns)
-            yield from console.render(self._table(columns), options.update_width(max(width, need)))
+            need = self.need(columns, widths)
+            yield from console.render(self._table(columns, widths),
+                                      options.update_width(max(width, need)))
         if self.caption is not None:
             yield _line(self.caption, "dim")
 

@@ -38,6 +38,7 @@ from .errors import (
 from .files import read_text, write_text
 from .graph import CONST, Graph
 from .ops import CONSTANTS, FUNCTIONS
+from .render_table import FoldingTable
 from .syntax import _TOKEN_RE, parse
 
 _CONTINUES = {"PLUS", "MINUS", "STAR", "SLASH", "POW", "EQUAL", "COMMA", "LPAR"}
@@ -566,12 +567,11 @@ def _cmd_vars(session: Session, argument: str) -> Reply:
         except (UnboundInputError, DomainError) as exc:
             note = exc.message
     digits = session.digits
-    table = Table(title=Text(f"gradients are ∂{output}/∂name") if output else None,
-                  title_justify="left")
+    table = FoldingTable(title=Text(f"gradients are ∂{output}/∂name") if output else None)
     for column, style in (("name", "bold"), ("formula", ""), ("value", render.VALUE),
                           (f"∂{output}/∂name" if output else "gradient", render.GRAD)):
         table.add_column(column, style=style, justify="right" if style.startswith(
-            ("green", "red")) else "left")
+            ("green", "red")) else "left", wrap=column == "formula")
     node_of = {}
     if ev is not None:
         for node, name in enumerate(ev.graph.names):

@@ -6,8 +6,7 @@ the consoles do not crop. And a stream whose encoding cannot show ∂, └ or �
 ascii, LC_ALL=C) gets an ASCII rendering: `d f/d x`, `+--` guides, ASCII table boxes. The text
 is transliterated before Rich lays it out, so table columns stay aligned; Rich chooses ASCII
 boxes itself for such a console. Anything written past Rich (help text, plain writes) is
-transliterated by an encoding error handler on the stream, so nothing ever raises
-UnicodeEncodeError.
+transliterated by the stream's codec, so nothing ever raises UnicodeEncodeError.
 """
 
 from __future__ import annotations
@@ -41,18 +40,35 @@ def to_ascii(text: str) -> str:
     return "".join(c if c.isascii() else "?" for c in plain if not unicodedata.combining(c))
 
 
-def _transliterate(exc: UnicodeError):
-    if not isinstance(exc, UnicodeEncodeError):
-        raise exc
-    return to_ascii(exc.object[exc.start:exc.end]), exc.end
+CODEC = "gradcli-ascii"  # ASCII that transliterates rather than fails
 
 
-codecs.register_error("gradcli-ascii", _transliterate)
+class _Encoder(codecs.IncrementalEncoder):
+    def encode(self, text: str, final: bool = False) -> bytes:
+        return to_ascii(text).encode("ascii", "replace")
+
+
+def _codec(name: str):
+    if name != CODEC.replace("-", "_"):
+        return None
+    ascii_codec = codecs.lookup("ascii")
+    return codecs.CodecInfo(
+        name=CODEC,
+        encode=lambda text, errors="strict": (_Encoder().encode(text), len(text)),
+        decode=ascii_codec.decode,
+        incrementalencoder=_Encoder,
+        incrementaldecoder=ascii_codec.incrementaldecoder,
+    )
+
+
+codecs.register(_codec)
 
 
 def can_show(encoding: str | None) -> bool:
+    if not encoding or encoding.lower() == CODEC:
+        return False
     try:
-        PROBE.encode(encoding or "ascii")
+        PROBE.encode(encoding)
     except (LookupError, UnicodeEncodeError):
         return False
     return True
@@ -72,17 +88,15 @@ def _c_locale() -> bool:
 
 
 def protect_streams() -> None:
-    """Make stdout and stderr transliterate what their encoding cannot show instead of
-    raising UnicodeEncodeError (help text, JSON and plain writes go past Rich)."""
+    """Give stdout and stderr the transliterating ASCII codec when they cannot show Unicode:
+    whatever goes past Rich (click's help text, plain writes) is ASCII too and never raises
+    UnicodeEncodeError. (Click would re-wrap a plain 'ascii' stream as UTF-8 for its help.)"""
     c_locale = _c_locale()
     for stream in (sys.stdout, sys.stderr):
-        if stream is None:
+        if stream is None or not (c_locale or not can_show(getattr(stream, "encoding", None))):
             continue
         try:
-            if c_locale:
-                stream.reconfigure(encoding="ascii", errors="gradcli-ascii")
-            elif not can_show(getattr(stream, "encoding", None)):
-                stream.reconfigure(errors="gradcli-ascii")
+            stream.reconfigure(encoding=CODEC)
         except (AttributeError, ValueError, OSError):
             pass  # not a text stream we can change: Rich's own writes are still ASCII
 

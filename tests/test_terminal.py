@@ -31,9 +31,7 @@ def test_errors_help_and_other_commands_never_raise_on_an_ascii_stream(grad, env
     error = grad("eval", "x + é", "x=1", env=env)  # user text that ASCII cannot show
     assert error.returncode == 3 and error.stderr.isascii()
     assert "error:" in error.stderr and "Traceback" not in error.stderr
-    help_text = grad("descend", "--help", env=env)  # click writes help itself, in UTF-8
-    assert help_text.returncode == 0 and "Traceback" not in help_text.stderr
-    for args in (["ops"], ["check", "sin(x)", "x=1", "--sweep"],
+    for args in (["descend", "--help"], ["ops"], ["check", "sin(x)", "x=1", "--sweep"],
                  ["descend", "(x-1)^2", "x=0", "--steps", "5"], ["example", "neuron"]):
         result = grad(*args, env=env)
         assert result.returncode == 0, (args, result.stderr)

@@ -13,7 +13,7 @@ from gradcli.engine import Tape
 from gradcli.syntax import parse
 from gradcli.terminal import console_class
 
-WIDTHS = [20, 40, 80, 200]
+WIDTHS = [20, 36, 40, 80, 200]
 NEURON = "1/(1 + exp(-(w0*x0 + w1*x1 + w2)))"
 NEURON_POINT = dict(w0=2, x0=-1, w1=-3, x1=-2, w2=-3)
 # Formulas that use each input once and share no subexpression: every node is drawn on one
@@ -73,6 +73,10 @@ def test_every_number_whole_and_every_node_shown_or_counted(case, width):
     hidden, total = (int(note.group(1)), int(note.group(2))) if note else (0, reachable(ev.graph))
     assert total == reachable(ev.graph)
     assert len(lines) + hidden == total
+    for line in text.splitlines():  # the marks of cuts are whole too
+        if re.match(r"^[│├└─ ]*… (\d+ more|deeper)", line):
+            assert re.search(r"… (\d+ more operands? not shown|deeper nodes not shown "
+                             r"\(\d+ operands? past \d+ levels\))$", line), line
     if "too deep for this width" not in flat:  # the tree itself keeps to the width
         assert max(len(line) for line in text.splitlines()) <= width
 
@@ -173,3 +177,30 @@ def test_an_unclosed_parenthesis_at_the_end_of_a_file_points_at_it(grad):
     assert lines[1] == "  (x+y" and lines[2] == "  ^", result.stderr
     ends = grad("eval", "-", "x=1", input="x +\n\n")  # not past the end either
     assert ends.stderr.splitlines()[1:3] == ["  x +", "     ^"], ends.stderr
+
+
+def test_the_descend_summary_never_elides_a_number(grad):
+    result = grad("descend", "(x-1)^2 + (y-2)^2", "x=0.123456789", "y=0.3", "--digits", "17",
+                  "--steps", "3", env={"COLUMNS": "30"})
+    assert result.returncode == 0, result.stderr
+    summary = result.stdout.split("stopped", 1)[1]
+    assert "…" not in summary
+    words = summary.split()
+    assert "0.55120987596799997," in words and "1.1295999999999999" in words
+
+
+def test_the_repl_variables_table_never_elides_a_number(grad):
+    script = "x = 0.123456\nq = x * 3\nq * 2\n:vars\n"
+    result = grad("repl", input=script, env={"COLUMNS": "20"})
+    assert result.returncode == 0, result.stderr
+    table = result.stdout.rsplit("gradients are", 1)[1]
+    assert " 0.123456 " in table and " 0.370368 " in table and " x * 3 " in table
+    assert "…" not in table
+
+
+def test_the_repl_error_excerpt_fits_the_terminal(grad):
+    result = grad("repl", input=LONG + "\n", env={"COLUMNS": "40"})
+    lines = result.stderr.splitlines()
+    caret = next(i for i, line in enumerate(lines) if line.strip().startswith("^"))
+    assert len(lines[caret - 1]) <= 40
+    assert lines[caret - 1][lines[caret].index("^"):].startswith("foo")
