@@ -91,14 +91,20 @@ class Tape:
             template[node] = value
         self._template = template
         self._inputs = list(graph.inputs.items())
-        steps = []
+        steps, sweeps = [], []
         with gc_paused():
             for node, (op, args) in enumerate(zip(graph.ops, graph.args, strict=True)):
                 if op not in (INPUT, CONST):
                     rule = OPS[op]
-                    steps.append((node, rule.forward, rule.grads, args, len(args)))
+                    steps.append((node, rule.forward, args, len(args)))
+                    # kind: the arity for an op whose grads is upstream × partials (the
+                    # loop multiplies, as fast as it can), minus the arity for the others
+                    if rule.product:
+                        sweeps.append((node, rule.partials, args, len(args)))
+                    else:
+                        sweeps.append((node, rule.grads, args, -len(args)))
         self._steps = steps
-        self._reverse = steps[::-1]
+        self._reverse = sweeps[::-1]
 
     def forward(self, point: Mapping[str, float]) -> list[float]:
         """Every node's value. Raises DomainError naming the first node that fails."""
@@ -107,7 +113,7 @@ class Tape:
             values[node] = point[name]
         node = -1
         try:
-            for node, forward, _, args, arity in self._steps:
+            for node, forward, args, arity in self._steps:
                 if arity == 1:
                     values[node] = forward(values[args[0]])
                 elif arity == 2:
@@ -131,17 +137,28 @@ class Tape:
         grads[self.graph.output] = 1.0
         node = -1
         try:
-            for node, _, rule, args, arity in self._reverse:
+            for node, rule, args, kind in self._reverse:
                 upstream = grads[node]
-                if arity == 1:
+                if kind == 1:
+                    grads[args[0]] += upstream * rule(values[args[0]], values[node])[0]
+                elif kind == 2:
+                    a, b = args
+                    da, db = rule(values[a], values[b], values[node])
+                    grads[a] += upstream * da
+                    grads[b] += upstream * db
+                elif kind == -1:
                     grads[args[0]] += rule(upstream, values[args[0]], values[node])[0]
-                elif arity == 2:
+                elif kind == -2:
                     a, b = args
                     da, db = rule(upstream, values[a], values[b], values[node])
                     grads[a] += da
                     grads[b] += db
                 else:
-                    sent = rule(upstream, *[values[a] for a in args], values[node])
+                    inputs = [values[a] for a in args]
+                    if kind > 0:
+                        sent = [upstream * d for d in rule(*inputs, values[node])]
+                    else:
+                        sent = rule(upstream, *inputs, values[node])
                     for a, d in zip(args, sent, strict=True):
                         grads[a] += d
         except (ArithmeticError, ValueError) as exc:

@@ -131,8 +131,8 @@ def contributions(ev: Evaluation) -> list[list[Contribution]]:
             note = ""
             if rule.routes and d == 0.0 and upstream != 0.0:
                 note = BLOCKED
-            elif rule.quotient and rule.quotient[min(slot, len(rule.quotient) - 1)] \
-                    and math.isinf(d) and math.isfinite(downstream):
+            elif rule.quotient and rule.quotient[slot] and math.isinf(d) \
+                    and math.isfinite(downstream):
                 note = DIVIDED
             formula = local_formula(graph, node, slot, output, operands)
             received[a].append(Contribution(node, a, slot, formula, d, upstream, downstream,

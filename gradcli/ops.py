@@ -62,6 +62,8 @@ class Op(NamedTuple):
     # (up, *inputs, out) -> what the op sends back to each input. None: upstream × partials
     # (routed, if the op routes), made at register.
     grads: Callable[..., tuple[float, ...]] | None = None
+    # Set by register: grads is upstream × partials, so the engine may multiply by itself.
+    product: bool = False
     # Where a local derivative is exactly 0 it is a switch (relu, max, min, abs): that input
     # receives exactly 0, whatever the upstream gradient is.
     routes: bool = False
@@ -116,7 +118,7 @@ def register(op: Op) -> Op:
     if op.name in OPS:
         raise ValueError(f"duplicate op {op.name!r}")
     if op.grads is None:
-        op = op._replace(grads=_product_rule(op.partials, op.routes))
+        op = op._replace(grads=_product_rule(op.partials, op.routes), product=not op.routes)
     problems = _problems(op)
     if problems:
         raise ValueError(f"op {op.name!r}: " + "; ".join(problems))
@@ -384,17 +386,17 @@ def _math(*names: str) -> Mapping[str, object]:
 # --- arithmetic -------------------------------------------------------------------------
 register(Op("add", 2, lambda a, b: a + b, lambda a, b, out: (1.0, 1.0), "+",
             "a + b", "distributor", ((1.5, -2.0), (0.3, 0.4)), infix=True,
-            local=("1", "1"), grads=lambda up, a, b, out: (up, up),
+            local=("1", "1"),
             py="{0} + {1}", py_grads=("{up}", "{up}"), silent_overflow=True,
             keeps_nonfinite=True))
 register(Op("sub", 2, lambda a, b: a - b, lambda a, b, out: (1.0, -1.0), "-",
             "a - b", "distributor", ((1.5, -2.0), (0.3, 0.4)), infix=True,
-            local=("1", "-1"), grads=lambda up, a, b, out: (up, -up),
-            py="{0} - {1}", py_grads=("{up}", "-{up}"), silent_overflow=True,
+            local=("1", "-1"),
+            py="{0} - {1}", py_grads=("{up}", "{up} * -1.0"), silent_overflow=True,
             keeps_nonfinite=True))
 register(Op("mul", 2, lambda a, b: a * b, lambda a, b, out: (b, a), "*",
             "a * b", "swapper", ((1.5, -2.0), (0.3, 0.4)), infix=True,
-            local=("{b}", "{a}"), grads=lambda up, a, b, out: (up * b, up * a),
+            local=("{b}", "{a}"),
             py="{0} * {1}", py_grads=("{up} * {1}", "{up} * {0}"), silent_overflow=True,
             keeps_nonfinite=True, swaps=True, cut="{node} multiplies by 0"))
 register(Op("div", 2, lambda a, b: a / b, lambda a, b, out: (1.0 / b, -out / b), "/",
@@ -406,24 +408,24 @@ register(Op("div", 2, lambda a, b: a / b, lambda a, b, out: (1.0 / b, -out / b),
             silent_overflow=True))
 register(Op("neg", 1, lambda a: -a, lambda a, out: (-1.0,), "-",
             "-a", "negator", ((0.7,), (-1.3,)), infix=True,
-            local=("-1",), grads=lambda up, a, out: (-up,),
-            py="-{0}", py_grads=("-{up}",), keeps_nonfinite=True))
+            local=("-1",),
+            py="-{0}", py_grads=("{up} * -1.0",), keeps_nonfinite=True))
 register(Op("pow", 2, math.pow, _pow_partials, "^",
             "a ^ b (also a ** b and pow(a, b))", "power",
             ((1.5, 2.0), (0.7, -1.3), (2.0, 0.5)), call_names=("pow",), infix=True,
-            domain=_pow_domain, grads=_pow_grads,
+            domain=_pow_domain, grads=_pow_grads, quotient=(True, False),
             local=("{b}·{a}^({b} - 1)", "{a}^{b}·ln {a}"),
             py="pow({0}, {1})", py_names=_math("pow")))
 register(Op("id", 1, lambda a: a, lambda a, out: (1.0,), "=",
             "a named copy of a (q = x)", "wire", ((0.7,),),
-            local=("1",), grads=lambda up, a, out: (up,),
+            local=("1",),
             py="{0}", py_grads=("{up}",), keeps_nonfinite=True))
 
 # --- exponentials and logarithms ----------------------------------------------------------
 register(Op("exp", 1, math.exp, lambda x, out: (out,), "exp",
             "e to the x", "scaler", ((0.7,), (-1.3,)),
             call_names=("exp",), domain=_needs("the result is too large for a double"),
-            local=("exp({a})",), grads=lambda up, x, out: (up * out,),
+            local=("exp({a})",),
             py="exp({0})", py_grads=("{up} * {out}",), py_names=_math("exp")))
 register(Op("log", 1, math.log, lambda x, out: (_ratio(1.0, x),), "log",
             "natural logarithm (also ln), x > 0", "scaler", ((0.5,), (3.0,)),
@@ -467,13 +469,13 @@ register(Op("cbrt", 1, math.cbrt, lambda x, out: (_ratio(1.0, 3.0 * out * out),)
 register(Op("sin", 1, math.sin, lambda x, out: (math.cos(x),), "sin",
             "sine (radians)", "scaler", ((0.7,), (-1.3,)),
             call_names=("sin",),
-            local=("cos({a})",), grads=lambda up, x, out: (up * math.cos(x),),
+            local=("cos({a})",),
             py="sin({0})", py_grads=("{up} * cos({0})",), py_names=_math("sin", "cos"),
             keeps_nonfinite=True))
 register(Op("cos", 1, math.cos, lambda x, out: (-math.sin(x),), "cos",
             "cosine (radians)", "scaler", ((0.7,), (-1.3,)),
             call_names=("cos",),
-            local=("-sin({a})",), grads=lambda up, x, out: (up * -math.sin(x),),
+            local=("-sin({a})",),
             py="cos({0})", py_grads=("{up} * -sin({0})",), py_names=_math("sin", "cos"),
             keeps_nonfinite=True))
 register(Op("tan", 1, math.tan, lambda x, out: (1.0 + out * out,), "tan",
@@ -513,7 +515,7 @@ register(Op("cosh", 1, math.cosh, lambda x, out: (math.sinh(x),), "cosh",
 register(Op("tanh", 1, math.tanh, lambda x, out: (1.0 - out * out,), "tanh",
             "hyperbolic tangent, a squashing unit", "squasher", ((0.7,), (-1.3,)),
             call_names=("tanh",),
-            local=("1 - tanh({a})²",), grads=lambda up, x, out: (up * (1.0 - out * out),),
+            local=("1 - tanh({a})²",),
             py="tanh({0})", py_grads=("{up} * (1.0 - {out} * {out})",),
             py_names=_math("tanh"), saturation=SATURATION))
 register(Op("hypot", 2, math.hypot, _hypot_partials,
@@ -528,7 +530,6 @@ register(Op("hypot", 2, math.hypot, _hypot_partials,
 register(Op("erf", 1, math.erf, lambda x, out: (_2_SQRT_PI * math.exp(-x * x),), "erf",
             "the error function, 2/√π ∫₀ˣ e^(-t²) dt", "squasher", ((0.7,), (-1.3,), (0.0,)),
             call_names=("erf",), local=("2/√π·exp(-{a}²)",),
-            grads=lambda up, x, out: (up * (_2_SQRT_PI * math.exp(-x * x)),),
             py="erf({0})", py_grads=("{up} * (_2_SQRT_PI * exp(-{0} * {0}))",),
             py_names=MappingProxyType({"erf": math.erf, "exp": math.exp,
                                        "_2_SQRT_PI": _2_SQRT_PI}),
@@ -538,7 +539,7 @@ register(Op("erf", 1, math.erf, lambda x, out: (_2_SQRT_PI * math.exp(-x * x),),
 register(Op("sigmoid", 1, _sigmoid, lambda x, out: (out * (1.0 - out),), "sigmoid",
             "logistic sigmoid 1/(1 + e^-x), a squashing unit", "squasher",
             ((0.7,), (-1.3,), (0.0,)), call_names=("sigmoid",),
-            local=("σ({a})·(1 - σ({a}))",), grads=lambda up, x, out: (up * (out * (1.0 - out)),),
+            local=("σ({a})·(1 - σ({a}))",),
             py="(1.0 / (1.0 + exp(-{0})) if {0} >= 0.0 else ({tmp} := exp({0})) / (1.0 + {tmp}))",
             py_grads=("{up} * ({out} * (1.0 - {out}))",), py_names=_math("exp"),
             saturation=SATURATION))
