@@ -31,10 +31,10 @@ from typing import NamedTuple
 from .engine import Evaluation, number_text, rule_error, with_partials
 from .explain import label, output_label
 from .graph import CONST, INPUT, Graph, gc_paused
-from .ops import OPS, SATURATION, Op
+from .ops import OPS, Op
+from .ops import SATURATION as SATURATION  # the usual threshold; each op has its own
 
 TINY = sys.float_info.min  # the smallest normal double
-SATURATION = SATURATION  # the usual threshold (each op has its own, see Op.saturation)
 
 
 class Diagnostic(NamedTuple):

@@ -28,6 +28,7 @@ import builtins
 import keyword
 import math
 import re
+import sys
 from collections.abc import Callable, Mapping
 from string import Formatter
 from types import MappingProxyType
@@ -36,7 +37,7 @@ from typing import NamedTuple
 INF = math.inf
 NAN = math.nan
 SATURATION = 1e-3  # a squashing unit with local gradient below this is called saturated
-TINY = 2.2250738585072014e-308  # the smallest normal double
+TINY = sys.float_info.min  # the smallest normal double
 _NONE: Mapping[str, object] = MappingProxyType({})
 
 
@@ -56,7 +57,7 @@ class Op(NamedTuple):
     # The local derivative wrt each input as a formula, for explanations: {a}, {b} stand for
     # the operands as written. A variadic op has one entry, used for every input ({a}).
     local: tuple[str, ...] = ()
-    # Piecewise ops only (relu, abs, max, min): which piece the inputs select, as a value that
+    # Piecewise ops only (relu, abs, max, min, hypot): which piece the inputs select, as a value that
     # changes exactly when the input crosses a kink. Called like partials: (*inputs, out).
     branch: Callable[..., object] | None = None
     # (up, *inputs, out) -> what the op sends back to each input. None: upstream × partials
@@ -119,6 +120,8 @@ def register(op: Op) -> Op:
         raise ValueError(f"duplicate op {op.name!r}")
     if op.grads is None:
         op = op._replace(grads=_product_rule(op.partials, op.routes), product=not op.routes)
+    else:
+        op = op._replace(product=False)  # its own rule: the engine must call it
     problems = _problems(op)
     if problems:
         raise ValueError(f"op {op.name!r}: " + "; ".join(problems))
