@@ -236,9 +236,11 @@ def _central_difference(forward: Callable[..., float], point: tuple[float, ...],
 
 
 def _ratio(a: float, b: float) -> float:
-    """a / b where b may be 0: ±inf (or nan for 0/0) instead of an exception."""
+    """a / b where b may be 0: ±inf (or nan for 0/0 and nan/0) instead of an exception."""
     if b == 0.0:
-        return NAN if a == 0.0 else math.copysign(INF, a) * math.copysign(1.0, b)
+        if a == 0.0 or a != a:
+            return NAN
+        return math.copysign(INF, a) * math.copysign(1.0, b)
     return a / b
 
 

@@ -28,7 +28,11 @@ UNARY = [
     ("({})^2", lambda a: a**2),
     ("({})^3", lambda a: a**3),
     ("sinh({})", sympy.sinh),
-    ("cbrt({})", lambda a: sympy.sign(a) * sympy.Abs(a) ** sympy.Rational(1, 3)),
+    # cbrt's slope is infinite at 0, where SymPy may simplify (x - x) away: an offset that no
+    # drawn formula hits exactly keeps the argument off 0
+    ("cbrt(({}) - 0.3183098861837907)",
+     lambda a: (lambda t: sympy.sign(t) * sympy.Abs(t) ** sympy.Rational(1, 3))(
+         a - sympy.Rational(0.3183098861837907))),
     ("erf({})", sympy.erf),
 ]
 BINARY = [

@@ -237,3 +237,14 @@ def test_descent_through_a_subnormal_log_starts_with_the_ordinary_gradient(grad)
     assert result.returncode == 0, result.stderr
     trace = strict_json(result.stdout)["trace"]
     assert trace[0]["gradient"]["x"] == 1.000000000000003e+300
+
+
+@pytest.mark.parametrize("text,point,undefined", [
+    ("atan2(y, x)", {"y": 0.0, "x": 0.0}, ["x", "y"]),  # 0/0: no slope at the origin
+    ("sqrt(x) * (0 * sqrt(y))", {"x": 0.0, "y": 0.0}, ["x", "y"]),  # nan arrives at sqrt(0)
+    ("cbrt(x) * (0 * sqrt(y))", {"x": 0.0, "y": 0.0}, ["x", "y"]),
+])
+def test_an_undefined_slope_or_upstream_at_a_zero_divisor_stays_undefined(text, point,
+                                                                          undefined):
+    grads = gradients(text, point)
+    assert all(math.isnan(grads[name]) for name in undefined), grads
