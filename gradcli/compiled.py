@@ -1,15 +1,19 @@
 """Straight-line Python for one graph: the fast path for running it many times (descent).
 
 The source is generated only from the op table and numeric constants (repr of floats): no text
-the user typed ever becomes code. Each op contributes either its inline templates (ops.Op.py,
-ops.Op.py_partials) or a call to its forward and partials functions. The result is bit-for-bit
-the same as Tape's forward and backward sweeps: the same operations in the same order.
+the user typed ever becomes code. Each op contributes either its lowering (ops.Op.py and
+ops.Op.py_grads, in the namespace the table builds from their py_names) or a call to its forward
+and grads functions. The result is bit-for-bit the same as Tape's forward and backward sweeps:
+the same operations in the same order (the op table's register checks the two forms agree at
+its samples; the tests check them at the edges).
 
 `sweeps` gives the two sweeps as lines of Python, which `generate` wraps into one function
 (and gradcli.descend into its whole loop); `build` compiles such source.
-Whatever the plain engine would report as an error (a domain error, a non-finite value) makes
-the generated function raise FastPathFailed; callers then rerun the point through Tape, which
-raises the proper DomainError naming the node.
+Whatever the plain engine would report as an error (a domain error, a non-finite value, a
+rule that raises) makes the generated function raise FastPathFailed; callers then rerun the
+point through Tape, which raises the proper DomainError naming the node. An inline grads
+expression may also raise where its function does not (up / (2·sqrt x) at x = 0, where the
+function gives ±inf): the rerun then gives Tape's numbers.
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from .graph import CONST, INPUT, Graph
-from .ops import OPS
+from .ops import NAMESPACE, OPS
 
 
 class FastPathFailed(Exception):
@@ -27,10 +31,6 @@ class FastPathFailed(Exception):
 
 
 MAX_NODES = 20_000  # beyond this, compiling costs more than it saves: use the Tape
-
-# The names inline templates may use.
-_NAMESPACE = {name: getattr(math, name)
-              for name in ("exp", "log", "sqrt", "sin", "cos", "tan", "tanh", "pow")}
 
 
 class Sweeps(NamedTuple):
@@ -40,7 +40,7 @@ class Sweeps(NamedTuple):
     params: list[str]  # the variable of each parameter, in wrt order
     forward: list[str]  # raises ArithmeticError or ValueError where Tape raises DomainError
     check: str  # finite exactly when every value is (after a forward that did not raise)
-    backward: list[str]
+    backward: list[str]  # may raise ArithmeticError or ValueError too (see the module's doc)
     value: str  # f
     grads: list[str]  # df/dp for each parameter, as Tape has them
     namespace: dict  # the names the lines use
@@ -62,7 +62,7 @@ def sweeps(graph: Graph, wrt: Sequence[str],
     def text(node: int) -> str:
         return f"({constants[node]!r})" if node in constants else f"v{node}"
 
-    namespace: dict = {"isfinite": math.isfinite, **_NAMESPACE}
+    namespace: dict = {"isfinite": math.isfinite, **NAMESPACE}
     forward = []
     for node, (op, args) in enumerate(zip(graph.ops, graph.args, strict=True)):
         if op in (INPUT, CONST):
@@ -87,18 +87,18 @@ def sweeps(graph: Graph, wrt: Sequence[str],
             continue  # a node the output does not reach keeps gradient 0
         rule = OPS[op]
         operands = [text(a) for a in args]
-        if rule.py_partials is not None:
-            partials = [p.format(*operands, out=f"v{node}") for p in rule.py_partials]
-        else:
-            namespace[f"P_{op}"] = rule.partials
-            local = ", ".join(f"d{node}_{i}" for i in range(len(args)))
-            backward.append(f"{local}, = P_{op}({', '.join(operands)}, v{node})")
-            partials = [f"d{node}_{i}" for i in range(len(args))]
         upstream = "1.0" if node == graph.output else f"g{node}"
-        for a, partial in zip(args, partials, strict=True):
+        if rule.py_grads is not None:
+            sent = [_times_one(t.format(*operands, up=upstream, out=f"v{node}"))
+                    for t in rule.py_grads]
+        else:
+            namespace[f"G_{op}"] = rule.grads
+            local = ", ".join(f"d{node}_{i}" for i in range(len(args)))
+            backward.append(f"{local}, = G_{op}({upstream}, {', '.join(operands)}, v{node})")
+            sent = [f"d{node}_{i}" for i in range(len(args))]
+        for a, term in zip(args, sent, strict=True):
             if a in constants:
                 continue  # nobody reads a constant's gradient on this path
-            term = _product(upstream, partial)
             if a in assigned:
                 backward.append(f"g{a} += {term}")
             else:
@@ -127,7 +127,10 @@ def run_source(code: Sweeps) -> tuple[str, dict]:
              "        raise Failed from None",
              f"    if not isfinite({code.check}):",
              "        raise Failed",
-             *indent(code.backward, 1),
+             "    try:",
+             *indent(code.backward, 2),
+             "    except (ArithmeticError, ValueError):",
+             "        raise Failed from None",
              f"    return {code.value}, [{', '.join(code.grads)}]"]
     return "\n".join(lines) + "\n", {**code.namespace, "Failed": FastPathFailed}
 
@@ -160,14 +163,11 @@ def finiteness_tests(graph: Graph, params: Sequence[int]) -> list[int]:
     return tested[::-1]
 
 
-def _product(upstream: str, partial: str) -> str:
-    """upstream × partial, without a factor 1.0: x * 1.0 is x for every float (nan, ±inf and
-    -0.0 included), so leaving it out changes no bit and saves most of an add's backward."""
-    if partial == "1.0":
-        return upstream
-    if upstream == "1.0":
-        return f"({partial})"
-    return f"{upstream} * ({partial})"
+def _times_one(term: str) -> str:
+    """The term without a leading factor 1.0 (the output's upstream gradient): 1.0 * x is x
+    for every float (nan, ±inf and -0.0 included), and * takes the operand right after it
+    first, so leaving it out changes no bit and saves a multiplication per step."""
+    return term[6:] if term.startswith("1.0 * ") else term
 
 
 def compile_graph(graph: Graph, wrt: Sequence[str],

@@ -194,7 +194,9 @@ def loop_source(code: Sweeps, config: DescendConfig, optimizer: Optimizer) -> tu
     body = ["try:", *indent(code.forward or ["pass"], 1),
             "except (ArithmeticError, ValueError):", "    break",
             f"if not isfinite({code.check}):", "    break",
-            *code.backward, *objective,
+            "try:", *indent(code.backward, 1),
+            "except (ArithmeticError, ValueError):", "    break",  # the plain loop says why
+            *objective,
             f"norm = hypot({', '.join(gs)})",
             f"if not ({finite}):", "    break",
             f"descent.last = step = new(Step, (k, {code.value}, ({unpack(xs)}), "

@@ -2,12 +2,16 @@
 
 Each check fires exactly under the condition documented beside it:
 
-- mul-zero: a multiply whose two inputs are both exactly 0. Each input's local gradient is the
-  other input, so neither receives any gradient.
-- dead-relu: a relu whose input is ≤ 0; its local gradient is 0 (relu'(0) = 0, as in PyTorch).
-- saturated: a sigmoid or tanh (role "squasher") whose local gradient is below SATURATION.
-- losing-branch: a max or min (role "router") with an argument that does not win; that
-  argument's local gradient is 0.
+The op table says which ops each check is about (its properties in brackets):
+
+- mul-zero: a multiply [swaps] whose two inputs are both exactly 0. Each input's local
+  gradient is the other input, so neither receives any gradient.
+- dead-relu: a relu [dies] whose input is ≤ 0; its local gradient is 0 (relu'(0) = 0, as in
+  PyTorch), and it sends exactly 0 back whatever arrives.
+- saturated: a squashing unit such as sigmoid, tanh or erf whose local gradient is below its
+  [saturation] threshold.
+- losing-branch: a max or min [routes, any number of arguments] with an argument that does
+  not win; that argument's local gradient is 0 and it receives exactly 0.
 - zero-gradient: an input whose gradient is exactly 0, with the reason: every path to the
   output is cut by a local gradient of 0 (the node nearest the output that cuts it is named),
   or the paths' contributions cancel, or they underflow.
@@ -24,12 +28,12 @@ import sys
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from .engine import Evaluation, number_text
+from .engine import Evaluation, number_text, rule_error, with_partials
 from .explain import label, output_label
 from .graph import CONST, INPUT, Graph, gc_paused
-from .ops import OPS
+from .ops import OPS, Op
+from .ops import SATURATION as SATURATION  # the usual threshold; each op has its own
 
-SATURATION = 1e-3  # a squashing unit with local gradient below this is called saturated
 TINY = sys.float_info.min  # the smallest normal double
 
 
@@ -39,22 +43,6 @@ class Diagnostic(NamedTuple):
     # underflow
     reason: str
     hint: str
-
-
-def _locals(graph: Graph, values: list[float]) -> list[tuple[float, ...]]:
-    """Every node's local gradients (() for a leaf), by the same rules as the backward pass."""
-    partials = {op: OPS[op].partials for op in set(graph.ops) if op not in (INPUT, CONST)}
-    found: list[tuple[float, ...]] = []
-    for node, op, args in zip(range(len(graph.ops)), graph.ops, graph.args):
-        if not args:
-            found.append(())
-        elif len(args) == 1:
-            found.append(partials[op](values[args[0]], values[node]))
-        elif len(args) == 2:
-            found.append(partials[op](values[args[0]], values[args[1]], values[node]))
-        else:
-            found.append(partials[op](*[values[a] for a in args], values[node]))
-    return found
 
 
 def _mul_zero(ev: Evaluation, node: int, local: tuple[float, ...], out: str):
@@ -74,19 +62,20 @@ def _dead_relu(ev: Evaluation, node: int, local: tuple[float, ...], out: str):
         return None
     return Diagnostic(
         node, "dead-relu",
-        f"the relu {label(ev.graph, node, out)} has input {number_text(x)} ≤ 0, so it is "
-        "dead: its local gradient is 0 and nothing flows back through it",
+        f"the {ev.graph.ops[node]} {label(ev.graph, node, out)} has input {number_text(x)} ≤ 0, "
+        "so it is dead: its local gradient is 0 and nothing flows back through it",
         "shift its input above 0 (e.g. a positive bias), or use softplus")
 
 
 def _saturated(ev: Evaluation, node: int, local: tuple[float, ...], out: str):
-    if not abs(local[0]) < SATURATION:
+    threshold = OPS[ev.graph.ops[node]].saturation
+    if not abs(local[0]) < threshold:
         return None
     x = ev.values[ev.graph.args[node][0]]
     return Diagnostic(
         node, "saturated",
         f"the {ev.graph.ops[node]} {label(ev.graph, node, out)} is saturated: its input "
-        f"{number_text(x)} gives a local gradient of {local[0]:.2e} (below {SATURATION:g}), "
+        f"{number_text(x)} gives a local gradient of {local[0]:.2e} (below {threshold:g}), "
         "so almost no gradient flows back through it",
         "bring its input closer to 0, e.g. with smaller weights or normalised inputs")
 
@@ -105,13 +94,21 @@ def _losing_branch(ev: Evaluation, node: int, local: tuple[float, ...], out: str
         f"a losing argument gets gradient only if it becomes the {op}")
 
 
+def _finding(op: Op):
+    """The check about one node of this op, from its properties in the op table, or None."""
+    if op.swaps:
+        return _mul_zero
+    if op.dies:
+        return _dead_relu
+    if op.saturation is not None:
+        return _saturated
+    if op.routes and op.arity is None:
+        return _losing_branch
+    return None
+
+
 # The findings about one node of an op, by op: each returns a Diagnostic or None.
-_OP_FINDINGS = {
-    "mul": _mul_zero,
-    "relu": _dead_relu,
-    **{name: _saturated for name, op in OPS.items() if op.role == "squasher"},
-    **{name: _losing_branch for name, op in OPS.items() if op.role == "router"},
-}
+_OP_FINDINGS = {name: check for name, op in OPS.items() if (check := _finding(op)) is not None}
 
 
 def _op_findings(ev: Evaluation, locals_: list[tuple[float, ...]],
@@ -150,16 +147,17 @@ def _suspects(graph: Graph, grads: list[float], locals_: list[tuple[float, ...]]
 def _cut_reason(ev: Evaluation, node: int, name: str) -> str:
     """Why `node` passes no gradient to one of its operands, in a few words."""
     op = ev.graph.ops[node]
-    values = [ev.values[a] for a in ev.graph.args[node]]
-    if op == "mul":
-        return f"{name} multiplies by 0"
-    if op == "relu":
-        return f"{name} is a relu whose input is ≤ 0"
-    if op in ("max", "min"):
-        return f"{name} is a {op} where it does not win"
-    if op == "abs" and values[0] == 0.0:
-        return f"{name} is abs at 0, whose slope is taken as 0"
-    return f"the local gradient of {name} ({op}) is 0"
+    return OPS[op].cut.format(node=name, op=op)
+
+
+def _sent(ev: Evaluation, node: int) -> tuple[float, ...]:
+    """What `node` sends back to each operand, by its op's grads rule (as the engine adds)."""
+    graph, values = ev.graph, ev.values
+    inputs = [values[a] for a in graph.args[node]]
+    try:
+        return OPS[graph.ops[node]].grads(ev.grads[node], *inputs, values[node])
+    except (ArithmeticError, ValueError) as exc:
+        raise rule_error(graph, node, values, exc) from None
 
 
 def diagnose(ev: Evaluation) -> list[Diagnostic]:
@@ -169,12 +167,12 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
 
 
 def _diagnose(ev: Evaluation) -> list[Diagnostic]:
-    graph, values, grads = ev.graph, ev.values, ev.grads
+    graph, grads = ev.graph, ev.grads
     out = output_label(graph)
     found: list[Diagnostic] = []
     consequences: list[Diagnostic] = []  # zero input gradients: listed after their causes
     paths = None  # see _paths: computed once, only if needed
-    locals_ = _locals(graph, values)
+    locals_ = with_partials(ev).partials
     by_op = _op_findings(ev, locals_, out)
     suspects = _suspects(graph, grads, locals_, by_op)
     users = graph.users_of(node for node in suspects if math.isinf(grads[node]) or
@@ -191,8 +189,8 @@ def _diagnose(ev: Evaluation) -> list[Diagnostic]:
         if op == INPUT and grads[node] == 0.0:
             if paths is None:
                 paths = _paths(graph, locals_)
-            parts = [grads[u] * d for u in users_of(node)
-                     for a, d in zip(graph.args[u], locals_[u]) if a == node]
+            parts = [d for u in users_of(node)
+                     for a, d in zip(graph.args[u], _sent(ev, u)) if a == node]
             consequences.append(_zero_gradient(ev, node, name, *paths, parts))
 
         g = grads[node]

@@ -96,7 +96,7 @@ def to_dot(ev: Evaluation) -> str:
             shape = "plaintext"
         else:
             rule = OPS[op]
-            symbol = html.escape("=" if op == "id" else rule.symbol)
+            symbol = html.escape(rule.symbol)
             text = f"<b>{html.escape(name)}</b><br/>{symbol}" if name else symbol
             shape = "circle" if len(rule.symbol) <= 1 else "ellipse"
         if uses[node] > 1 and op != CONST:

@@ -61,12 +61,15 @@ def _join(names: list[str]) -> str:
 
 class Evaluation(NamedTuple):
     """Values and gradients of every node at one point. grads[i] = d output / d node i; nan
-    where the derivative does not exist (e.g. wrt the exponent of a negative base)."""
+    where the derivative does not exist (e.g. wrt the exponent of a negative base).
+    partials: every node's local derivatives once computed (see with_partials), shared by the
+    explanation and the diagnostics."""
 
     graph: Graph
     point: dict[str, float]
     values: list[float]
     grads: list[float]
+    partials: list[tuple[float, ...]] | None = None
 
     @property
     def value(self) -> float:
@@ -88,14 +91,20 @@ class Tape:
             template[node] = value
         self._template = template
         self._inputs = list(graph.inputs.items())
-        steps = []
+        steps, sweeps = [], []
         with gc_paused():
             for node, (op, args) in enumerate(zip(graph.ops, graph.args, strict=True)):
                 if op not in (INPUT, CONST):
                     rule = OPS[op]
-                    steps.append((node, rule.forward, rule.partials, args, len(args)))
+                    steps.append((node, rule.forward, args, len(args)))
+                    # kind: the arity for an op whose grads is upstream × partials (the
+                    # loop multiplies, as fast as it can), minus the arity for the others
+                    if rule.product:
+                        sweeps.append((node, rule.partials, args, len(args)))
+                    else:
+                        sweeps.append((node, rule.grads, args, -len(args)))
         self._steps = steps
-        self._reverse = steps[::-1]
+        self._reverse = sweeps[::-1]
 
     def forward(self, point: Mapping[str, float]) -> list[float]:
         """Every node's value. Raises DomainError naming the first node that fails."""
@@ -104,7 +113,7 @@ class Tape:
             values[node] = point[name]
         node = -1
         try:
-            for node, forward, _, args, arity in self._steps:
+            for node, forward, args, arity in self._steps:
                 if arity == 1:
                     values[node] = forward(values[args[0]])
                 elif arity == 2:
@@ -120,23 +129,40 @@ class Tape:
         return values
 
     def backward(self, values: list[float]) -> list[float]:
-        """d output / d node for every node, by one reverse sweep: downstream += upstream ×
-        local. As in PyTorch, 0 × an infinite local gradient is nan (undefined)."""
+        """d output / d node for every node, by one reverse sweep: each op adds what its grads
+        rule sends back (upstream × local, routed or divided as the op table says). As in
+        PyTorch, 0 × an infinite local gradient is nan (undefined). Raises DomainError naming
+        the node whose rule fails."""
         grads = [0.0] * len(values)
         grads[self.graph.output] = 1.0
-        for node, _, partials, args, arity in self._reverse:
-            upstream = grads[node]
-            if arity == 1:
-                grads[args[0]] += upstream * partials(values[args[0]], values[node])[0]
-            elif arity == 2:
-                a, b = args
-                da, db = partials(values[a], values[b], values[node])
-                grads[a] += upstream * da
-                grads[b] += upstream * db
-            else:
-                local = partials(*[values[a] for a in args], values[node])
-                for a, d in zip(args, local, strict=True):
-                    grads[a] += upstream * d
+        node = -1
+        try:
+            for node, rule, args, kind in self._reverse:
+                upstream = grads[node]
+                if kind == 1:
+                    grads[args[0]] += upstream * rule(values[args[0]], values[node])[0]
+                elif kind == 2:
+                    a, b = args
+                    da, db = rule(values[a], values[b], values[node])
+                    grads[a] += upstream * da
+                    grads[b] += upstream * db
+                elif kind == -1:
+                    grads[args[0]] += rule(upstream, values[args[0]], values[node])[0]
+                elif kind == -2:
+                    a, b = args
+                    da, db = rule(upstream, values[a], values[b], values[node])
+                    grads[a] += da
+                    grads[b] += db
+                else:
+                    inputs = [values[a] for a in args]
+                    if kind > 0:
+                        sent = [upstream * d for d in rule(*inputs, values[node])]
+                    else:
+                        sent = rule(upstream, *inputs, values[node])
+                    for a, d in zip(args, sent, strict=True):
+                        grads[a] += d
+        except (ArithmeticError, ValueError) as exc:
+            raise rule_error(self.graph, node, values, exc) from None
         return grads
 
     def evaluate(self, point: Mapping[str, float]) -> Evaluation:
@@ -151,13 +177,7 @@ class Tape:
                                span=graph.span(node))
         op = OPS[graph.ops[node]]
         inputs = [values[a] for a in graph.args[node]]
-        shown = [number_text(v) for v in inputs]
-        if op.infix and len(shown) == 2:
-            call = f"{shown[0]} {op.symbol} {shown[1]}"
-        elif op.infix:
-            call = f"{op.symbol}{shown[0]}"
-        else:
-            call = f"{op.symbol}({', '.join(shown)})"
+        call = op.written([number_text(v) for v in inputs])
         if overflow:
             reason = "the result is too large for a double"
         elif op.domain is not None:
@@ -169,6 +189,43 @@ class Tape:
                            span=graph.span(node),
                            hint="try other input values" if not overflow else
                            "the values are too large; try smaller inputs")
+
+
+def rule_error(graph: Graph, node: int, values: list[float], exc: Exception) -> DomainError:
+    """The error for an op's derivative rule that raised at `node`: a defect of the op table,
+    which the user sees as a message naming the op and the node, not as a traceback."""
+    op = OPS[graph.ops[node]]
+    call = op.written([number_text(values[a]) for a in graph.args[node]])
+    return DomainError(f"the derivative of {op.name} at {call} cannot be computed "
+                       f"({type(exc).__name__}: {exc})", node=node, source=graph.source,
+                       span=graph.span(node),
+                       hint="this is a defect in gradcli's op table; please report it")
+
+
+def with_partials(ev: Evaluation) -> Evaluation:
+    """`ev` with every node's local derivatives (() for a leaf), by the op table's partials
+    rules: what explanations and diagnostics show. Computed once: an evaluation that has them
+    is returned as it is. Raises DomainError naming the node whose rule fails."""
+    if ev.partials is not None:
+        return ev
+    graph, values = ev.graph, ev.values
+    rules = {op: OPS[op].partials for op in set(graph.ops) if op not in (INPUT, CONST)}
+    found: list[tuple[float, ...]] = []
+    append = found.append
+    node = -1
+    try:
+        for node, op, args in zip(range(len(graph.ops)), graph.ops, graph.args):
+            if not args:
+                append(())
+            elif len(args) == 1:
+                append(rules[op](values[args[0]], values[node]))
+            elif len(args) == 2:
+                append(rules[op](values[args[0]], values[args[1]], values[node]))
+            else:
+                append(rules[op](*[values[a] for a in args], values[node]))
+    except (ArithmeticError, ValueError) as exc:
+        raise rule_error(graph, node, values, exc) from None
+    return ev._replace(partials=found)
 
 
 def evaluate(graph: Graph, point: Mapping[str, float]) -> Evaluation:

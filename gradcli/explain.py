@@ -2,7 +2,7 @@
 
 Each step names the node, its formula, and for every operand the chain rule written out:
 downstream = upstream × local, with the local derivative as a formula (from the op table's
-`local` templates) and as a number (from the op's own `partials`, the rule the engine uses).
+`local` templates) and as a number (from the op's own `partials`), and what the engine sends.
 Where a value feeds several nodes, the step shows each path's contribution and their sum.
 
 Plain data only: renderers turn an Explanation into text.
@@ -10,10 +10,11 @@ Plain data only: renderers turn an Explanation into text.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
-from .engine import Evaluation, number_text
+from .engine import Evaluation, number_text, rule_error, with_partials
 from .graph import CONST, INPUT, Graph
 from .ops import OPS
 
@@ -27,7 +28,8 @@ class Contribution(NamedTuple):
     local_formula: str  # ∂user/∂operand as a formula, e.g. "z" or "1"
     local: float  # ∂user/∂operand as a number
     upstream: float  # ∂f/∂user
-    downstream: float  # upstream × local (0 when upstream is 0: nothing flows)
+    downstream: float  # what the engine sends: upstream × local, routed or divided
+    note: str = ""  # why downstream is not simply upstream × local, if it is not
 
 
 class Step(NamedTuple):
@@ -78,18 +80,11 @@ def formula(graph: Graph, node: int, operand: Callable[[int], str],
     op = graph.ops[node]
     if op in (INPUT, CONST):
         return operand(node)
-    rule = OPS[op]
     args = graph.args[node]
     operands = [operand(a) for a in args[:max_args]]
     if len(args) > max_args:  # max(a1, …, a20000): keep it one short line
         operands.append(f"… {len(args) - max_args} more")
-    if op == "id":
-        return operands[0]
-    if rule.infix and len(operands) == 2:
-        return f"{operands[0]} {rule.symbol} {operands[1]}"
-    if rule.infix:
-        return f"{rule.symbol}{operands[0]}"
-    return f"{rule.symbol}({', '.join(operands)})"
+    return OPS[op].written(operands)
 
 
 def node_formula(graph: Graph, node: int, output: str) -> str:
@@ -107,24 +102,41 @@ def local_formula(graph: Graph, node: int, slot: int, output: str,
     return rule.local[slot].format(**dict(zip("ab", operands)))
 
 
+BLOCKED = "the gate blocks it: exactly 0, whatever arrives"
+DIVIDED = "∞ as a double; the product is computed as upstream / x"
+
+
 def contributions(ev: Evaluation) -> list[list[Contribution]]:
     """For every node, the contributions it receives, in the order the engine adds them
-    (reverse topological order of the users, then operand order)."""
-    graph, values, grads = ev.graph, ev.values, ev.grads
+    (reverse topological order of the users, then operand order), with the values the engine
+    adds (the op's grads rule). Raises DomainError where an op's rule fails."""
+    ev = with_partials(ev)
+    graph, values, grads, partials = ev.graph, ev.values, ev.grads, ev.partials
     output = output_label(graph)
     received: list[list[Contribution]] = [[] for _ in graph.ops]
     for node in range(len(graph.ops) - 1, -1, -1):
         op = graph.ops[node]
         if op in (INPUT, CONST):
             continue
+        rule = OPS[op]
         args = graph.args[node]
-        local = OPS[op].partials(*[values[a] for a in args], values[node])
         upstream = grads[node]
+        try:
+            sent = rule.grads(upstream, *[values[a] for a in args], values[node])
+        except (ArithmeticError, ValueError) as exc:
+            raise rule_error(graph, node, values, exc) from None
         operands = [_operand(graph, a, output) for a in args]
-        for slot, (a, d) in enumerate(zip(args, local, strict=True)):
-            downstream = 0.0 if upstream == 0.0 else upstream * d  # as the engine skips
+        for slot, (a, d, downstream) in enumerate(zip(args, partials[node], sent,
+                                                      strict=True)):
+            note = ""
+            if rule.routes and d == 0.0 and upstream != 0.0:
+                note = BLOCKED
+            elif rule.quotient and rule.quotient[slot] and math.isinf(d) \
+                    and math.isfinite(downstream):
+                note = DIVIDED
             formula = local_formula(graph, node, slot, output, operands)
-            received[a].append(Contribution(node, a, slot, formula, d, upstream, downstream))
+            received[a].append(Contribution(node, a, slot, formula, d, upstream, downstream,
+                                            note))
     return received
 
 

@@ -44,7 +44,9 @@ def _chain(expl: Explanation, c: Contribution, digits: int,
     text.append(local)
     text.append(" = ")
     text.append(num(c.downstream, digits), style=GRAD)
-    if c.upstream == 0.0:
+    if c.note:
+        text.append(f"   ({c.note})", style="dim")
+    if c.upstream == 0.0 and c.downstream == 0.0:
         text.append("   (no gradient arrives, so none flows on)", style="dim")
     if paths > 1:
         text.append(f"   (one of {paths} paths into {operand})", style="dim")

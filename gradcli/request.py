@@ -12,7 +12,7 @@ import math
 from collections.abc import Mapping
 
 from .diagnostics import Diagnostic, diagnose
-from .engine import Evaluation, Tape
+from .engine import Evaluation, Tape, with_partials
 from .errors import UsageError
 from .graph import Graph
 
@@ -45,7 +45,7 @@ def run(tape: Tape, point: Mapping[str, float], wrt: list[str] | None = None,
         check: bool = False) -> Result:
     """Evaluate at `point`. Raises UsageError (bad wrt) and DomainError."""
     names = wrt_names(tape.graph, wrt)
-    ev = tape.evaluate(point)
+    ev = with_partials(tape.evaluate(point))  # shared by the diagnostics and an explanation
     rows = None
     if check:
         from .numeric import check as numeric_check

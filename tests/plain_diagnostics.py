@@ -17,6 +17,12 @@ def _local(ev: Evaluation, node: int) -> tuple[float, ...]:
     return OPS[ev.graph.ops[node]].partials(*[ev.values[a] for a in args], ev.values[node])
 
 
+def _sent(ev: Evaluation, node: int) -> tuple[float, ...]:
+    args = ev.graph.args[node]
+    return OPS[ev.graph.ops[node]].grads(ev.grads[node], *[ev.values[a] for a in args],
+                                         ev.values[node])
+
+
 def plain_diagnose(ev: Evaluation) -> list[Diagnostic]:
     """Every finding about `ev`, in node order, then the inputs whose gradient is 0."""
     graph, values, grads = ev.graph, ev.values, ev.grads
@@ -89,8 +95,8 @@ def plain_diagnose(ev: Evaluation) -> list[Diagnostic]:
                     f"a losing argument gets gradient only if it becomes the {op}"))
 
         if op == INPUT and grads[node] == 0.0:
-            parts = [grads[u] * d for u in users_of(node)
-                     for a, d in zip(graph.args[u], locals_[u]) if a == node]
+            parts = [d for u in users_of(node)  # what each use sends, as the engine adds
+                     for a, d in zip(graph.args[u], _sent(ev, u)) if a == node]
             consequences.append(_zero_gradient(ev, node, name, live, cut, parts))
 
         g = grads[node]

@@ -6,8 +6,10 @@ from gradcli.engine import Evaluation, Tape
 from gradcli.errors import DomainError
 from gradcli.syntax import parse
 
-UNARY = ["sin", "exp", "sigmoid", "tanh", "relu", "abs", "sqrt", "log", "-", "tiny"]
-BINARY = ["+", "-", "*", "/", "^", "max", "min"]
+UNARY = ["sin", "exp", "sigmoid", "tanh", "relu", "abs", "sqrt", "log", "-", "tiny", "cbrt",
+         "erf"]
+BINARY = ["+", "-", "*", "/", "^", "max", "min", "atan2", "hypot"]
+CALLED = ("max", "min", "atan2", "hypot")
 LEAVES = ["x", "y", "pi", "e", "2", "0.5", "0", "1e-300", "1e300", "-3", "40"]
 # Points that hit the findings' cases: zeros, ties, saturation, underflow and overflow.
 COORDINATES = st.sampled_from([-2.0, -0.0, 0.0, 1e-300, 0.5, 3.0, 40.0, 1e300])
@@ -28,7 +30,7 @@ def programs(draw) -> str:
             expr = {"-": f"-{a}", "tiny": f"({a} / -1e160)"}.get(f, f"{f}({a})")
         else:
             f = draw(st.sampled_from(BINARY))
-            expr = f"{f}({a}, {b})" if f in ("max", "min") else f"({a} {f} {b})"
+            expr = f"{f}({a}, {b})" if f in CALLED else f"({a} {f} {b})"
         name = f"t{i}" if draw(st.booleans()) else f"a_{i}"
         lines.append(f"{name} = {expr}")
         names.append(name)

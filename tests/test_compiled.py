@@ -104,8 +104,11 @@ def test_generated_source_holds_no_user_text():
     assert "evil" not in source and "import" not in source
 
 
-UNARY = ["sin", "cos", "tanh", "exp", "sigmoid", "softplus", "atan", "relu", "abs", "-"]
-BINARY = ["+", "-", "*", "/", "max", "min", "^"]
+# Every op a formula can write, from the table: functions of one argument and "-"; infix
+# operators and functions of two or more arguments.
+UNARY = [op.call_names[0] for op in OPS.values() if op.arity == 1 and op.call_names] + ["-"]
+CALLED = [op.call_names[0] for op in OPS.values() if op.arity != 1 and not op.infix]
+BINARY = [op.symbol for op in OPS.values() if op.infix and op.arity == 2] + CALLED
 
 
 @st.composite
@@ -121,7 +124,7 @@ def programs(draw, unary=UNARY, binary=BINARY, most=25):
         else:
             f = draw(st.sampled_from(binary))
             a, b = draw(st.sampled_from(names)), draw(st.sampled_from(names + ["2", "0.5"]))
-            expr = f"{f}({a}, {b})" if f in ("max", "min") else f"{a} {f} {b}"
+            expr = f"{f}({a}, {b})" if f in CALLED else f"{a} {f} {b}"
         lines.append(f"t{i} = {expr}")
         names.append(f"t{i}")
     return "\n".join(lines)

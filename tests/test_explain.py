@@ -139,3 +139,26 @@ def test_cli_explain_json(grad):
     assert [s["label"] for s in steps] == ["f", "q"]
     assert [(c["local_formula"], c["downstream"]) for c in steps[0]["inputs"]] == [
         ("z", -4), ("q", 3)]
+
+
+def test_partials_are_computed_once_for_the_diagnostics_and_the_explanation(monkeypatch):
+    from gradcli import ops, request
+    from gradcli.dot import to_dot
+
+    calls = []
+    mul = ops.OPS["mul"]
+
+    def counted(a, b, out):
+        calls.append((a, b))
+        return mul.partials(a, b, out)
+
+    monkeypatch.setitem(ops.OPS, "mul", mul._replace(partials=counted))
+    tape = Tape(parse("q = x + y; f = q * z"))
+    point = {"x": -2.0, "y": 5.0, "z": -4.0}
+    tape.evaluate(point)
+    swept = len(calls)  # the backward sweep's own products
+    result = request.run(tape, point)
+    assert len(calls) == 2 * swept + 1  # the sweep again, and the one mul's partials once
+    explain(result.evaluation)
+    to_dot(result.evaluation)
+    assert len(calls) == 2 * swept + 1  # which the explanation and the diagram reuse
