@@ -11,10 +11,10 @@ or from a million up in scientific notation. All text in labels is HTML-escaped.
 That style costs Graphviz dearly as graphs grow: a wire's label is laid out as a node of its
 own, and a value used far away (an input feeding a hundred gates) makes wires that cross many
 ranks, each rank a hidden node; the x-coordinate pass then runs for minutes. Diagrams of more
-than LECTURE_NODES nodes are therefore drawn compact: each gate shows its own value and
-gradient, wires are bare straight lines, an input or constant is drawn beside each gate that
-uses it, and dot's network-simplex passes are bounded. Past MAX_NODES, gradcli does not ask
-dot for a picture at all (the DOT text is still available with --format dot).
+than LECTURE_NODES nodes, or whose wires would cross more than LECTURE_DETOUR ranks, are
+therefore drawn compact (see _compact_dot), with dot's network-simplex passes bounded. Past
+MAX_NODES, gradcli does not ask dot for a picture at all (--format dot still gives the text).
+tests/perf/bench_dot.py measures both styles.
 """
 
 from __future__ import annotations
@@ -38,8 +38,11 @@ VALUE_COLOUR = "#1a7f37"  # green
 GRAD_COLOUR = "#cf222e"  # red
 INSTALL_HINT = "install Graphviz: apt-get install graphviz (Debian, Ubuntu) or " \
                "brew install graphviz (macOS)"
-LECTURE_NODES = 100  # up to this many graph nodes: every wire labelled, as in the lecture,
-LECTURE_DETOUR = 800  # if the wires cross no more than this many ranks beyond their next
+# The lecture style, every wire labelled, is used up to LECTURE_NODES graph nodes when the
+# wires cross at most LECTURE_DETOUR ranks beyond their next (x*x*…*x with 50 factors: 1,176,
+# about 1 s of dot; 60 factors: 3 s, 75: 25 s)
+LECTURE_NODES = 100
+LECTURE_DETOUR = 800
 FAR = 3  # in the compact style, a gate's value used more ranks away than this is referenced
 MAX_NODES = 2000  # the most a picture is drawn for: ~2 s of dot at 2,000, growing faster
 DOT_TIMEOUT = 60  # seconds
