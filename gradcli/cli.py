@@ -253,11 +253,12 @@ def run_eval(tape, point, *, wrt: str | None = None, check: bool = False,
                          hint="leave out --format dot; --svg or --png draws the diagram "
                               "beside the tree")
     if svg is not None or png is not None:
-        from .dot import INSTALL_HINT, have_graphviz
+        from .dot import INSTALL_HINT, check_drawable, have_graphviz
 
         if not have_graphviz():  # say so before any output
             raise UsageError("--svg and --png need Graphviz's dot program, which is not "
                              "installed", hint=INSTALL_HINT)
+        check_drawable(tape.graph)
     from . import request
 
     result = request.run(tape, point, split_names(wrt), check)

@@ -83,3 +83,10 @@ class DomainError(GradcliError):
     def __init__(self, message: str, *, node: int, **kwargs) -> None:
         super().__init__(message, **kwargs)
         self.node = node
+
+
+class GraphvizError(GradcliError):
+    """Graphviz's dot program failed, crashed or did not finish: not the formula's fault."""
+
+    exit_code = ExitCode.USAGE
+    kind = "graphviz"

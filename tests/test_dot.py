@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import math
 import os
 import re
 import shutil
@@ -113,3 +114,114 @@ def test_cli_format_conflicts(grad):
     assert result.returncode == 2 and "two formats" in result.stderr
     result = grad("eval", "x", "x=1", "--format", "yaml")
     assert result.returncode == 2 and "unknown format" in result.stderr
+
+
+# --- large diagrams ----------------------------------------------------------------------
+
+def copies(k: int) -> str:
+    return " + ".join(["sin(x)*cos(y)"] * k)
+
+
+def evaluation(text: str, **point: float):
+    return Tape(parse(text)).evaluate(point)
+
+
+def test_large_diagrams_are_compact_gates_carry_their_numbers():
+    text = to_dot(evaluation(copies(100), x=1.0, y=2.0))  # 402 nodes
+    wires = [line for line in text.splitlines() if " -> " in line]
+    assert wires and not any("label" in line for line in wires)
+    assert "splines=line" in text and "nslimit=" in text
+    f = 100 * math.sin(1) * math.cos(2)
+    assert f'<font color="#1a7f37">{f:.2f}</font>' in text  # the output gate's value
+    # x is drawn at each of its 100 uses: that wire's gradient, and the total
+    share, total = math.cos(1) * math.cos(2), 100 * math.cos(1) * math.cos(2)
+    assert text.count(f"<b>x</b> ") == 100
+    assert text.count(f'<font color="#cf222e">{share:.2f}</font> '
+                      f'<font color="#cf222e">(Σ {total:.2f})</font>') == 100
+
+
+def test_small_diagrams_with_wires_across_many_ranks_are_compact_too():
+    # 60 nodes, but x feeds gates in 59 columns: the lecture style takes dot seconds
+    assert "splines=line" in to_dot(evaluation("*".join(["x"] * 60), x=1.0))
+    assert "splines=line" not in to_dot(evaluation("*".join(["x"] * 20), x=1.0))
+
+
+def test_compact_wires_never_cross_the_diagram():
+    # 200 products of a shared t, summed in a chain 200 columns long
+    program = "t = sin(x) * y\n" + " + ".join(["t * y"] * 200)
+    graph = parse(program)
+    text = to_dot(evaluation(program, x=1.0, y=2.0))
+    # a gate's value used far away is referenced there by its label, with its numbers
+    references = re.findall(r'label=<→ #(\d+) <font color="#1a7f37">3.37</font>', text)
+    assert len(references) > 150
+    assert all(graph.ops[int(node)] == "mul" for node in references)
+    assert all(f"<b>#{node}</b><br/>*" in text for node in references)  # the gate's label
+    column = [0] * len(graph.ops)  # a gate just right of its furthest gate operand
+    for node, args in enumerate(graph.args):
+        gates = [column[a] for a in args if graph.args[a]]
+        column[node] = 1 + max(gates, default=0) if args else 0
+    for a, b in re.findall(r"  n(\d+) -> n(\d+);", text):
+        assert column[int(b)] - column[int(a)] <= 3
+
+
+@needs_dot
+def test_cli_svg_of_the_issue_graph(grad):
+    # 100 copies of sin(x)*cos(y) added: dot ran for 120 s, then gradcli exited 1
+    result = grad("eval", copies(100), "x=1", "y=2", "--svg", "big.svg", timeout=60)
+    assert result.returncode == 0, result.stderr
+    f = 100 * math.sin(1) * math.cos(2)
+    assert f"{f:.2f}" in svg_text(to_dot(evaluation(copies(100), x=1.0, y=2.0)))
+
+
+@needs_dot
+def test_cli_svg_of_2000_nodes(grad, tmp_path):
+    result = grad("eval", copies(499), "x=1", "y=2", "--svg", "big.svg", timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "big.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+
+
+def test_cli_refuses_a_diagram_past_the_size_limit(grad, tmp_path):
+    from gradcli.dot import MAX_NODES
+
+    k = MAX_NODES // 4 + 1
+    result = grad("eval", copies(k), "x=1", "y=2", "--svg", "big.svg", "--png", "big.png")
+    assert result.returncode == 2
+    assert "Graphviz" in result.stderr and "--format dot" in result.stderr
+    assert f"{MAX_NODES:,}" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == "" and not list(tmp_path.glob("big.*"))
+    text = grad("eval", copies(k), "x=1", "y=2", "--format", "dot")
+    assert text.returncode == 0 and text.stdout.startswith("digraph")
+
+
+def fake_dot(folder, script: str) -> dict:
+    folder.mkdir()
+    program = folder / "dot"
+    program.write_text("#!/bin/sh\n" + script)
+    program.chmod(0o755)
+    return {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
+
+
+@pytest.mark.parametrize("script,message", [
+    ("echo 'Error: <stdin>: syntax error in line 1' >&2; exit 1", "syntax error in line 1"),
+    ("kill -SEGV $$", "crashed"),
+])
+def test_a_failing_dot_is_a_graphviz_error_not_a_domain_error(grad, tmp_path, script, message):
+    env = fake_dot(tmp_path / "bin", script)
+    result = grad("eval", "x * y", "x=1", "y=2", "--svg", "out.svg", env=env)
+    assert result.returncode == 2, result.stderr
+    assert "Graphviz" in result.stderr and message in result.stderr
+    assert "Traceback" not in result.stderr and not (tmp_path / "out.svg").exists()
+
+
+def test_a_dot_that_does_not_finish_is_stopped(tmp_path, monkeypatch):
+    from gradcli import dot
+    from gradcli.errors import ExitCode, GraphvizError
+
+    env = fake_dot(tmp_path / "bin", "exec sleep 30\n")
+    monkeypatch.setenv("PATH", env["PATH"])
+    monkeypatch.setattr(dot, "DOT_TIMEOUT", 0.5)
+    with pytest.raises(GraphvizError) as info:
+        dot.render(example_dot("circuit"), "svg", tmp_path / "out.svg")
+    assert info.value.exit_code == ExitCode.USAGE == 2
+    assert "did not finish" in info.value.message and "--format dot" in info.value.hint
+    assert not (tmp_path / "out.svg").exists()

@@ -3,9 +3,9 @@
 import subprocess
 import sys
 
-CORE = ["errors", "ops", "graph", "syntax", "engine", "numeric", "jsonout", "compiled",
-        "descend", "optimizers", "descend_run", "request", "explain", "diagnostics", "examples",
-        "dot", "files", "streams"]
+CORE = ["errors", "ops", "graph", "tokens", "lalr", "lalr_tables", "syntax", "engine",
+        "numeric", "jsonout", "compiled", "descend", "optimizers", "descend_run", "request",
+        "explain", "diagnostics", "examples", "dot", "files", "streams"]
 
 
 def test_core_imports_no_ui_library():
