@@ -118,7 +118,7 @@ class Adam:
             mi = mi + w1 * (g - mi) if w1 < 0.5 else g - (g - mi) * (1.0 - w1)
             m[i] = mi
             vi = v[i] = v[i] * b2 + w2 * g * g
-            xs[i] = xs[i] + -step_size * (mi / (math.sqrt(vi) / root_bc2 + eps))
+            xs[i] = xs[i] + (-step_size * mi) / (math.sqrt(vi) / root_bc2 + eps)  # addcdiv_
 
     def source(self, xs: list[str], gs: list[str]) -> Source:
         w1, w2 = 1.0 - self.b1, 1.0 - self.b2
@@ -132,7 +132,7 @@ class Adam:
             step.append(f"{m} = {m} + {number(w1)} * ({g} - {m})" if w1 < 0.5 else
                         f"{m} = {g} - ({g} - {m}) * {number(1.0 - w1)}")
             step.append(f"{v} = {v} * {b2} + {number(w2)} * {g} * {g}")
-            step.append(f"{x} = {x} + -step_size * ({m} / (sqrt({v}) / root_bc2 + {eps}))")
+            step.append(f"{x} = {x} + (-step_size * {m}) / (sqrt({v}) / root_bc2 + {eps})")
         return Source([f"{unpack(ms)} = opt.m", f"{unpack(vs)} = opt.v", "t = opt.t"], step,
                       [f"opt.m = [{', '.join(ms)}]", f"opt.v = [{', '.join(vs)}]",
                        "opt.t = t"])
