@@ -155,7 +155,7 @@ def test_adam_on_rosenbrock(grad):
     (["x^2", "x=1", "--lr", "0"], "--lr"),
     (["x^2", "x=1", "--maximize", "--target", "1"], "do not go together"),
     (["x^2", "x=1", "--plot", "run.jpg"], ".png or .svg"),
-    (["x^2", "x=1", "--optimizer", "rmsprop"], "rmsprop"),
+    (["x^2", "x=1", "--optimizer", "lbfgs"], "lbfgs"),
     (["x^2"], "no value for x"),
 ])
 def test_usage_errors_exit_2(grad, args, words):

@@ -168,3 +168,12 @@ def test_defaults_are_the_optimizers_own(optimizer, lr, eps):
 def gradcli_trace_of(formula, start, steps, **options):
     descent = Descent(Tape(parse(formula)), start, DescendConfig(steps=steps, **options))
     return [list(s.point) for s in descent]
+def test_rmsprop_from_the_command_line(grad):
+    result = grad("descend", "x^2", "x=1", "--optimizer", "rmsprop", "--steps", "3", "--json")
+    data = json.loads(result.stdout)
+    assert result.returncode == 0 and data["optimizer"] == "rmsprop" and data["lr"] == 0.01
+    assert [s["point"]["x"] for s in data["trace"]] == [p[0] for p in gradcli_trace_of(
+        "x^2", {"x": 1.0}, 3, optimizer="rmsprop")]
+    assert grad("descend", "x^2", "x=1", "--optimizer", "adagrad", "--alpha", "2").returncode == 2
+
+
