@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .descend_options import split_names, with_descend_options
+from .descend_command import split_names, with_descend_options
 from .errors import ExitCode, GradcliError, UsageError
 
 APP_SETTINGS = dict(
@@ -340,7 +340,7 @@ def descend_cmd(
 
         plot_format(settings)  # a bad --plot file name or missing matplotlib: said first
         tape, point = prepare(expression, bindings, file)
-        from .render_descend import run_descent
+        from .descend_command import run_descent
 
         out, err = _consoles()
         try:

@@ -7,8 +7,8 @@ destination that replaces it when complete), and the table and pictures read a b
 of the steps (Thinned) and the rows `--every` picks. After Ctrl-C or a divergence both are
 finished all the same, and a second Ctrl-C waits until they are.
 
-Both front ends call render_descend.run_descent, which runs `drive`, writes the `--plot`
-picture and builds the output, so they cannot disagree.
+Both front ends call descend_command.run_descent, which runs `drive`, writes the `--plot`
+picture and has the run rendered, so they cannot disagree.
 Core: no UI library, no printing.
 """
 

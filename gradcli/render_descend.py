@@ -1,16 +1,12 @@
-"""Rich renderables for `grad descend`: the trace table, a terminal plot of f over the steps and
-the summary. Nothing here prints; user text reaches Rich only as Text.
-
-`run_descent` is one whole run as `grad descend` and the REPL's `:descend` show it: the loop
-(descend_run.drive, which also streams --json and --csv) with a progress bar, the --plot
-picture, and the output."""
+"""Rich renderables for `grad descend`: the trace table, a terminal plot of f over the steps,
+the summary and the progress bar; and the --plot picture's file. Nothing here prints; user
+text reaches Rich only as Text. One whole run is descend_command.run_descent."""
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Group
@@ -20,8 +16,7 @@ from rich.text import Text
 from . import render
 from .atomic import adopt_mode
 from .descend import Result, Step, default_every
-from .descend import DescendConfig
-from .descend_run import Run, drive, holding_interrupts, plot_format
+from .descend_run import Run, plot_format
 from .errors import GradcliError, UsageError
 from .render import GRAD, VALUE, num
 
@@ -187,25 +182,6 @@ def write_atomically(path: Path, data: bytes) -> None:
         raise
 
 
-# --- one run, as `grad descend` and the REPL's `:descend` show it ------------------------------
-
-PROGRESS_FROM = 1000  # steps: shorter runs finish before a progress bar would help
-
-
-@dataclass
-class Outcome:
-    """A run and what to show of it: `output` for standard output (Rich renderables; the
-    --json document went to its stream as the run went), `messages` for standard error."""
-
-    run: Run
-    output: list = field(default_factory=list)
-    messages: list = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        return self.run.exit_code
-
-
 def rows_of(run: Run) -> list[Step]:
     """The trace table's rows: the --every picks, or about 20 rows from the sample."""
     last = run.result.last
@@ -214,51 +190,6 @@ def rows_of(run: Run) -> list[Step]:
         stride = run.sample.stride
         return table_rows(run.sample.steps, -(-n // stride) * stride, last)
     return table_rows(run.chosen, run.config.every, last)
-
-
-def run_descent(tape, point, config: DescendConfig, console=None,
-                locate: Callable[[GradcliError], object] | None = None,
-                json_out=None, note_divergence: bool = True) -> Outcome:
-    """Run the descent (descend_run.drive), with a progress bar on a terminal `console` for a
-    long human-readable run, the --json document written to `json_out` and --csv as it goes;
-    then write --plot and build the output. `locate` may point a divergence's error at the
-    text the user typed before it is shown. A divergence is also said on standard error
-    (`messages`): in full with --json, in one line after the report unless not
-    `note_divergence` (the REPL, whose report is on the same screen).
-
-    Raises GradcliError (bad options or start, a file that cannot be written) and
-    KeyboardInterrupt when Ctrl-C comes before the first step."""
-    fmt = plot_format(config)
-    config.validate()  # bad options are said before a progress bar shows
-    progress = on_step = None
-    if console is not None and not config.as_json and console.is_terminal \
-            and config.steps >= PROGRESS_FROM:
-        progress = progress_bar(console, config.steps)
-        task = progress.add_task("descend", total=config.steps)
-        tick = max(1, config.steps // 200)
-
-        def on_step(step: Step) -> None:
-            if step.step % tick == 0:
-                progress.update(task, completed=step.step)
-
-        progress.start()
-    try:
-        run = drive(tape, point, config, on_step, json_out)
-    finally:
-        if progress is not None:
-            progress.stop()
-    if locate is not None and run.result.error is not None:
-        locate(run.result.error)
-    with holding_interrupts():  # after Ctrl-C, the picture is drawn all the same
-        write_plot(run, fmt)
-    result, outcome = run.result, Outcome(run)
-    if result.stopped == "diverged" and (config.as_json or note_divergence):
-        outcome.messages.append(diverged_message(result, brief=not config.as_json))
-    if not config.as_json:
-        width = console.width if console is not None else 80
-        outcome.output.append(report(result, rows_of(run), run.sample.steps, run.f_name,
-                                     config.digits, width))
-    return outcome
 
 
 def diverged_message(result: Result, brief: bool = False) -> Text:

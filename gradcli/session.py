@@ -403,7 +403,7 @@ class Session:
         record, descend.DescendConfig), shown by the same renderer. When the run ends (all steps,
         converged or Ctrl-C) its parameters become the session's values; a diverged run leaves
         them as they were. Raises GradcliError, leaving the session unchanged."""
-        from .render_descend import run_descent
+        from .descend_command import run_descent
 
         tape, point, segments = self._compile(expression, None, 0)
         text = tape.graph.source
@@ -720,7 +720,7 @@ def _cmd_quit(session: Session, argument: str) -> Reply:
 
 
 def _cmd_descend(session: Session, argument: str) -> Reply:
-    from .descend_options import parse_words
+    from .descend_command import parse_words
 
     # the expression ends at the first option word: a known one, -f, or any --word (an
     # unknown option is reported as one, not read as the formula's minus signs)

@@ -472,7 +472,7 @@ def test_the_session_does_not_import_the_command_line():
     import subprocess
     import sys
 
-    code = ("import sys, gradcli.session, gradcli.descend_options; "
+    code = ("import sys, gradcli.session, gradcli.descend_command; "
             "s = gradcli.session.Session(); s.handle('x = 1'); "
             "s.handle(':descend x^2 --steps 2 --lr 0.1'); "
             "print('gradcli.cli' in sys.modules)")
@@ -481,11 +481,11 @@ def test_the_session_does_not_import_the_command_line():
     assert done.stdout.strip() == "False"
 
 
-def test_descend_options_are_the_same_definition_as_grad_descends():
+def test_descend_command_are_the_same_definition_as_grad_descends():
     import typer
 
-    from gradcli import cli, descend_options
+    from gradcli import cli, descend_command
 
     command = typer.main.get_command(cli.app).commands["descend"]
     on_the_command_line = {o for p in command.params for o in p.opts if o.startswith("--")}
-    assert set(descend_options.option_names()) - {"--help"} | {"--file"} == on_the_command_line
+    assert set(descend_command.option_names()) - {"--help"} | {"--file"} == on_the_command_line

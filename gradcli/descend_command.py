@@ -1,24 +1,30 @@
-"""The options of `grad descend`, defined once: the command `grad descend` (gradcli.cli) and the
-REPL's `:descend` (gradcli.session) both take them from here, so they accept the same words
-with the same types, defaults and checks, and both build the one settings record,
-gradcli.descend.DescendConfig, with the same call.
+"""`grad descend` and the REPL's `:descend` as one command: its options, defined once, and one
+run as both show it. The command line (gradcli.cli) and the session (gradcli.session) both
+take them from here, so they accept the same words with the same types, defaults and checks,
+build the one settings record (gradcli.descend.DescendConfig) with the same call, and run and
+show it the same way.
 
-`settings` is that definition: its signature is the options (as Typer reads them) and its body
-builds the record. `with_descend_options` adds them to a Typer command; `parse_words` parses
-the REPL's option words with a click command made from the same signature.
+`settings` is the option definition: its signature is the options (as Typer reads them) and
+its body builds the record. `with_descend_options` adds them to a Typer command; `parse_words`
+parses the REPL's option words with a click command made from the same signature.
+`run_descent` runs the core's loop (descend_run.drive) with a progress bar and hands the run to
+the renderers (render_descend). Heavier modules are imported when a run starts, not with the
+command line.
 """
 
 import difflib
 import functools
 import inspect
 import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
-from .errors import UsageError
+from .errors import GradcliError, UsageError
 from .optimizers import OPTIMIZERS
 
 Optimizer = Enum("Optimizer", {name: name for name in OPTIMIZERS}, type=str)
@@ -149,3 +155,70 @@ def unknown_option(word: str) -> UsageError:
     near = difflib.get_close_matches(word.split("=")[0], known, n=1, cutoff=0.5)
     hint = f"did you mean {near[0]}?" if near else f"the options are {', '.join(known)}"
     return UsageError(f"unknown option {word}", hint=hint)
+
+
+# --- one run, as `grad descend` and the REPL's `:descend` show it ------------------------------
+
+PROGRESS_FROM = 1000  # steps: shorter runs finish before a progress bar would help
+
+
+@dataclass
+class Outcome:
+    """A run and what to show of it: `output` for standard output (Rich renderables; the
+    --json document went to its stream as the run went), `messages` for standard error."""
+
+    run: object  # descend_run.Run
+    output: list = field(default_factory=list)
+    messages: list = field(default_factory=list)
+
+    @property
+    def exit_code(self) -> int:
+        return self.run.exit_code
+
+
+def run_descent(tape, point, config, console=None,
+                locate: Callable[[GradcliError], object] | None = None,
+                json_out=None, note_divergence: bool = True) -> Outcome:
+    """Run the descent (descend_run.drive), with a progress bar on a terminal `console` for a
+    long human-readable run, the --json document written to `json_out` and --csv as it goes;
+    then write --plot and build the output. `locate` may point a divergence's error at the
+    text the user typed before it is shown. A divergence is also said on standard error
+    (`messages`): in full with --json, in one line after the report unless not
+    `note_divergence` (the REPL, whose report is on the same screen).
+
+    Raises GradcliError (bad options or start, a file that cannot be written) and
+    KeyboardInterrupt when Ctrl-C comes before the first step."""
+    from .descend_run import drive, holding_interrupts, plot_format
+    from .render_descend import diverged_message, progress_bar, report, rows_of, write_plot
+
+    fmt = plot_format(config)
+    config.validate()  # bad options are said before a progress bar shows
+    progress = on_step = None
+    if console is not None and not config.as_json and console.is_terminal \
+            and config.steps >= PROGRESS_FROM:
+        progress = progress_bar(console, config.steps)
+        task = progress.add_task("descend", total=config.steps)
+        tick = max(1, config.steps // 200)
+
+        def on_step(step) -> None:
+            if step.step % tick == 0:
+                progress.update(task, completed=step.step)
+
+        progress.start()
+    try:
+        run = drive(tape, point, config, on_step, json_out)
+    finally:
+        if progress is not None:
+            progress.stop()
+    if locate is not None and run.result.error is not None:
+        locate(run.result.error)
+    with holding_interrupts():  # after Ctrl-C, the picture is drawn all the same
+        write_plot(run, fmt)
+    result, outcome = run.result, Outcome(run)
+    if result.stopped == "diverged" and (config.as_json or note_divergence):
+        outcome.messages.append(diverged_message(result, brief=not config.as_json))
+    if not config.as_json:
+        width = console.width if console is not None else 80
+        outcome.output.append(report(result, rows_of(run), run.sample.steps, run.f_name,
+                                     config.digits, width))
+    return outcome
