@@ -1,7 +1,9 @@
-"""The generated descent loop gives exactly the trace of Descent's own loop (every field of every
-Step, bit for bit) and the same ending: why it stopped, at which step, with which error and
-hint. Descent's own loop is the reference: it runs whenever the gradient function is not
-generated code (as for graphs above compiled.MAX_NODES), so wrapping it selects it."""
+"""The loop around the graph's generated sweeps gives exactly the trace of the loop that calls
+the gradient function (every field of every Step, bit for bit) and the same ending: why it
+stopped, at which step, with which error and hint. The second is the path of graphs above
+compiled.MAX_NODES (the tape's sweeps) and of the steps after one the sweeps cannot compute;
+wrapping the gradient function selects it. Both are one source with the optimizer's update
+written once, so these tests are regression checks of that construction."""
 
 from __future__ import annotations
 
@@ -42,7 +44,7 @@ def outcome(descent: Descent):
 
 
 def both(text: str, point: dict, config: DescendConfig):
-    """(generated loop, Descent's own loop) for the same run."""
+    """(the sweeps' loop, the loop calling the gradient function) for the same run."""
     tape = Tape(parse(text))
     fast = Descent(tape, point, config)
     assert len(fast.loops) == 2  # the sweeps' loop, then the one calling the gradient
