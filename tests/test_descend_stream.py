@@ -7,8 +7,10 @@ from __future__ import annotations
 import csv
 import io
 import os
+import select
 import signal
 import subprocess
+import time
 
 import pytest
 from conftest import grad_executable, strict_json
@@ -110,16 +112,25 @@ def test_memory_does_not_grow_with_the_number_of_steps(tmp_path):
     assert large - small < 20_000, (small, large)
 
 
-def test_ctrl_c_mid_run_leaves_valid_json_and_csv(tmp_path):
+@pytest.mark.parametrize("interrupts", [1, 2])
+def test_ctrl_c_mid_run_leaves_valid_json_and_csv(tmp_path, interrupts):
+    """A second Ctrl-C while the files are finished still leaves them whole."""
     env = {**os.environ, "NO_COLOR": "1"}
     process = subprocess.Popen(
         [grad_executable(), "descend", "x^2 + y^2", "x=1", "y=1", "--lr", "1e-9", "--steps",
          "100000000", "--json", "--csv", "t.csv"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env, bufsize=0)
-    first = b""
+    first, deadline = b"", time.monotonic() + 60
     while b'"step":2048' not in first:  # the run is under way: its first chunk is out
-        first += os.read(process.stdout.fileno(), 65536)
-    process.send_signal(signal.SIGINT)
+        ready, _, _ = select.select([process.stdout], [], [], 1.0)
+        if ready:
+            first += os.read(process.stdout.fileno(), 65536)
+        if time.monotonic() > deadline:  # the trace does not stream
+            process.kill()
+            pytest.fail("no trace on standard output within 60 s")
+    for _ in range(interrupts):
+        process.send_signal(signal.SIGINT)
+        time.sleep(0.01)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert b"Traceback" not in err
