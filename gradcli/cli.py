@@ -3,12 +3,12 @@
 import functools
 import sys
 from contextlib import contextmanager, redirect_stdout
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 
+from .descend_command import split_names, with_descend_options
 from .errors import ExitCode, GradcliError, UsageError
 
 APP_SETTINGS = dict(
@@ -103,10 +103,6 @@ def read_source(expression: str | None, file: Path | None) -> str:
     if expression == "-":
         return read_text("-")
     return expression
-
-
-def split_names(text: str | None) -> list[str] | None:
-    return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
 
 
 def parse_bindings(words: list[str]) -> dict[str, float]:
@@ -375,51 +371,14 @@ def repl_cmd() -> None:
     raise typer.Exit(run())
 
 
-class Optimizer(str, Enum):
-    sgd = "sgd"
-    momentum = "momentum"
-    nesterov = "nesterov"
-    adam = "adam"
-
-
 @app.command("descend")
+@with_descend_options
 def descend_cmd(
     expression: Expression = None,
     bindings: Bindings = None,
     file: FileOption = None,
-    wrt: Annotated[Optional[str], typer.Option(
-        help="Comma-separated parameters to update; every other input is fixed data "
-             "(default: all inputs).")] = None,
-    lr: Annotated[float, typer.Option(help="Learning rate.")] = 0.1,
-    steps: Annotated[int, typer.Option(help="Number of steps.")] = 100,
-    tol: Annotated[Optional[float], typer.Option(
-        help="Stop when the gradient norm over the parameters falls below TOL.",
-        show_default=False)] = None,
-    maximize: Annotated[bool, typer.Option(
-        "--maximize", help="Gradient ascent: climb f instead of descending it.")] = False,
-    optimizer: Annotated[Optimizer, typer.Option(
-        help="Update rule (as in torch.optim; formulas in the README).")] = Optimizer.sgd,
-    momentum: Annotated[float, typer.Option(help="Momentum μ (momentum, nesterov).")] = 0.9,
-    beta1: Annotated[float, typer.Option(help="Adam's β1.")] = 0.9,
-    beta2: Annotated[float, typer.Option(help="Adam's β2.")] = 0.999,
-    eps: Annotated[float, typer.Option(help="Adam's ε.")] = 1e-8,
-    target: Annotated[Optional[float], typer.Option(
-        help="Minimise the squared error (f - TARGET)² instead of f.",
-        show_default=False)] = None,
-    every: Annotated[Optional[int], typer.Option(
-        min=1, help="Show every N-th step in the table (default: about 20 rows).",
-        show_default=False)] = None,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print one strict JSON object with the whole trace (schema in the "
-                       "README).")] = False,
-    csv_file: Annotated[Optional[Path], typer.Option(
-        "--csv", help="Write the whole trace to FILE as CSV ('-' for standard output).",
-        show_default=False, readable=False)] = None,
-    plot_file: Annotated[Optional[Path], typer.Option(
-        "--plot", help="Draw the run to FILE.png or FILE.svg (needs matplotlib: "
-                       "pip install 'gradcli[plot]').", show_default=False,
-        readable=False)] = None,
-    digits: Digits = 6,
+    *,
+    settings,
 ) -> None:
     """Gradient descent on a formula: watch f fall and the parameters move.
 
@@ -438,23 +397,21 @@ def descend_cmd(
 
       grad descend '(1-x)^2 + 100*(y-x^2)^2' x=-1.5 y=2 --optimizer adam --lr 0.05 --plot run.png
     """
-    options = descend_options(locals())  # first: locals() holds just the parameters
     with user_errors():
-        options.plot_format()  # a bad --plot file name or missing matplotlib: said first
-        file_to_stdout = _file_to_stdout(options)
+        from .descend_run import plot_format
+
+        plot_format(settings)  # a bad --plot file name or missing matplotlib: said first
+        file_to_stdout = _file_to_stdout(settings)
         tape, point = prepare(expression, bindings, file)
-        from .render_descend import run_descent
+        from .descend_command import run_descent
 
         out, err = _consoles()
         try:
-            outcome = run_descent(tape, point, options, out)
+            outcome = run_descent(tape, point, settings, out, json_out=sys.stdout)
         except KeyboardInterrupt:
             raise typer.Exit(ExitCode.INTERRUPTED) from None
         for item in [] if file_to_stdout else outcome.output:
-            if isinstance(item, str):
-                sys.stdout.write(item + "\n")
-            else:
-                out.print(item)
+            out.print(item)
         for message in outcome.messages:
             err.print(message)
         raise typer.Exit(outcome.exit_code)
@@ -475,67 +432,6 @@ def _file_to_stdout(options) -> bool:
         raise UsageError(f"{named[0]} - and --json both write to standard output",
                          hint=f"give {named[0]} a file name")
     return bool(named)
-
-
-def descend_options(params: dict):
-    """DescendOptions from the parameters of `grad descend` (its click parameter names), as
-    the command receives them and as parse_descend_options parses them for the REPL."""
-    from .descend_run import DescendOptions
-
-    optimizer = params.get("optimizer", Optimizer.sgd)
-    wrt = split_names(params.get("wrt"))
-    return DescendOptions(
-        wrt=None if wrt is None else tuple(wrt), lr=params["lr"], steps=params["steps"],
-        tol=params.get("tol"), maximize=params["maximize"],
-        optimizer=getattr(optimizer, "value", optimizer), momentum=params["momentum"],
-        beta1=params["beta1"], beta2=params["beta2"], eps=params["eps"],
-        target=params.get("target"), every=params.get("every"), as_json=params["as_json"],
-        csv_file=params.get("csv_file"), plot_file=params.get("plot_file"),
-        digits=params["digits"])
-
-
-@functools.cache
-def descend_command():
-    """The click command behind `grad descend`: its options are the REPL's `:descend` options
-    too, so both accept the same words with the same types, defaults and checks."""
-    return typer.main.get_command(app).commands["descend"]
-
-
-def descend_option_names() -> list[str]:
-    """Every option word `grad descend` knows, e.g. '--lr', '-f'."""
-    names = ["--help"]
-    for param in descend_command().params:
-        if param.param_type_name == "option":
-            names += [*param.opts, *param.secondary_opts]
-    return names
-
-
-def parse_descend_options(words: list[str]):
-    """DescendOptions from option words (the REPL's `:descend … --lr 0.1 --maximize`), parsed
-    by `grad descend`'s own command. A formula, bindings or -f are not options here. Raises
-    UsageError with the command's own message."""
-    import click
-
-    if "--help" in words:
-        raise UsageError("the options of :descend are those of grad descend",
-                         hint="grad descend --help describes them")
-    try:
-        ctx = descend_command().make_context("descend", list(words))
-    except click.ClickException as exc:
-        raise UsageError(exc.format_message()) from None
-    params = ctx.params
-    if params.get("file") is not None:
-        raise UsageError("-f is not an option of :descend", hint="write the formula itself")
-    extra = [params.get("expression"), *(params.get("bindings") or [])]
-    extra = [w for w in extra if w is not None]
-    if extra:
-        raise UsageError(f"unexpected {' '.join(extra)!r} after the options",
-                         hint="the starting point is the session's values: set them first, "
-                              "e.g. x = 1")
-    for key in ("csv_file", "plot_file"):
-        if params.get(key) is not None:
-            params[key] = Path(params[key]).expanduser()
-    return descend_options(params)
 
 
 @app.command("check")

@@ -1,18 +1,18 @@
 """Gradient descent on a formula: a loop over one prepared tape, producing a trace.
 
 The formula is parsed and its tape prepared once, before the loop. `make_gradient_fn` turns the
-tape into the one function the loop calls per step, `gradient(xs) -> (f, [df/dp])`, over the
-parameters only (every other input is fixed data); nothing else in the loop touches the graph.
-When that function is generated code (gradcli/compiled.py), the whole loop is generated too
-(`loop_source`): the sweeps, the objective, the norm, the Step and the optimizer's update in one
-function, no call per step, and the same numbers bit for bit. Descent's plain loop stays the
-reference: it takes the step the generated loop cannot compute (to report why) and every step
-of a graph too large to compile.
+tape into the one function that computes a step's gradient, `gradient(xs) -> (f, [df/dp])`,
+over the parameters only (every other input is fixed data). The loop itself is generated code
+(`loop_source`): the objective, the norm, the Step and the optimizer's update, written once in
+gradcli/optimizers.py, around either the graph's own generated sweeps (small graphs, no call
+per step) or a call of the gradient function (graphs too large to compile, and the steps after
+one the sweeps could not compute). Both loops are the same source apart from how the gradient
+is computed, so they give the same numbers bit for bit by construction. When a loop stops at a
+step it cannot compute, `_report` evaluates that step once more to say why.
 
 `Descent` is iterable: it yields a `Step` record for the starting point (step 0) and one after
 each update, and keeps what it needs to report a `Result` at any moment, so a run stopped by
-Ctrl-C still has a summary. The optimizers (gradcli/optimizers.py) follow torch.optim's
-definitions (see the README).
+Ctrl-C still has a summary. The optimizers follow torch.optim's definitions (see the README).
 """
 
 from __future__ import annotations
@@ -20,15 +20,17 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import NamedTuple
 
 from .compiled import MAX_NODES, FastPathFailed, Sweeps, build, indent, run_source, sweeps
 from .engine import Tape, number_text
 from .graph import INPUT
 from .errors import DomainError, ExitCode, GradcliError, UsageError
-from .optimizers import OPTIMIZER_CLASSES, Optimizer, number, unpack
+from .optimizers import OPTIMIZERS as OPTIMIZER_RULES
+from .optimizers import Settings, fresh_state, lines, number, unpack
 
-OPTIMIZERS = tuple(OPTIMIZER_CLASSES)
+OPTIMIZERS = tuple(OPTIMIZER_RULES)
 STOPS = ("steps", "converged", "diverged", "interrupted")
 
 # The exit code tells the outcomes apart: converged (or all steps taken when no --tol was
@@ -45,8 +47,11 @@ GradientFn = Callable[[Sequence[float]], tuple[float, list[float]]]
 
 @dataclass(frozen=True, slots=True)
 class DescendConfig:
+    """Every setting of one run of `grad descend` or `:descend`, built once from the options.
+    `lr` and `eps` left at None take the optimizer's defaults (gradcli/optimizers.py)."""
+
     params: tuple[str, ...] | None = None  # None: every input is a parameter
-    lr: float = 0.1
+    lr: float | None = None
     steps: int = 100
     tol: float | None = None  # stop when the gradient norm falls below it
     maximize: bool = False
@@ -54,8 +59,25 @@ class DescendConfig:
     momentum: float = 0.9  # momentum and nesterov
     beta1: float = 0.9  # adam
     beta2: float = 0.999
-    eps: float = 1e-8
+    alpha: float = 0.99  # rmsprop
+    eps: float | None = None
     target: float | None = None  # minimise (f - target)² instead of f
+    # what to show and write (the outputs, not the descent)
+    every: int | None = None  # every N-th step in the table, or in the JSON trace
+    as_json: bool = False
+    csv_file: Path | None = None
+    plot_file: Path | None = None
+    digits: int = 6
+
+    def __post_init__(self) -> None:
+        rule = OPTIMIZER_RULES.get(self.optimizer)
+        if rule is not None:  # an unknown name is reported by validate()
+            if self.lr is None:
+                object.__setattr__(self, "lr", rule.lr)
+            if self.eps is None:
+                object.__setattr__(self, "eps", rule.eps)
+        if self.params is not None:
+            object.__setattr__(self, "params", tuple(dict.fromkeys(self.params)))
 
     def validate(self) -> None:
         """Raise UsageError for settings no run can use."""
@@ -77,12 +99,20 @@ class DescendConfig:
              "0.9 is usual")
         need(finite(self.beta2) and 0 <= self.beta2 < 1, "--beta2 must be in [0, 1)",
              "0.999 is usual")
+        need(finite(self.alpha) and 0 <= self.alpha < 1, "--alpha must be in [0, 1)",
+             "0.99 is usual")
         need(finite(self.eps) and self.eps > 0, "--eps must be a positive number",
              "1e-8 is usual")
         need(self.target is None or finite(self.target), "--target must be a finite number")
         need(not (self.maximize and self.target is not None),
              "--maximize and --target do not go together",
              "--target minimises the squared error (f - T)²; drop --maximize")
+        need(self.every is None or self.every >= 1, "--every must be 1 or more")
+
+    def update_rule(self):
+        """The optimizer's update for these settings (gradcli.optimizers.Update)."""
+        return OPTIMIZER_RULES[self.optimizer].rule(Settings(
+            self.lr, self.momentum, self.beta1, self.beta2, self.alpha, self.eps))
 
 
 class Step(NamedTuple):  # a NamedTuple: made once per step, 4x cheaper than a frozen dataclass
@@ -169,14 +199,23 @@ def make_gradient_fn(tape: Tape, point: Mapping[str, float],
     return compiled
 
 
-def loop_source(code: Sweeps, config: DescendConfig, optimizer: Optimizer) -> tuple[str, dict]:
+def call_sweeps(n: int) -> Sweeps:
+    """The gradient computed by calling `gradient` (Descent's gradient function), as Sweeps
+    over the variables p0, p1, ... for loop_source: the loop of graphs without generated
+    sweeps, and of the steps after one the sweeps could not compute."""
+    ps = [f"p{i}" for i in range(n)]
+    gs = [f"d{i}" for i in range(n)]
+    call = f"value, ({unpack(gs)}) = gradient(({unpack(ps)}))"
+    return Sweeps(ps, [call], "value", [], "value", gs, {})
+
+
+def loop_source(code: Sweeps, config: DescendConfig) -> tuple[str, dict]:
     """Source of Descent's loop as one generator function over the sweeps `code`, and the
-    namespace it runs in. `loop(descent, xs, opt)` runs from step 0 at the point xs, with
-    the fresh optimizer opt, and yields the Steps Descent's plain loop would, the same
-    numbers bit for bit (the same operations in the same order), setting descent.last. It
-    returns None when it stops at descent.last (--tol reached or all steps taken), or the step
-    it could not compute (an error, a value that is not finite), with xs and opt's state left
-    at that step, for the plain loop to compute again and report."""
+    namespace it runs in. `loop(descent, k, xs, opt, gradient)` runs from step k at the point
+    xs, with the optimizer's state opt, and yields a Step per step, setting descent.first
+    (step 0) and descent.last. It returns None when it stops at descent.last (--tol reached or
+    all steps taken), or the step it could not compute (an error, a value that is not
+    finite), with xs and opt left at that step."""
     xs, grads = code.params, code.grads
     gs = [f"G{i}" for i in range(len(xs))]  # the gradient of the objective
     loss, finite = "None", "isfinite(norm)"
@@ -190,25 +229,28 @@ def loop_source(code: Sweeps, config: DescendConfig, optimizer: Optimizer) -> tu
         objective = [f"{G} = {g}" for G, g in zip(gs, grads)]
     stops = [f"if norm < {number(config.tol)}:", "    return"] if config.tol is not None else []
     stops += [f"if k >= {int(config.steps)}:", "    return"]
-    update = optimizer.source(xs, gs)
+    update = lines(config.update_rule(), xs, gs)
     body = ["try:", *indent(code.forward or ["pass"], 1),
-            "except (ArithmeticError, ValueError):", "    break",
+            "except (ArithmeticError, ValueError, DomainError):", "    break",
             f"if not isfinite({code.check}):", "    break",
-            "try:", *indent(code.backward, 1),
+            "try:", *indent(code.backward or ["pass"], 1),
             "except (ArithmeticError, ValueError):", "    break",  # the plain loop says why
             *objective,
             f"norm = hypot({', '.join(gs)})",
             f"if not ({finite}):", "    break",
             f"descent.last = step = new(Step, (k, {code.value}, ({unpack(xs)}), "
             f"({unpack(gs)}), norm, {loss}))",
+            "if not k:", "    descent.first = step",
             "yield step", *stops, *update.step, "k += 1"]
-    lines = ["def loop(descent, xs, opt):", "    k = 0", f"    {unpack(xs)} = xs",
-             *indent(update.load, 1), "    while True:", *indent(body, 2),
-             f"    xs[:] = [{', '.join(xs)}]", *indent(update.save, 1), "    return k"]
+    lines_ = ["def loop(descent, k, xs, opt, gradient):", f"    {unpack(xs)} = xs",
+              *indent(update.load, 1), "    while True:", *indent(body, 2),
+              f"    xs[:] = [{', '.join(xs)}]", *indent(update.save, 1), "    return k"]
     # Step(...) runs NamedTuple's Python-level __new__; tuple.__new__ makes the same record in
     # a fraction of the time (a sixth of a step on the neuron)
-    namespace = {**code.namespace, "hypot": math.hypot, "Step": Step, "new": tuple.__new__}
-    return "\n".join(lines) + "\n", namespace
+    namespace = {**code.namespace, "hypot": math.hypot, "sqrt": math.sqrt,
+                 "isfinite": math.isfinite, "Step": Step, "new": tuple.__new__,
+                 "DomainError": DomainError}
+    return "\n".join(lines_) + "\n", namespace
 
 
 class Descent:
@@ -234,74 +276,49 @@ class Descent:
         self.fixed = {n: v for n, v in point.items() if n not in params}
         self.gradient = gradient_fn or make_gradient_fn(tape, point, params)
         code = getattr(self.gradient, "sweeps", None)  # the gradient is generated code
-        self._loop = None if code is None else build(*loop_source(
-            code, config, OPTIMIZER_CLASSES[config.optimizer](len(params), config)), "loop")
+        # the loops, in the order they run: the sweeps' own while they can go on, then the
+        # one calling the gradient function (which also says why a step fails)
+        self.loops = [build(*loop_source(c, config), "loop")
+                      for c in (code, call_sweeps(len(params))) if c is not None]
         self.first: Step | None = None
         self.last: Step | None = None
         self._outcome: tuple | None = None
 
     # -- the loop -----------------------------------------------------------------------------
     def __iter__(self) -> Iterator[Step]:
-        """The generated loop while it can go on; the step it cannot compute, and every step
-        of a graph without one, in the plain loop."""
-        optimizer = OPTIMIZER_CLASSES[self.config.optimizer](len(self.params), self.config)
+        state = fresh_state(self.config.update_rule(), len(self.params))
         xs = list(self.start)
         k: int | None = 0
-        if self._loop is not None:
-            steps = self._loop(self, xs, optimizer)
-            try:
-                self.first = next(steps)
-            except StopIteration as stop:  # step 0 failed
-                k = stop.value
-            else:
-                yield self.first
-                k = yield from steps
+        for loop in self.loops:
+            k = yield from loop(self, k, xs, state, self.gradient)
             if k is None:  # it stopped at self.last
                 self._finished(self.last)
                 return
-        yield from self._plain(k, xs, optimizer)
+        self._report(k, xs)
 
-    def _plain(self, k: int, xs: list[float], optimizer: Optimizer) -> Iterator[Step]:
-        """The loop from step k at xs: the reference for the generated one, which says why
-        a step fails (or, at step 0, raises)."""
+    def _report(self, k: int, xs: list[float]) -> None:
+        """Why step k, at xs, cannot be computed (at step 0: raised)."""
         config, graph = self.config, self.tape.graph
-        gradient, target = self.gradient, config.target
-        sign = -1.0 if config.maximize else 1.0
-        update = optimizer.update
-        hypot, isfinite = math.hypot, math.isfinite
-        while True:
-            try:
-                value, grads = gradient(xs)
-            except DomainError as exc:
-                if k == 0:
-                    raise
-                if graph.ops[exc.node] == INPUT:  # the last update left a parameter at ±inf
-                    bad = graph.names[exc.node]
-                    return self._diverged(k, GradcliError(
-                        f"the step sent {bad} to {number_text(xs[self.params.index(bad)])}"),
-                        "the update overflowed")
-                what = "f overflows" if "overflows" in exc.message else "f is undefined"
-                return self._diverged(k, exc, what)
-            loss = None
-            if target is not None:
-                error = value - target
-                loss = error * error
-                scale = 2.0 * error
-                grads = [scale * g for g in grads]
-            elif sign < 0:
-                grads = [-g for g in grads]
-            norm = hypot(*grads)
-            if not isfinite(norm) or (loss is not None and not isfinite(loss)):
-                return self._not_finite(k, value, grads, loss)
-            step = Step(k, value, tuple(xs), tuple(grads), norm, loss)
+        try:
+            value, grads = self.gradient(xs)
+        except DomainError as exc:
             if k == 0:
-                self.first = step
-            self.last = step
-            yield step
-            if self._finished(step):
-                return
-            update(xs, grads)  # a parameter sent to ±inf fails the next evaluation (above)
-            k += 1
+                raise
+            if graph.ops[exc.node] == INPUT:  # the last update left a parameter at ±inf
+                bad = graph.names[exc.node]
+                return self._diverged(k, GradcliError(
+                    f"the step sent {bad} to {number_text(xs[self.params.index(bad)])}"),
+                    "the update overflowed")
+            what = "f overflows" if "overflows" in exc.message else "f is undefined"
+            return self._diverged(k, exc, what)
+        loss = None
+        if config.target is not None:
+            error = value - config.target
+            loss = error * error
+            grads = [2.0 * error * g for g in grads]
+        elif config.maximize:
+            grads = [-g for g in grads]
+        return self._not_finite(k, value, grads, loss)
 
     def _finished(self, step: Step) -> bool:
         """Whether the run ends at this step: --tol reached, or all steps taken (and why)."""

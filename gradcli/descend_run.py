@@ -1,68 +1,38 @@
-"""Driving one descent as `grad descend` and the REPL's `:descend` run it: the options both
-accept, the loop that collects the trace (all of it when a file or JSON needs it, a bounded
-sample otherwise, and the steps `--every` picks) and Ctrl-C handling.
+"""Running one descent as `grad descend` and the REPL's `:descend` run it: the loop
+(gradcli.descend's Descent), what the outputs keep of it, and Ctrl-C.
 
-Both front ends call render_descend.run_descent, which runs `drive`, writes the `--csv` and
-`--plot` files and builds the output, so they cannot disagree.
-Core: no UI library, no printing. The descent loop itself is gradcli.descend's `Descent`.
+Memory does not grow with the number of steps: the `--json` trace and the `--csv` file are
+written as the run goes (the JSON to its stream, the CSV to a temporary file beside its
+destination that replaces it when complete), and the table and pictures read a bounded sample
+of the steps (Thinned) and the rows `--every` picks. After Ctrl-C or a divergence both are
+finished all the same, and a second Ctrl-C waits until they are.
+
+Both front ends call descend_command.run_descent, which runs `drive`, writes the `--plot`
+picture and has the run rendered, so they cannot disagree.
+Core: no UI library, no printing.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import os
+import signal
+import threading
 from collections.abc import Callable, Mapping
+import contextlib
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
+from . import jsonout
 from .descend import DescendConfig, Descent, Result, Step, Thinned
 from .engine import Tape
-from .request import wrt_names
+from .errors import UsageError
+from .files import open_output
 
-
-@dataclass(frozen=True, slots=True)
-class DescendOptions:
-    """The options of `grad descend` (and `:descend`), as plain data."""
-
-    wrt: tuple[str, ...] | None = None  # None: every input is a parameter
-    lr: float = 0.1
-    steps: int = 100
-    tol: float | None = None
-    maximize: bool = False
-    optimizer: str = "sgd"
-    momentum: float = 0.9
-    beta1: float = 0.9
-    beta2: float = 0.999
-    eps: float = 1e-8
-    target: float | None = None
-    every: int | None = None  # table rows: every N-th step (None: about 20 rows)
-    as_json: bool = False
-    csv_file: Path | None = None
-    plot_file: Path | None = None
-    digits: int = 6
-
-    @property
-    def keep_all(self) -> bool:
-        """Whether the whole trace is needed (JSON, CSV and pictures show every step)."""
-        return self.as_json or self.csv_file is not None or self.plot_file is not None
-
-    def plot_format(self) -> str | None:
-        """'png' or 'svg' for --plot (None without it). Raises UsageError for another file
-        name or when matplotlib is missing, so that is said before any work is done."""
-        if self.plot_file is None:
-            return None
-        from .plot_descend import plot_format, require_matplotlib
-
-        fmt = plot_format(self.plot_file)
-        require_matplotlib()
-        return fmt
-
-    def config(self, tape: Tape) -> DescendConfig:
-        """The descent's settings for this formula. Raises UsageError for a --wrt name that
-        is not an input."""
-        params = wrt_names(tape.graph, None if self.wrt is None else list(self.wrt))
-        return DescendConfig(params=tuple(params), lr=self.lr, steps=self.steps,
-                             tol=self.tol, maximize=self.maximize, optimizer=self.optimizer,
-                             momentum=self.momentum, beta1=self.beta1, beta2=self.beta2,
-                             eps=self.eps, target=self.target)
+CHUNK = 2048  # steps formatted before each write
 
 
 @dataclass
@@ -71,11 +41,10 @@ class Run:
 
     tape: Tape
     point: dict[str, float]  # the start, data inputs included
-    options: DescendOptions
+    config: DescendConfig
     result: Result
-    trace: list[Step] = field(default_factory=list)  # every step, when options.keep_all
-    sample: Thinned = field(default_factory=Thinned)  # a bounded sample, for the plot
-    chosen: list[Step] = field(default_factory=list)  # the steps --every picks
+    sample: Thinned = field(default_factory=Thinned)  # a bounded sample, for table and plots
+    chosen: list[Step] = field(default_factory=list)  # the steps --every picks for the table
     interrupted: bool = False
 
     @property
@@ -88,32 +57,234 @@ class Run:
         return self.result.exit_code
 
 
-def drive(tape: Tape, point: Mapping[str, float], options: DescendOptions,
-          on_step: Callable[[Step], None] | None = None) -> Run:
-    """Run the descent to its end, or until Ctrl-C, keeping what the outputs need.
+def plot_format(config: DescendConfig) -> str | None:
+    """'png' or 'svg' for --plot (None without it). Raises UsageError for another file name
+    or when matplotlib is missing, so that is said before any work is done."""
+    if config.plot_file is None:
+        return None
+    from .plot_descend import plot_format as file_format, require_matplotlib
 
-    Raises GradcliError for unusable options or an unusable starting point, and
-    KeyboardInterrupt only when Ctrl-C comes before the first step: after it, the run so far
-    is the result (stopped "interrupted")."""
-    config = options.config(tape)
+    fmt = file_format(config.plot_file)
+    require_matplotlib()
+    return fmt
+
+
+class Beside:
+    """The streamed --csv file, written through the one file writer (files.open_output): opened
+    before the run, committed when it ends or discarded, so an old file is never truncated
+    before the new one is whole, and a device, a FIFO or '-' is written as every other output."""
+
+    class _Discarded(Exception):
+        pass
+
+    def __init__(self, path: Path) -> None:
+        self._context = open_output(path)
+        self._stream = self._context.__enter__()
+
+    def write(self, text: str) -> None:
+        try:
+            self._stream.write(text)
+        except OSError as exc:  # the writer turns it into the file's UsageError
+            self._context.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+
+    def commit(self) -> None:
+        self._context.__exit__(None, None, None)
+
+    def discard(self) -> None:
+        with contextlib.suppress(Exception):
+            self._context.__exit__(self._Discarded, self._Discarded(), None)
+
+
+class Trace:
+    """A trace written as the run goes: one line per kept step, formatted from the Step's
+    numbers by the %-format `line` (`fields` orders them), CHUNK lines at a time, `separator`
+    between lines. Kept: every step, or every `every`-th and the last."""
+
+    separator = "\n"
+
+    def __init__(self, write: Callable[[str], object], line: str, fields, every=None) -> None:
+        self.write, self.line, self.fields, self.every = write, line, fields, every
+        self.pending: list[str] = []
+        self.written = -1  # the last step formatted
+        self.lead = ""  # before the next chunk: nothing, then the separator
+
+    def add(self, step: Step) -> None:
+        if self.every is not None and step.step % self.every:
+            return
+        self.pending.append(self.line % self.fields(step))
+        self.written = step.step
+        if len(self.pending) >= CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        """Write the pending lines; a Ctrl-C meanwhile waits until they are written."""
+        if self.pending:
+            with holding_interrupts(then_raise=True):
+                text = self.lead + self.separator.join(self.pending)
+                self.pending.clear()
+                self.lead = self.separator
+                self.write(text)
+
+    def finish(self, last: Step) -> None:
+        """The pending lines, and the last step if --every (or Ctrl-C) left it out."""
+        if self.written != last.step:
+            self.pending.append(self.line % self.fields(last))
+            self.written = last.step
+        self.flush()
+
+
+def writer(stream: TextIO) -> Callable[[str], None]:
+    """A function that writes text to `stream` whole. To a file descriptor it writes with
+    os.write until every byte is out: a buffered write to a full pipe that a signal interrupts
+    can drop the part not yet written (CPython's BufferedWriter), and a Ctrl-C held off while
+    a chunk is written is such a signal."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return stream.write  # a StringIO (the REPL without a console)
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+
+    where = "standard output" if fd == 1 else repr(getattr(stream, "name", fd))
+
+    def write(text: str) -> None:
+        stream.flush()
+        view = memoryview(text.encode(encoding))
+        try:
+            while view:
+                view = view[os.write(fd, view):]
+        except BrokenPipeError:
+            raise  # the reader left: the command ends quietly
+        except OSError as exc:  # a full disk, a closed terminal: as for every output
+            raise UsageError(f"cannot write to {where}: {exc.strerror or exc}") from None
+
+    return write
+
+
+class JsonTrace(Trace):
+    """`--json` as the run goes: '{"trace":[', a line per kept step, then at the end the
+    other keys of jsonout.descent's document and '}' (the same document, the trace first)."""
+
+    separator = ",\n"
+
+    def __init__(self, out: TextIO, params, has_loss: bool, every: int | None) -> None:
+        if has_loss:
+            def fields(s: Step) -> tuple:
+                return (s.step, s.value, *s.point, *s.gradient, s.norm, s.loss)
+        else:
+            def fields(s: Step) -> tuple:
+                return (s.step, s.value, *s.point, *s.gradient, s.norm)
+        super().__init__(writer(out), jsonout.descent_trace_line(params, has_loss), fields,
+                         every)
+        self.write('{"trace":[\n')
+
+    def close(self, result: Result) -> None:
+        self.finish(result.last)
+        summary = jsonout.dumps(jsonout.descent_summary(result))
+        self.write("\n]," + summary[1:] + "\n")
+
+
+def csv_header(params, has_loss: bool) -> str:
+    """step, value, [loss], each parameter, grad_<parameter> each, grad_norm."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\n").writerow(
+        ["step", "value", *(["loss"] if has_loss else []), *params,
+         *(f"grad_{p}" for p in params), "grad_norm"])
+    return buffer.getvalue()
+
+
+class CsvTrace(Trace):
+    """`--csv FILE`: every step, numbers exact (repr), written beside FILE as the run goes and
+    renamed over it at the end."""
+
+    def __init__(self, path: Path, params, has_loss: bool) -> None:
+        if has_loss:
+            def fields(s: Step) -> tuple:
+                return (s.step, s.value, s.loss, *s.point, *s.gradient, s.norm)
+        else:
+            def fields(s: Step) -> tuple:
+                return (s.step, s.value, *s.point, *s.gradient, s.norm)
+        n = len(params) * 2 + 1 + has_loss
+        self.file = Beside(path)
+        super().__init__(self.file.write, "%d,%r" + ",%r" * n, fields)
+        self.file.write(csv_header(params, has_loss))
+
+    def close(self, result: Result) -> None:
+        self.finish(result.last)
+        self.file.write("\n")
+        self.file.commit()
+
+
+@contextmanager
+def holding_interrupts(then_raise: bool = False):
+    """Ctrl-C waits until the block is done: output being written is completed. With
+    then_raise, a Ctrl-C that came meanwhile is raised after it. Only the main thread
+    handles signals."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if came and then_raise:
+        raise KeyboardInterrupt
+
+
+def drive(tape: Tape, point: Mapping[str, float], config: DescendConfig,
+          on_step: Callable[[Step], None] | None = None,
+          json_out: TextIO | None = None) -> Run:
+    """Run the descent to its end, or until Ctrl-C, writing the --json trace to `json_out`
+    (from the first step on) and --csv as it goes, and keeping what the table and plots need.
+
+    Raises GradcliError for unusable options or an unusable starting point (nothing written
+    then), and KeyboardInterrupt only when Ctrl-C comes before the first step: after it, the
+    run so far is the result (stopped "interrupted")."""
     descent = Descent(tape, point, config)
-    keep_all, every = options.keep_all, options.every
-    trace: list[Step] = []
+    params, has_loss, every = descent.params, config.target is not None, config.every
     sample = Thinned()
     chosen: list[Step] = []
+    csv_trace = json_trace = None
+    if config.csv_file is not None:
+        csv_trace = CsvTrace(config.csv_file, params, has_loss)
     interrupted = False
     try:
-        for step in descent:
-            if keep_all:
-                trace.append(step)
-            sample.add(step)
-            if every is not None and step.step % every == 0:
-                chosen.append(step)
-            if on_step is not None:
-                on_step(step)
+        steps = iter(descent)
+        first = next(steps)  # raises for an unusable start
+        if config.as_json:
+            json_trace = JsonTrace(json_out, params, has_loss, every)
+        adds = [sample.add, *(t.add for t in (csv_trace, json_trace) if t is not None)]
+        if on_step is not None:
+            adds.append(on_step)
+        if every is not None and not config.as_json:
+            adds.append(lambda step: step.step % every or chosen.append(step))
+        for add in adds:
+            add(first)
+        if len(adds) == 1:
+            for step in steps:
+                sample.add(step)
+        else:
+            for step in steps:
+                for add in adds:
+                    add(step)
     except KeyboardInterrupt:
         if descent.first is None:
+            if csv_trace is not None:
+                csv_trace.file.discard()
             raise
         interrupted = True
+    except BaseException:
+        if csv_trace is not None:
+            csv_trace.file.discard()
+        raise
     result = descent.result(interrupted=interrupted)
-    return Run(tape, dict(point), options, result, trace, sample, chosen, interrupted)
+    with holding_interrupts():  # a second Ctrl-C still leaves whole files
+        if config.as_json:
+            if json_trace is None:  # Ctrl-C came just after the first step
+                json_trace = JsonTrace(json_out, params, has_loss, every)
+            json_trace.close(result)
+        if csv_trace is not None:
+            csv_trace.close(result)
+    return Run(tape, dict(point), config, result, sample, chosen, interrupted)

@@ -170,10 +170,30 @@ def dumps(obj: object) -> str:
 
 
 def descent(result, trace) -> dict:
-    """`grad descend --json`: the run's outcome and its whole trace (a list of Step)."""
+    """`grad descend --json`: the run's outcome and its trace (a list of Step) as one dict.
+    The command writes the same document as the run goes: see descent_trace_line."""
+    params = result.params
+    return {
+        **descent_summary(result),
+        "trace": [
+            {
+                "step": s.step,
+                "value": number(s.value),
+                "point": {n: number(v) for n, v in zip(params, s.point)},
+                "gradient": {n: number(g) for n, g in zip(params, s.gradient)},
+                "grad_norm": number(s.norm),
+                **({"loss": number(s.loss)} if s.loss is not None else {}),
+            }
+            for s in trace
+        ],
+    }
+
+
+def descent_summary(result) -> dict:
+    """Every key of `descent` but the trace."""
     params = result.params
     last = result.last
-    data = {
+    return {
         "final": {n: number(v) for n, v in zip(params, last.point)},
         "fixed": {n: number(v) for n, v in result.fixed.items()},
         "value": number(last.value),
@@ -189,16 +209,14 @@ def descent(result, trace) -> dict:
             "message": result.error.message if result.error else result.reason,
             "hint": result.hint,
         },
-        "trace": [
-            {
-                "step": s.step,
-                "value": number(s.value),
-                "point": {n: number(v) for n, v in zip(params, s.point)},
-                "gradient": {n: number(g) for n, g in zip(params, s.gradient)},
-                "grad_norm": number(s.norm),
-                **({"loss": number(s.loss)} if s.loss is not None else {}),
-            }
-            for s in trace
-        ],
     }
-    return data
+
+
+def descent_trace_line(params: Sequence[str], has_loss: bool) -> str:
+    """A %-format that writes one Step of the trace as `descent` does, from
+    (step, value, *point, *gradient, norm[, loss]): one format per step instead of a dict,
+    which keeps a streamed million-step trace cheap. Every number of a Step in a trace is
+    finite (the loop stops at one that is not), so %r writes it as json.dumps would."""
+    pairs = "{" + ",".join(_string(n).replace("%", "%%") + ":%r" for n in params) + "}"
+    return ('{"step":%d,"value":%r,"point":' + pairs + ',"gradient":' + pairs
+            + ',"grad_norm":%r' + (',"loss":%r' if has_loss else "") + "}")

@@ -1,32 +1,111 @@
-"""The optimizers of gradient descent, after torch.optim's definitions (see the README).
+"""The optimizers of gradient descent, after torch.optim's single-tensor loops (see the README).
 
-Each moves the parameters one step against the gradient in two equal ways: `update(xs, gs)`,
-which changes the list xs in place, and `source(xs, gs)`, the same arithmetic in the same order
-as lines of Python over variables, for the descent loop that gradcli.descend generates. Its
-state (momentum buffer, Adam's moments and step count) stays on the object between the two:
-the generated code loads it into variables (`load`) and stores it back (`save`) when it hands
-the run over to `update`. Only the repr of floats from the settings enters the source.
+Each optimizer is one entry of OPTIMIZERS, and its update is written once: a few lines of
+straight-line Python for one step. gradcli.descend puts these lines into the one loop it
+generates, whether the gradient comes from generated sweeps or from the tape, so both paths
+run the same update by construction. In the lines, `{x}` is a parameter, `{g}` its gradient,
+each name of `state` that parameter's own state (`{m}`), and each name of `constants` a
+setting, which enters the source only as the repr of a float. Lines run once per step may use
+scalar variables of their own; all generated names start with `o_` so that they never meet
+the sweeps' variables.
 """
 
 from __future__ import annotations
 
-import math
-from typing import TYPE_CHECKING, NamedTuple
-
-if TYPE_CHECKING:
-    from .descend import DescendConfig
-
-
-class Source(NamedTuple):
-    """An update as lines of Python: `opt` is the optimizer object."""
-
-    load: list[str]
-    step: list[str]
-    save: list[str]
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import NamedTuple
 
 
-def unpack(names: list[str]) -> str:
-    return ", ".join(names) + ","  # a tuple, also of one name
+class Update(NamedTuple):
+    """One optimizer step as lines of Python (see the module doc)."""
+
+    per_param: tuple[str, ...]  # run for each parameter, in order
+    state: dict[str, float] = {}  # per-parameter state: its value before the first step
+    constants: dict[str, float] = {}  # settings, as literals
+    counters: dict[str, int] = {}  # scalars kept across steps (o_t: Adam's step count)
+    per_step: tuple[str, ...] = ()  # run once per step, before the parameters' lines
+
+
+class Settings(NamedTuple):
+    """What an update rule reads of the run's settings (gradcli.descend.DescendConfig)."""
+
+    lr: float
+    momentum: float
+    beta1: float
+    beta2: float
+    alpha: float
+    eps: float
+
+
+@dataclass(frozen=True)
+class Optimizer:
+    name: str
+    rule: Callable[[Settings], Update]
+    lr: float = 0.1  # the default learning rate
+    eps: float = 1e-8  # the default ε (for the rules that use one)
+    doc: str = ""
+
+
+def _sgd(s: Settings) -> Update:
+    # torch: param.add_(grad, alpha=-lr); x + (-lr)·g is x - lr·g bit for bit
+    return Update(("{x} = {x} - {lr} * {g}",), constants={"lr": s.lr})
+
+
+# torch.optim.SGD with momentum μ, dampening 0: buf ← g on the first step, then buf ← μ·buf + g.
+# The buffer starts at -0.0: μ·(−0.0) + g is g exactly for every g (−0.0 included).
+def _momentum(s: Settings) -> Update:
+    return Update(("{b} = {mu} * {b} + {g}", "{x} = {x} - {lr} * {b}"), {"b": -0.0},
+                  {"lr": s.lr, "mu": s.momentum})
+
+
+def _nesterov(s: Settings) -> Update:
+    return Update(("{b} = {mu} * {b} + {g}", "{x} = {x} - {lr} * ({g} + {mu} * {b})"),
+                  {"b": -0.0}, {"lr": s.lr, "mu": s.momentum})
+
+
+def _adam(s: Settings) -> Update:
+    # lerp_(m, g, w1) is m + w1·(g − m) for |w1| < 0.5, else g − (g − m)·(1 − w1)
+    w1 = 1.0 - s.beta1
+    lerp = "{m} = {m} + {w1} * ({g} - {m})" if w1 < 0.5 else "{m} = {g} - ({g} - {m}) * {c1}"
+    return Update(
+        (lerp,
+         "{v} = {v} * {beta2} + {w2} * {g} * {g}",  # mul_(β2).addcmul_(g, g, value=1 − β2)
+         "{x} = {x} + (-o_step_size * {m}) / (sqrt({v}) / o_root_bc2 + {eps})"),  # addcdiv_
+        {"m": 0.0, "v": 0.0},
+        {"w1": w1, "c1": 1.0 - w1, "beta2": s.beta2, "w2": 1.0 - s.beta2, "eps": s.eps},
+        {"o_t": 0},
+        ("o_t += 1",
+         f"o_step_size = {number(s.lr)} / (1.0 - {number(s.beta1)} ** o_t)",
+         f"o_root_bc2 = sqrt(1.0 - {number(s.beta2)} ** o_t)"))
+
+
+def _rmsprop(s: Settings) -> Update:
+    # torch: square_avg.mul_(α).addcmul_(g, g, value=1 − α); avg = square_avg.sqrt().add_(ε);
+    # param.addcdiv_(g, avg, value=-lr)
+    return Update(("{a} = {a} * {alpha} + {w} * {g} * {g}",
+                   "{x} = {x} + ({nlr} * {g}) / (sqrt({a}) + {eps})"),
+                  {"a": 0.0}, {"alpha": s.alpha, "w": 1.0 - s.alpha, "nlr": -s.lr,
+                               "eps": s.eps})
+
+
+def _adagrad(s: Settings) -> Update:
+    # torch, lr_decay 0: clr = lr / (1 + (t − 1)·0) = lr; state_sum.addcmul_(g, g, value=1);
+    # std = state_sum.sqrt().add_(ε); param.addcdiv_(g, std, value=-clr)
+    return Update(("{a} = {a} + {g} * {g}",
+                   "{x} = {x} + ({nlr} * {g}) / (sqrt({a}) + {eps})"),
+                  {"a": 0.0}, {"nlr": -s.lr, "eps": s.eps})
+
+
+OPTIMIZERS: dict[str, Optimizer] = {o.name: o for o in (
+    Optimizer("sgd", _sgd, doc="v ← v − γ·g"),
+    Optimizer("momentum", _momentum, doc="b ← μ·b + g; v ← v − γ·b"),
+    Optimizer("nesterov", _nesterov, doc="b ← μ·b + g; v ← v − γ·(g + μ·b)"),
+    Optimizer("adam", _adam, doc="torch.optim.Adam"),
+    Optimizer("rmsprop", _rmsprop, lr=0.01, doc="torch.optim.RMSprop"),
+    Optimizer("adagrad", _adagrad, lr=0.01, eps=1e-10, doc="torch.optim.Adagrad"),
+)}
 
 
 def number(value: float) -> str:
@@ -34,110 +113,36 @@ def number(value: float) -> str:
     return f"({float(value)!r})"
 
 
-class SGD:
-    """x ← x − lr·g"""
-
-    def __init__(self, n: int, config: DescendConfig) -> None:
-        self.lr = config.lr
-
-    def update(self, xs: list[float], gs: list[float]) -> None:
-        lr = self.lr
-        for i, g in enumerate(gs):
-            xs[i] = xs[i] - lr * g
-
-    def source(self, xs: list[str], gs: list[str]) -> Source:
-        lr = number(self.lr)
-        return Source([], [f"{x} = {x} - {lr} * {g}" for x, g in zip(xs, gs)], [])
+def unpack(names: Sequence[str]) -> str:
+    return ", ".join(names) + ","  # a tuple, also of one name
 
 
-class Momentum:
-    """b ← g on the first step, then b ← μ·b + g; x ← x − lr·b (torch.optim.SGD, momentum=μ,
-    dampening 0). With nesterov the step uses g + μ·b instead of b."""
+class Lines(NamedTuple):
+    """An update over named variables: `load` takes the state from `opt`, `step` is one
+    step, `save` puts the state back."""
 
-    nesterov = False
-
-    def __init__(self, n: int, config: DescendConfig) -> None:
-        self.lr, self.mu = config.lr, config.momentum
-        self.buf: list[float] | None = None
-
-    def update(self, xs: list[float], gs: list[float]) -> None:
-        lr, mu = self.lr, self.mu
-        buf = self.buf
-        if buf is None:
-            buf = self.buf = list(gs)
-        else:
-            for i, g in enumerate(gs):
-                buf[i] = mu * buf[i] + g
-        if self.nesterov:
-            for i, g in enumerate(gs):
-                xs[i] = xs[i] - lr * (g + mu * buf[i])
-        else:
-            for i, b in enumerate(buf):
-                xs[i] = xs[i] - lr * b
-
-    def source(self, xs: list[str], gs: list[str]) -> Source:
-        # Before the first update the buffer starts at -0.0: μ·(−0.0) + g is g exactly, for
-        # every g (−0.0 included), which is update()'s b ← g.
-        lr, mu = number(self.lr), number(self.mu)
-        bs = [f"buf{i}" for i in range(len(xs))]
-        step = [f"{b} = {mu} * {b} + {g}" for b, g in zip(bs, gs)]
-        if self.nesterov:
-            step += [f"{x} = {x} - {lr} * ({g} + {mu} * {b})" for x, g, b in zip(xs, gs, bs)]
-        else:
-            step += [f"{x} = {x} - {lr} * {b}" for x, b in zip(xs, bs)]
-        return Source([f"{unpack(bs)} = opt.buf or [-0.0] * {len(bs)}"], step,
-                      [f"opt.buf = [{', '.join(bs)}]"])
+    load: list[str]
+    step: list[str]
+    save: list[str]
 
 
-class Nesterov(Momentum):
-    nesterov = True
+def lines(update: Update, xs: Sequence[str], gs: Sequence[str]) -> Lines:
+    """The update over the parameters' variables `xs` and the gradients' `gs`."""
+    n = len(xs)
+    literals = {name: number(value) for name, value in update.constants.items()}
+    variables = {name: [f"o_{name}{i}" for i in range(n)] for name in update.state}
+    step = list(update.per_step)
+    for i, (x, g) in enumerate(zip(xs, gs)):
+        names = {name: vs[i] for name, vs in variables.items()}
+        step += [line.format(x=x, g=g, **names, **literals) for line in update.per_param]
+    load = [f"{unpack(vs)} = opt.{name}" for name, vs in variables.items() if vs]
+    load += [f"{name} = opt.{name}" for name in update.counters]
+    save = [f"opt.{name} = [{', '.join(vs)}]" for name, vs in variables.items() if vs]
+    save += [f"opt.{name} = {name}" for name in update.counters]
+    return Lines(load, step, save)
 
 
-class Adam:
-    """torch.optim.Adam without weight decay or amsgrad:
-    m ← β1·m + (1 − β1)·g,  v ← β2·v + (1 − β2)·g²,
-    x ← x − lr·m̂ / (√v̂ + ε) with m̂ = m / (1 − β1^t), v̂ = v / (1 − β2^t).
-    The arithmetic is ordered as torch's implementation orders it."""
-
-    def __init__(self, n: int, config: DescendConfig) -> None:
-        self.lr, self.eps = config.lr, config.eps
-        self.b1, self.b2 = config.beta1, config.beta2
-        self.m = [0.0] * n
-        self.v = [0.0] * n
-        self.t = 0
-
-    def update(self, xs: list[float], gs: list[float]) -> None:
-        self.t += 1
-        b1, b2, eps, m, v = self.b1, self.b2, self.eps, self.m, self.v
-        w1, w2 = 1.0 - b1, 1.0 - b2
-        step_size = self.lr / (1.0 - b1 ** self.t)
-        root_bc2 = math.sqrt(1.0 - b2 ** self.t)
-        for i, g in enumerate(gs):
-            mi = m[i]
-            # torch's lerp(m, g, w1): m + w1·(g − m) for w1 < 0.5, else g − (g − m)·(1 − w1)
-            mi = mi + w1 * (g - mi) if w1 < 0.5 else g - (g - mi) * (1.0 - w1)
-            m[i] = mi
-            vi = v[i] = v[i] * b2 + w2 * g * g
-            xs[i] = xs[i] + -step_size * (mi / (math.sqrt(vi) / root_bc2 + eps))
-
-    def source(self, xs: list[str], gs: list[str]) -> Source:
-        w1, w2 = 1.0 - self.b1, 1.0 - self.b2
-        b1, b2, eps = number(self.b1), number(self.b2), number(self.eps)
-        ms = [f"m{i}" for i in range(len(xs))]
-        vs = [f"sq{i}" for i in range(len(xs))]
-        step = ["t += 1",
-                f"step_size = {number(self.lr)} / (1.0 - {b1} ** t)",
-                f"root_bc2 = sqrt(1.0 - {b2} ** t)"]
-        for x, g, m, v in zip(xs, gs, ms, vs):
-            step.append(f"{m} = {m} + {number(w1)} * ({g} - {m})" if w1 < 0.5 else
-                        f"{m} = {g} - ({g} - {m}) * {number(1.0 - w1)}")
-            step.append(f"{v} = {v} * {b2} + {number(w2)} * {g} * {g}")
-            step.append(f"{x} = {x} + -step_size * ({m} / (sqrt({v}) / root_bc2 + {eps}))")
-        return Source([f"{unpack(ms)} = opt.m", f"{unpack(vs)} = opt.v", "t = opt.t"], step,
-                      [f"opt.m = [{', '.join(ms)}]", f"opt.v = [{', '.join(vs)}]",
-                       "opt.t = t"])
-
-
-Optimizer = SGD | Momentum | Adam
-OPTIMIZER_CLASSES: dict[str, type[Optimizer]] = {"sgd": SGD, "momentum": Momentum,
-                                                 "nesterov": Nesterov, "adam": Adam}
+def fresh_state(update: Update, n: int) -> SimpleNamespace:
+    """The optimizer's state before the first step, for n parameters."""
+    return SimpleNamespace(**{name: [value] * n for name, value in update.state.items()},
+                           **update.counters)

@@ -27,11 +27,15 @@ def plot_format(path: Path) -> str:
 
 
 def require_matplotlib() -> None:
+    """Say now when matplotlib is missing; else load what `picture` needs, so that the picture
+    of a run stopped by Ctrl-C is drawn without a second's wait for imports."""
     try:
-        import matplotlib  # noqa: F401
+        import matplotlib
     except ImportError:
         raise UsageError("--plot needs matplotlib, which is not installed",
                          hint=INSTALL_HINT) from None
+    matplotlib.use("Agg")
+    import matplotlib.figure  # noqa: F401
 
 
 def picture(result: Result, trace: Sequence[Step], f_name: str, fmt: str,

@@ -1,15 +1,10 @@
-"""Rich renderables for `grad descend`: the trace table, a terminal plot of f over the steps and
-the summary; and the CSV writer. Nothing here prints; user text reaches Rich only as Text.
-
-`run_descent` is one whole run as `grad descend` and the REPL's `:descend` show it: the loop
-(descend_run.drive) with a progress bar, the --csv and --plot files, and the output."""
+"""Rich renderables for `grad descend`: the trace table, a terminal plot of f over the steps,
+the summary and the progress bar; and the --plot picture's file. Nothing here prints; user
+text reaches Rich only as Text. One whole run is descend_command.run_descent."""
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from pathlib import Path
 
 from rich.console import Group
@@ -17,7 +12,7 @@ from rich.text import Text
 
 from . import render
 from .descend import Result, Step, default_every
-from .descend_run import DescendOptions, Run, drive
+from .descend_run import Run, plot_format
 from .errors import GradcliError
 from .files import write_bytes
 from .render import GRAD, VALUE, num
@@ -162,108 +157,42 @@ def progress_bar(console, total: int):
                     TimeRemainingColumn(), console=console, transient=True)
 
 
-def trace_csv(result: Result, trace: Sequence[Step]) -> str:
-    """step, value, [loss], each parameter, grad_<parameter> each, grad_norm; exact floats."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    has_loss = result.config.target is not None
-    writer.writerow(["step", "value", *(["loss"] if has_loss else []), *result.params,
-                     *(f"grad_{p}" for p in result.params), "grad_norm"])
-    for s in trace:
-        writer.writerow([s.step, repr(s.value), *([repr(s.loss)] if has_loss else []),
-                         *map(repr, s.point), *map(repr, s.gradient), repr(s.norm)])
-    return buffer.getvalue()
-
-
-# --- one run, as `grad descend` and the REPL's `:descend` show it ------------------------------
-
-PROGRESS_FROM = 1000  # steps: shorter runs finish before a progress bar would help
-
-
-@dataclass
-class Outcome:
-    """A run and what to show of it: `output` for standard output (a str is JSON, written as
-    it is; anything else is a Rich renderable), `messages` for standard error."""
-
-    run: Run
-    output: list = field(default_factory=list)
-    messages: list = field(default_factory=list)
-
-    @property
-    def exit_code(self) -> int:
-        return self.run.exit_code
-
-
 def rows_of(run: Run) -> list[Step]:
     """The trace table's rows: the --every picks, or about 20 rows from the sample."""
     last = run.result.last
-    if run.options.every is None:
+    if run.config.every is None:
         n = default_every(last.step)
         stride = run.sample.stride
         return table_rows(run.sample.steps, -(-n // stride) * stride, last)
-    return table_rows(run.chosen, run.options.every, last)
+    return table_rows(run.chosen, run.config.every, last)
 
 
-def run_descent(tape, point, options: DescendOptions, console=None,
-                locate: Callable[[GradcliError], object] | None = None) -> Outcome:
-    """Run the descent (descend_run.drive), with a progress bar on a terminal `console` for a
-    long human-readable run; write --csv and --plot; build the output. `locate` may point a
-    divergence's error at the text the user typed before it is shown.
-
-    Raises GradcliError (bad options or start, a file that cannot be written) and
-    KeyboardInterrupt when Ctrl-C comes before the first step."""
-    fmt = options.plot_format()
-    options.config(tape).validate()  # bad options are said before a progress bar shows
-    progress = on_step = None
-    if console is not None and not options.as_json and console.is_terminal \
-            and options.steps >= PROGRESS_FROM:
-        progress = progress_bar(console, options.steps)
-        task = progress.add_task("descend", total=options.steps)
-        tick = max(1, options.steps // 200)
-
-        def on_step(step: Step) -> None:
-            if step.step % tick == 0:
-                progress.update(task, completed=step.step)
-
-        progress.start()
-    try:
-        run = drive(tape, point, options, on_step)
-    finally:
-        if progress is not None:
-            progress.stop()
-    if locate is not None and run.result.error is not None:
-        locate(run.result.error)
-    write_files(run, fmt)
-    result, outcome = run.result, Outcome(run)
-    if options.as_json:
-        from . import jsonout
-
-        outcome.output.append(jsonout.dumps(jsonout.descent(result, run.trace)))
-        if result.stopped == "diverged" and result.error is not None:
-            outcome.messages.append(Text.assemble("diverged at step ", str(result.failed_step),
-                                                  ": ", render.error(result.error)))
-    else:
-        width = console.width if console is not None else 80
-        outcome.output.append(report(result, rows_of(run), run.sample.steps, run.f_name,
-                                     options.digits, width))
-    return outcome
+def diverged_message(result: Result, brief: bool = False) -> Text:
+    """The divergence for standard error: with --json the only words about it (the error with
+    its excerpt and hint); `brief`, one line beside the text report, which says the rest."""
+    error = result.error or GradcliError(result.reason)
+    if brief:
+        return Text.assemble(("diverged", "bold red"), f" at step {result.failed_step}: "
+                             f"{error.message}")
+    return Text.assemble("diverged at step ", str(result.failed_step), ": ",
+                         render.error(error))
 
 
-def write_files(run: Run, fmt: str | None = None) -> list[Path]:
-    """Write --csv and --plot (fmt from options.plot_format()) with files.write_bytes. Returns
-    the paths written. Raises UsageError when a file cannot be written."""
-    options, written = run.options, []
-    if options.csv_file is not None:
-        write_bytes(options.csv_file, trace_csv(run.result, run.trace).encode("utf-8"))
-        written.append(options.csv_file)
-    if options.plot_file is not None:
-        from .descend import objective_fn
-        from .plot_descend import picture
+def write_plot(run: Run, fmt: str | None = None) -> Path | None:
+    """Write --plot (fmt from descend_run.plot_format) from the run's sample of steps.
+    Returns the path written. Raises UsageError when the file cannot be written."""
+    config = run.config
+    if config.plot_file is None:
+        return None
+    from .descend import objective_fn
+    from .plot_descend import picture
 
-        fmt = fmt or options.plot_format()
-        objective = objective_fn(run.tape, run.point, run.result.params, options.target)
-        image = picture(run.result, run.trace, run.f_name, fmt, objective)
-        write_bytes(options.plot_file, image)
-        written.append(options.plot_file)
-    return written
+    fmt = fmt or plot_format(config)
+    objective = objective_fn(run.tape, run.point, run.result.params, config.target)
+    shown = list(run.sample.steps)
+    if shown[-1].step != run.result.last.step:
+        shown.append(run.result.last)
+    image = picture(run.result, shown, run.f_name, fmt, objective)
+    write_bytes(config.plot_file, image)
+    return config.plot_file
 

@@ -14,6 +14,7 @@ from which `:help` and completion are generated.
 from __future__ import annotations
 
 import difflib
+import io
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -398,11 +399,11 @@ class Session:
             raise self._map_error(exc, tape.graph.source, segments) from None
 
     def descend(self, expression: str, options) -> Reply:
-        """`grad descend` on `expression` from the session's values (options: a
-        descend_run.DescendOptions), shown by the same renderer. When the run ends (all steps,
+        """`grad descend` on `expression` from the session's values (options: the settings
+        record, descend.DescendConfig), shown by the same renderer. When the run ends (all steps,
         converged or Ctrl-C) its parameters become the session's values; a diverged run leaves
         them as they were. Raises GradcliError, leaving the session unchanged."""
-        from .render_descend import run_descent
+        from .descend_command import run_descent
 
         tape, point, segments = self._compile(expression, None, 0)
         text = tape.graph.source
@@ -410,12 +411,19 @@ class Session:
         def locate(exc: GradcliError) -> GradcliError:
             return self._map_error(exc, text, segments)
 
+        # --json goes to the console's stream as the run goes (held here without a console)
+        json_out = None
+        if options.as_json:
+            json_out = self.console.file if self.console is not None else io.StringIO()
         try:
-            outcome = run_descent(tape, point, options, self.console, locate)
+            outcome = run_descent(tape, point, options, self.console, locate, json_out,
+                                  note_divergence=False)
         except GradcliError as exc:
             raise locate(exc) from None
         result = outcome.run.result
         reply = Reply(output=list(outcome.output), messages=list(outcome.messages))
+        if isinstance(json_out, io.StringIO):
+            reply.output.insert(0, json_out.getvalue().rstrip("\n"))
         if result.stopped == "diverged":
             reply.error = result.error or GradcliError(result.reason)
             reply.messages.append(Text("the session's values are unchanged", style="dim"))
@@ -496,11 +504,12 @@ class Session:
 
 
 # --- the command table ------------------------------------------------------------------------
-def _split_at_options(argument: str, names: Iterable[str]) -> tuple[str, str]:
+def _split_at_options(argument: str, names: Iterable[str],
+                      literal: bool = True) -> tuple[str, str]:
     """'EXPR --lr 0.1 --maximize' -> ('EXPR', '--lr 0.1 --maximize'): the expression is
     everything before the first word that is one of the option `names` ('--lr', alone or as
-    '--lr=0.1')."""
-    pattern = "|".join(re.escape(n) for n in names)
+    '--lr=0.1'; with literal=False the names are regular expressions)."""
+    pattern = "|".join(re.escape(n) if literal else n for n in names)
     match = re.search(rf"(?:^|(?<=\s))(?:{pattern})(?=[\s=]|$)", argument)
     if match is None:
         return argument.strip(), ""
@@ -688,12 +697,17 @@ def _cmd_quit(session: Session, argument: str) -> Reply:
 
 
 def _cmd_descend(session: Session, argument: str) -> Reply:
-    from .cli import descend_option_names, parse_descend_options
+    from .descend_command import parse_words
 
-    expression, rest = _split_at_options(argument, descend_option_names())
+    # the expression ends at the first option word: a known one, -f, or any --word (an
+    # unknown option is reported as one, not read as the formula's minus signs)
+    expression, rest = _split_at_options(argument, ["-f", "-h", r"--[A-Za-z][-\w]*"],
+                                         literal=False)
     _expression_argument(expression, META[":descend"].usage)
-    options = parse_descend_options(_option_words(rest))
-    return session.descend(expression, options)
+    words = _option_words(rest)
+    if "-f" in words or "--file" in words:
+        raise UsageError("-f is not an option of :descend", hint="write the formula itself")
+    return session.descend(expression, parse_words(words))
 
 
 META: dict[str, Meta] = {m.name: m for m in (

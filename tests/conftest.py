@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -59,3 +60,9 @@ def grad(tmp_path):
 @pytest.fixture(autouse=True)
 def _history_in_tmp(tmp_path, monkeypatch):
     monkeypatch.setenv("GRADCLI_HISTORY", str(tmp_path / "history"))
+
+
+def default_sigint() -> None:
+    """preexec_fn for a child that a test interrupts: Ctrl-C acts even when pytest itself was
+    started with SIGINT ignored (a background job of a non-interactive shell)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

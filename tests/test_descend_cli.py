@@ -10,7 +10,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import grad_executable, strict_json
+from conftest import default_sigint, grad_executable, strict_json
 
 NEURON = ["sigmoid(w0*x0 + w1*x1 + w2)", "w0=2", "x0=-1", "w1=-3", "x1=-2", "w2=-3"]
 
@@ -155,7 +155,7 @@ def test_adam_on_rosenbrock(grad):
     (["x^2", "x=1", "--lr", "0"], "--lr"),
     (["x^2", "x=1", "--maximize", "--target", "1"], "do not go together"),
     (["x^2", "x=1", "--plot", "run.jpg"], ".png or .svg"),
-    (["x^2", "x=1", "--optimizer", "rmsprop"], "rmsprop"),
+    (["x^2", "x=1", "--optimizer", "lbfgs"], "lbfgs"),
     (["x^2"], "no value for x"),
 ])
 def test_usage_errors_exit_2(grad, args, words):
@@ -205,7 +205,7 @@ def test_ctrl_c_stops_and_still_reports(tmp_path, as_json):
     args = [grad_executable(), "descend", "x^2 + y^2", "x=1", "y=1", "--lr", "1e-9",
             "--steps", "100000000"] + (["--json"] if as_json else [])
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=tmp_path, env=env)
+                               cwd=tmp_path, env=env, preexec_fn=default_sigint)
     time.sleep(1.5)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)

@@ -1,7 +1,9 @@
-"""The generated descent loop gives exactly the trace of Descent's own loop (every field of every
-Step, bit for bit) and the same ending: why it stopped, at which step, with which error and
-hint. Descent's own loop is the reference: it runs whenever the gradient function is not
-generated code (as for graphs above compiled.MAX_NODES), so wrapping it selects it."""
+"""The loop around the graph's generated sweeps gives exactly the trace of the loop that calls
+the gradient function (every field of every Step, bit for bit) and the same ending: why it
+stopped, at which step, with which error and hint. The second is the path of graphs above
+compiled.MAX_NODES (the tape's sweeps) and of the steps after one the sweeps cannot compute;
+wrapping the gradient function selects it. Both are one source with the optimizer's update
+written once, so these tests are regression checks of that construction."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ from hypothesis import strategies as st
 from gradcli.descend import DescendConfig, Descent, loop_source, make_gradient_fn
 from gradcli.engine import Tape
 from gradcli.errors import GradcliError
-from gradcli.optimizers import OPTIMIZER_CLASSES
+from gradcli.optimizers import OPTIMIZERS as OPTIMIZER_CLASSES
 from gradcli.syntax import parse
 
 
@@ -42,13 +44,13 @@ def outcome(descent: Descent):
 
 
 def both(text: str, point: dict, config: DescendConfig):
-    """(generated loop, Descent's own loop) for the same run."""
+    """(the sweeps' loop, the loop calling the gradient function) for the same run."""
     tape = Tape(parse(text))
     fast = Descent(tape, point, config)
-    assert fast._loop is not None
+    assert len(fast.loops) == 2  # the sweeps' loop, then the one calling the gradient
     gradient = make_gradient_fn(tape, point, config.params or tuple(tape.graph.inputs))
     plain = Descent(tape, point, config, gradient_fn=lambda xs: gradient(xs))
-    assert plain._loop is None
+    assert len(plain.loops) == 1
     return outcome(fast), outcome(plain)
 
 
@@ -152,7 +154,7 @@ def test_a_bad_start_raises_the_same_error():
 def test_ctrl_c_inside_the_generated_loop_keeps_the_last_step_seen():
     descent = Descent(Tape(parse("sigmoid(w*x + b)")), {"w": 0.5, "x": 2.0, "b": 0.1},
                       DescendConfig(lr=1e-3, steps=10**7))
-    assert descent._loop is not None
+    assert len(descent.loops) == 2
     seen = []
 
     def interrupt(signum, frame):
@@ -180,9 +182,9 @@ def test_the_generated_loop_holds_no_user_text():
     tape = Tape(parse(text))
     config = DescendConfig(optimizer="adam", target=0.5, tol=1e-9)
     gradient = make_gradient_fn(tape, {"w": 1.0, "b": 0.0}, ("w", "b"))
-    source, _ = loop_source(gradient.sweeps, config, OPTIMIZER_CLASSES["adam"](2, config))
+    source, _ = loop_source(gradient.sweeps, config)
     assert "evil" not in source and "import" not in source
-    assert "def loop(descent, xs, opt):" in source
+    assert "def loop(descent, k, xs, opt, gradient):" in source
 
 
 def test_graphs_above_the_compiled_limit_use_the_plain_loop(monkeypatch):
@@ -191,4 +193,4 @@ def test_graphs_above_the_compiled_limit_use_the_plain_loop(monkeypatch):
     monkeypatch.setattr(descend, "MAX_NODES", 3)
     descent = Descent(Tape(parse("sin(x) * cos(y) + x")), {"x": 1.0, "y": 2.0},
                       DescendConfig(steps=5))
-    assert descent._loop is None and len(list(descent)) == 6
+    assert len(descent.loops) == 1 and len(list(descent)) == 6

@@ -392,7 +392,7 @@ def test_descend_json_is_strict_and_matches_the_new_values():
 @pytest.mark.parametrize("line, words", [
     (":descend x^2 --lr -1", "--lr must be a positive number"),
     (":descend x^2 --lr abc", "'abc' is not a valid float"),
-    (":descend x^2 --optimizer rmsprop", "rmsprop"),
+    (":descend x^2 --optimizer lbfgs", "lbfgs"),
     (":descend x^2 --wrt y", "--wrt names y, which is not an input"),
     (":descend x^2 --every 0", "--every"),
     (":descend x^2 --steps 3 extra", "unexpected 'extra'"),
@@ -452,3 +452,40 @@ def test_descend_is_in_help_and_completion():
     session = Session()
     assert ":descend" in text_of(session.handle(":help").output)
     assert session.complete(":des") == (":des", [":descend"])
+
+
+@pytest.mark.parametrize("line, message, hint", [
+    (":descend x^2 --nosuch 3", "unknown option --nosuch", "the options are --wrt, --lr"),
+    (":descend x^2 --stepz 3", "unknown option --stepz", "did you mean --steps?"),
+    (":descend x^2 --lr 0.1 --maximse", "unknown option --maximse", "did you mean --maximize?"),
+])
+def test_an_unknown_descend_option_is_named_as_one(line, message, hint):
+    session = Session()
+    run(session, "x = 3")
+    reply = session.handle(line)
+    shown = text_of(reply.messages)
+    assert reply.is_error and message in shown and hint in shown
+    assert "multiplication" not in shown and session.values == {"x": 3}
+
+
+def test_the_session_does_not_import_the_command_line():
+    import subprocess
+    import sys
+
+    code = ("import sys, gradcli.session, gradcli.descend_command; "
+            "s = gradcli.session.Session(); s.handle('x = 1'); "
+            "s.handle(':descend x^2 --steps 2 --lr 0.1'); "
+            "print('gradcli.cli' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
+
+
+def test_descend_command_are_the_same_definition_as_grad_descends():
+    import typer
+
+    from gradcli import cli, descend_command
+
+    command = typer.main.get_command(cli.app).commands["descend"]
+    on_the_command_line = {o for p in command.params for o in p.opts if o.startswith("--")}
+    assert set(descend_command.option_names()) - {"--help"} | {"--file"} == on_the_command_line
