@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import math
 
-from gradcli.diagnostics import SATURATION, TINY, Diagnostic, _zero_gradient
-from gradcli.engine import Evaluation, number_text
-from gradcli.explain import label, output_label
-from gradcli.graph import CONST, INPUT, gc_paused
-from gradcli.ops import OPS
+from gradcli.core.diagnostics import SATURATION, TINY, Diagnostic, _zero_gradient
+from gradcli.core.engine import Evaluation, number_text
+from gradcli.core.explain import label, output_label
+from gradcli.core.graph import CONST, INPUT, gc_paused
+from gradcli.core.ops import OPS
 
 
 def _local(ev: Evaluation, node: int) -> tuple[float, ...]:

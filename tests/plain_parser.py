@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from gradcli.errors import Span, SyntaxProblem
-from gradcli.lalr import (CALL, CALL_FILTERED, INLINE, Splice, accepts, children_of, syntax_error,
+from gradcli.core.errors import Span, SyntaxProblem
+from gradcli.core.lalr import (CALL, CALL_FILTERED, INLINE, Splice, accepts, children_of, syntax_error,
                           tables)
-from gradcli.syntax import _Builder
-from gradcli.tokens import LEX_RE, Tok
+from gradcli.core.syntax import _Builder
+from gradcli.core.tokens import LEX_RE, Tok
 
 
 def tokens(text: str) -> Iterator[Tok]:

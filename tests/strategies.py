@@ -2,9 +2,9 @@
 
 from hypothesis import strategies as st
 
-from gradcli.engine import Evaluation, Tape
-from gradcli.errors import DomainError
-from gradcli.syntax import parse
+from gradcli.core.engine import Evaluation, Tape
+from gradcli.core.errors import DomainError
+from gradcli.core.syntax import parse
 
 UNARY = ["sin", "exp", "sigmoid", "tanh", "relu", "abs", "sqrt", "log", "-", "tiny", "cbrt",
          "erf"]

@@ -7,9 +7,9 @@ import sympy
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from gradcli.engine import evaluate
-from gradcli.errors import DomainError
-from gradcli.syntax import parse
+from gradcli.core.engine import evaluate
+from gradcli.core.errors import DomainError
+from gradcli.core.syntax import parse
 
 NAMES = ["x", "y", "z"]
 SYMBOLS = {n: sympy.Symbol(n, real=True) for n in NAMES}

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from gradcli.engine import Tape
-from gradcli.graph import CONST, INPUT
-from gradcli.syntax import parse
+from gradcli.core.engine import Tape
+from gradcli.core.graph import CONST, INPUT
+from gradcli.core.syntax import parse
 
 _SPEC = importlib.util.spec_from_file_location(
     "gradcli_bench", Path(__file__).parent / "perf" / "bench.py")

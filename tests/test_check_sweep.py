@@ -6,9 +6,9 @@ import math
 
 import pytest
 
-from gradcli.engine import Tape
-from gradcli.numeric import SWEEP_STEPS, check, kinks_crossed, step_size, sweep
-from gradcli.syntax import parse
+from gradcli.core.engine import Tape
+from gradcli.core.numeric import SWEEP_STEPS, check, kinks_crossed, step_size, sweep
+from gradcli.core.syntax import parse
 
 SMOOTH = [
     ("sin(x) * exp(y)", {"x": 0.7, "y": 0.3}),

@@ -7,11 +7,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcli.compiled import FastPathFailed, compile_graph, generate
-from gradcli.engine import Tape
-from gradcli.errors import DomainError
-from gradcli.ops import OPS
-from gradcli.syntax import parse
+from gradcli.core.compiled import FastPathFailed, compile_graph, generate
+from gradcli.core.engine import Tape
+from gradcli.core.errors import DomainError
+from gradcli.core.ops import OPS
+from gradcli.core.syntax import parse
 
 
 def same(a: float, b: float) -> bool:

@@ -6,10 +6,10 @@ import math
 
 import pytest
 
-from gradcli.descend import DescendConfig, Descent, Thinned, run
-from gradcli.engine import Tape
-from gradcli.errors import DomainError, GradcliError, UsageError
-from gradcli.syntax import parse
+from gradcli.core.descend import DescendConfig, Descent, Thinned, run
+from gradcli.core.engine import Tape
+from gradcli.core.errors import DomainError, GradcliError, UsageError
+from gradcli.core.syntax import parse
 
 NEURON = "sigmoid(w0*x0 + w1*x1 + w2)"
 NEURON_START = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}

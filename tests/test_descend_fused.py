@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcli.descend import DescendConfig, Descent, loop_source, make_gradient_fn
-from gradcli.engine import Tape
-from gradcli.errors import GradcliError
-from gradcli.optimizers import OPTIMIZERS as OPTIMIZER_CLASSES
-from gradcli.syntax import parse
+from gradcli.core.descend import DescendConfig, Descent, loop_source, make_gradient_fn
+from gradcli.core.engine import Tape
+from gradcli.core.errors import GradcliError
+from gradcli.core.optimizers import OPTIMIZERS as OPTIMIZER_CLASSES
+from gradcli.core.syntax import parse
 
 
 def bits(value):
@@ -188,7 +188,7 @@ def test_the_generated_loop_holds_no_user_text():
 
 
 def test_graphs_above_the_compiled_limit_use_the_plain_loop(monkeypatch):
-    import gradcli.descend as descend
+    import gradcli.core.descend as descend
 
     monkeypatch.setattr(descend, "MAX_NODES", 3)
     descent = Descent(Tape(parse("sin(x) * cos(y) + x")), {"x": 1.0, "y": 2.0},

@@ -15,10 +15,10 @@ import time
 import pytest
 from conftest import default_sigint, grad_executable, strict_json
 
-from gradcli import jsonout
-from gradcli.descend import DescendConfig, run
-from gradcli.engine import Tape
-from gradcli.syntax import parse
+from gradcli.output import jsonout
+from gradcli.core.descend import DescendConfig, run
+from gradcli.core.engine import Tape
+from gradcli.core.syntax import parse
 
 
 def reference(formula: str, point: dict, **options) -> dict:

@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcli.diagnostics import SATURATION, diagnose
-from gradcli.engine import Tape, resolve_point
-from gradcli.examples import EXAMPLES
-from gradcli.syntax import parse
+from gradcli.core.diagnostics import SATURATION, diagnose
+from gradcli.core.engine import Tape, resolve_point
+from gradcli.core.examples import EXAMPLES
+from gradcli.core.syntax import parse
 from plain_diagnostics import plain_diagnose
 from strategies import evaluations
 

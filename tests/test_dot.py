@@ -11,10 +11,10 @@ import subprocess
 
 import pytest
 
-from gradcli.dot import to_dot, wire_number
-from gradcli.engine import Tape, resolve_point
-from gradcli.examples import EXAMPLES
-from gradcli.syntax import parse
+from gradcli.output.dot import to_dot, wire_number
+from gradcli.core.engine import Tape, resolve_point
+from gradcli.core.examples import EXAMPLES
+from gradcli.core.syntax import parse
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None and not os.environ.get("CI"),
                                reason="Graphviz is not installed (CI installs it)")
@@ -181,7 +181,7 @@ def test_cli_svg_of_2000_nodes(grad, tmp_path):
 
 
 def test_cli_refuses_a_diagram_past_the_size_limit(grad, tmp_path):
-    from gradcli.dot import MAX_NODES
+    from gradcli.output.dot import MAX_NODES
 
     k = MAX_NODES // 4 + 1
     result = grad("eval", copies(k), "x=1", "y=2", "--svg", "big.svg", "--png", "big.png")
@@ -214,8 +214,8 @@ def test_a_failing_dot_is_a_graphviz_error_not_a_domain_error(grad, tmp_path, sc
 
 
 def test_a_dot_that_does_not_finish_is_stopped(tmp_path, monkeypatch):
-    from gradcli import dot
-    from gradcli.errors import ExitCode, GraphvizError
+    from gradcli.output import dot
+    from gradcli.core.errors import ExitCode, GraphvizError
 
     env = fake_dot(tmp_path / "bin", "exec sleep 30\n")
     monkeypatch.setenv("PATH", env["PATH"])

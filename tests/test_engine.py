@@ -4,10 +4,10 @@ import math
 
 import pytest
 
-from gradcli.engine import Tape, evaluate, parse_binding, resolve_point
-from gradcli.errors import DomainError, UnboundInputError, UsageError
-from gradcli.numeric import check, relative_error, verdict
-from gradcli.syntax import parse
+from gradcli.core.engine import Tape, evaluate, parse_binding, resolve_point
+from gradcli.core.errors import DomainError, UnboundInputError, UsageError
+from gradcli.core.numeric import check, relative_error, verdict
+from gradcli.core.syntax import parse
 
 
 def grads(text, **point):

@@ -6,9 +6,9 @@ import pytest
 import sympy as sp
 
 from conftest import strict_json
-from gradcli.engine import Tape, resolve_point
-from gradcli.examples import EXAMPLES
-from gradcli.syntax import parse
+from gradcli.core.engine import Tape, resolve_point
+from gradcli.core.examples import EXAMPLES
+from gradcli.core.syntax import parse
 
 
 def evaluate(name: str):

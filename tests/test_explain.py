@@ -6,11 +6,11 @@ import math
 
 import pytest
 
-from gradcli.engine import Tape, resolve_point
-from gradcli.examples import EXAMPLES
-from gradcli.explain import branch_sum, explain
-from gradcli.ops import OPS
-from gradcli.syntax import parse
+from gradcli.core.engine import Tape, resolve_point
+from gradcli.core.examples import EXAMPLES
+from gradcli.core.explain import branch_sum, explain
+from gradcli.core.ops import OPS
+from gradcli.core.syntax import parse
 
 
 def run(source: str, **point: float):
@@ -142,8 +142,8 @@ def test_cli_explain_json(grad):
 
 
 def test_partials_are_computed_once_for_the_diagnostics_and_the_explanation(monkeypatch):
-    from gradcli import ops, request
-    from gradcli.dot import to_dot
+    from gradcli.core import ops, request
+    from gradcli.output.dot import to_dot
 
     calls = []
     mul = ops.OPS["mul"]

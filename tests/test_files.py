@@ -1,4 +1,4 @@
-"""The one writer (gradcli/files.py): where a file name points, what is written there, and that
+"""The one writer (gradcli/output/files.py): where a file name points, what is written there, and that
 a failure never leaves half a file or a stray temporary. In-process tests of the module, then
 the installed `grad` writing to devices, FIFOs, symlinks, `-` and descriptors.
 
@@ -18,8 +18,8 @@ import threading
 import pytest
 
 from conftest import grad_executable
-from gradcli import files
-from gradcli.errors import UsageError
+from gradcli.output import files
+from gradcli.core.errors import UsageError
 
 
 def umask_mode() -> int:
@@ -399,7 +399,7 @@ def test_a_file_that_cannot_be_written_is_exit_2_and_stays_whole(tmp_path):
 
 def test_the_history_trim_writes_through_a_symlinked_history(tmp_path):
     history_module = pytest.importorskip("prompt_toolkit.history")
-    from gradcli.prompt import open_history
+    from gradcli.cli.prompt import open_history
 
     (tmp_path / "dotfiles").mkdir()
     real = tmp_path / "dotfiles" / "history"

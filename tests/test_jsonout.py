@@ -7,9 +7,9 @@ import math
 from hypothesis import given, settings
 
 from conftest import strict_json
-from gradcli import jsonout
-from gradcli.engine import Tape
-from gradcli.syntax import parse
+from gradcli.output import jsonout
+from gradcli.core.engine import Tape
+from gradcli.core.syntax import parse
 from strategies import evaluations
 
 def plain_dumps(data: dict) -> str:

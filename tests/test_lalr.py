@@ -1,4 +1,4 @@
-"""The parser's tables are kept in the repository (gradcli/lalr_tables.py) like a lock file:
+"""The parser's tables are kept in the repository (gradcli/core/lalr_tables.py) like a lock file:
 they must be exactly what Lark makes of grammars/gradcli.lark, and the driver that runs them
 must build the same tree as Lark's own parser over the same grammar."""
 
@@ -19,21 +19,21 @@ from lark.lexer import Lexer
 
 import test_parse
 import test_parse_fast
-from gradcli import lalr
-from gradcli.errors import SyntaxProblem
-from gradcli.examples import EXAMPLES
-from gradcli.lalr_generate import module_text
-from gradcli.tokens import Tok
+from gradcli.core import lalr
+from gradcli.core.errors import SyntaxProblem
+from gradcli.core.examples import EXAMPLES
+from gradcli.core.lalr_generate import module_text
+from gradcli.core.tokens import Tok
 from plain_parser import tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAMMAR = ROOT / "grammars" / "gradcli.lark"
-TABLES = ROOT / "gradcli" / "lalr_tables.py"
+TABLES = ROOT / "gradcli" / "core" / "lalr_tables.py"
 
 
 def test_the_tables_in_the_repository_are_what_lark_makes_of_the_grammar():
     assert TABLES.read_text(encoding="utf-8") == module_text(GRAMMAR.read_text("utf-8")), \
-        "gradcli/lalr_tables.py is stale: run `python -m gradcli.lalr_generate`"
+        "gradcli/core/lalr_tables.py is stale: run `python -m gradcli.core.lalr_generate`"
 
 
 def test_a_changed_grammar_makes_other_tables():
@@ -45,7 +45,7 @@ def test_a_changed_grammar_makes_other_tables():
 
 def test_the_tables_are_the_same_whatever_the_string_hashing():
     # Lark numbers states in the order of sets of strings, which PYTHONHASHSEED shuffles
-    code = ("from pathlib import Path; from gradcli.lalr_generate import module_text; "
+    code = ("from pathlib import Path; from gradcli.core.lalr_generate import module_text; "
             f"print(module_text(Path({str(GRAMMAR)!r}).read_text('utf-8')))")
     texts = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
@@ -56,7 +56,7 @@ def test_the_tables_are_the_same_whatever_the_string_hashing():
 def test_parsing_neither_imports_lark_nor_writes_a_file(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    code = ("import sys; from gradcli.syntax import parse; parse('q = x * 2; q + 1'); "
+    code = ("import sys; from gradcli.core.syntax import parse; parse('q = x * 2; q + 1'); "
             "print('lark' in sys.modules)")
     env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gradcli.errors import ExitCode
+from gradcli.core.errors import ExitCode
 
 
 def test_a_mistyped_option_is_an_unknown_option_with_the_nearest_suggested(grad):

@@ -10,13 +10,13 @@ from hypothesis import strategies as st
 from mpmath import mp, mpf
 
 from conftest import strict_json
-from gradcli.compiled import compile_graph
-from gradcli.diagnostics import diagnose
-from gradcli.engine import Tape, with_partials
-from gradcli.errors import DomainError
-from gradcli.explain import BLOCKED, DIVIDED, contributions
-from gradcli.ops import OPS
-from gradcli.syntax import parse
+from gradcli.core.compiled import compile_graph
+from gradcli.core.diagnostics import diagnose
+from gradcli.core.engine import Tape, with_partials
+from gradcli.core.errors import DomainError
+from gradcli.core.explain import BLOCKED, DIVIDED, contributions
+from gradcli.core.ops import OPS
+from gradcli.core.syntax import parse
 
 mp.dps = 50
 

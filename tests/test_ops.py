@@ -9,9 +9,9 @@ import sys
 import pytest
 from mpmath import mp, mpf
 
-from gradcli.compiled import build
-from gradcli.ops import CONSTANTS, FUNCTIONS, NAMESPACE, OPS, register
-from gradcli.syntax import parse
+from gradcli.core.compiled import build
+from gradcli.core.ops import CONSTANTS, FUNCTIONS, NAMESPACE, OPS, register
+from gradcli.core.syntax import parse
 
 CASES = [(op, point) for op in OPS.values() for point in op.samples]
 

@@ -12,9 +12,9 @@ import struct
 
 import pytest
 
-from gradcli.descend import DescendConfig, Descent
-from gradcli.engine import Tape
-from gradcli.syntax import parse
+from gradcli.core.descend import DescendConfig, Descent
+from gradcli.core.engine import Tape
+from gradcli.core.syntax import parse
 
 FORMULA = "(x - 3)^2 + 10*(y + 1)^2 + sin(x*y)"
 START = {"x": 0.5, "y": 0.25}

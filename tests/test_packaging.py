@@ -18,8 +18,8 @@ def test_wheel_contains_the_grammar_and_the_parser_tables(tmp_path):
     assert not any(n.startswith(("grammars/", "tests/")) for n in names)
     packaged = zipfile.ZipFile(wheel).read("gradcli/grammars/gradcli.lark").decode()
     assert packaged == (ROOT / "grammars" / "gradcli.lark").read_text()
-    tables = zipfile.ZipFile(wheel).read("gradcli/lalr_tables.py").decode()
-    assert tables == (ROOT / "gradcli" / "lalr_tables.py").read_text()
+    tables = zipfile.ZipFile(wheel).read("gradcli/core/lalr_tables.py").decode()
+    assert tables == (ROOT / "gradcli" / "core" / "lalr_tables.py").read_text()
     metadata = zipfile.ZipFile(wheel).read(
         next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
@@ -30,7 +30,7 @@ def test_wheel_contains_the_grammar_and_the_parser_tables(tmp_path):
 
 
 def test_installed_package_finds_its_grammar_outside_the_checkout(tmp_path):
-    code = "from gradcli.syntax import grammar_text; print(len(grammar_text()))"
+    code = "from gradcli.core.syntax import grammar_text; print(len(grammar_text()))"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=tmp_path)
     assert result.returncode == 0, result.stderr

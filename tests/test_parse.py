@@ -5,9 +5,9 @@ import math
 import pytest
 from lark import Lark
 
-from gradcli.engine import evaluate
-from gradcli.errors import ArityError, NameProblem, SyntaxProblem, UnknownFunctionError
-from gradcli.syntax import grammar_text, parse
+from gradcli.core.engine import evaluate
+from gradcli.core.errors import ArityError, NameProblem, SyntaxProblem, UnknownFunctionError
+from gradcli.core.syntax import grammar_text, parse
 
 
 def value(text, **point):

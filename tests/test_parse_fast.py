@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gradcli.errors import GradcliError
-from gradcli.lalr import run
-from gradcli.syntax import _Builder, parse
+from gradcli.core.errors import GradcliError
+from gradcli.core.lalr import run
+from gradcli.core.syntax import _Builder, parse
 from plain_parser import plain_run
 
 NAMES = ["x", "y", "q", "w0", "pi", "e", "sin", "max", "log", "pow", "relu", "foo", "sigmod"]
@@ -39,7 +39,7 @@ def parsed(text: str):
 
 def assert_same(text: str) -> None:
     assert outcome(run, text) == outcome(plain_run, text), text
-    with mock.patch("gradcli.lalr.run", plain_run):
+    with mock.patch("gradcli.core.lalr.run", plain_run):
         expected = parsed(text)
     assert parsed(text) == expected, text
 

@@ -1,7 +1,7 @@
 """A program that gives an input a value and then names that input (`x = 1; q = x`)."""
 
-from gradcli.engine import Tape, resolve_point
-from gradcli.syntax import parse
+from gradcli.core.engine import Tape, resolve_point
+from gradcli.core.syntax import parse
 
 
 def test_value_then_alias_of_the_input():

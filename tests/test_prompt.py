@@ -9,8 +9,8 @@ pytest.importorskip("prompt_toolkit")
 from prompt_toolkit.document import Document  # noqa: E402
 from prompt_toolkit.history import InMemoryHistory  # noqa: E402
 
-from gradcli.prompt import FormulaLexer, SessionCompleter, open_history  # noqa: E402
-from gradcli.session import Session  # noqa: E402
+from gradcli.cli.prompt import FormulaLexer, SessionCompleter, open_history  # noqa: E402
+from gradcli.cli.session import Session  # noqa: E402
 
 
 def styles(lexer, text, line=0):

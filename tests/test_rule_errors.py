@@ -7,19 +7,19 @@ import sys
 
 import pytest
 
-from gradcli import ops
-from gradcli.diagnostics import diagnose
-from gradcli.engine import Tape
-from gradcli.errors import DomainError, ExitCode
-from gradcli.explain import explain
-from gradcli.syntax import parse
+from gradcli.core import ops
+from gradcli.core.diagnostics import diagnose
+from gradcli.core.engine import Tape
+from gradcli.core.errors import DomainError, ExitCode
+from gradcli.core.explain import explain
+from gradcli.core.syntax import parse
 
 # Replaces cbrt by a copy whose partials rule divides by 0 at 0; "grads" says whether its grads
 # rule (what the backward pass uses) is that same product or a correct quotient, so that only
 # the explanation and the diagnostics meet the defect.
 PATCH = """
 import sys
-from gradcli import ops
+from gradcli.core import ops
 good = ops.OPS["cbrt"]
 bad = good._replace(partials=lambda x, out: (1.0 / (3.0 * out * out),), py_grads=None)
 if sys.argv[1] == "product":

@@ -15,10 +15,10 @@ import os
 import pytest
 from rich.console import Console
 
-from gradcli import render
-from gradcli.errors import ExitCode
-from gradcli.session import META, Definition, Session, join_lines, needs_more, statements
-from gradcli.syntax import parse
+from gradcli.output import render
+from gradcli.core.errors import ExitCode
+from gradcli.cli.session import META, Definition, Session, join_lines, needs_more, statements
+from gradcli.core.syntax import parse
 
 
 def run(session: Session, *lines: str):
@@ -425,7 +425,7 @@ def test_a_diverged_descent_leaves_the_values_and_points_at_the_typed_text():
 
 def test_ctrl_c_keeps_the_point_reached(monkeypatch):
     """Ctrl-C arrives during the 4th gradient evaluation (after three steps)."""
-    from gradcli import descend as descend_core
+    from gradcli.core import descend as descend_core
 
     session = Session()
     run(session, "x = 1")
@@ -472,10 +472,10 @@ def test_the_session_does_not_import_the_command_line():
     import subprocess
     import sys
 
-    code = ("import sys, gradcli.session, gradcli.descend_command; "
-            "s = gradcli.session.Session(); s.handle('x = 1'); "
+    code = ("import sys, gradcli.cli.session, gradcli.cli.descend_command; "
+            "s = gradcli.cli.session.Session(); s.handle('x = 1'); "
             "s.handle(':descend x^2 --steps 2 --lr 0.1'); "
-            "print('gradcli.cli' in sys.modules)")
+            "print('gradcli.cli.app' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
@@ -484,7 +484,7 @@ def test_the_session_does_not_import_the_command_line():
 def test_descend_command_are_the_same_definition_as_grad_descends():
     import typer
 
-    from gradcli import cli, descend_command
+    from gradcli.cli import app as cli, descend_command
 
     command = typer.main.get_command(cli.app).commands["descend"]
     on_the_command_line = {o for p in command.params for o in p.opts if o.startswith("--")}

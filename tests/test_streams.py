@@ -11,7 +11,7 @@ import subprocess
 import pytest
 
 from conftest import grad_executable, strict_json
-from gradcli.files import READ_LIMIT
+from gradcli.output.files import READ_LIMIT
 
 
 def shell(command: str, cwd, input: bytes | None = None) -> subprocess.CompletedProcess:

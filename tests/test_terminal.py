@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from rich.text import Text
 
-from gradcli.terminal import ascii_text, to_ascii
+from gradcli.output.terminal import ascii_text, to_ascii
 
 ASCII_ENVIRONMENTS = [
     {"PYTHONIOENCODING": "ascii"},

@@ -8,10 +8,10 @@ import re
 
 import pytest
 
-from gradcli import render
-from gradcli.engine import Tape
-from gradcli.syntax import parse
-from gradcli.terminal import console_class
+from gradcli.output import render
+from gradcli.core.engine import Tape
+from gradcli.core.syntax import parse
+from gradcli.output.terminal import console_class
 
 WIDTHS = [20, 36, 40, 80, 200]
 NEURON = "1/(1 + exp(-(w0*x0 + w1*x1 + w2)))"
@@ -116,7 +116,7 @@ def test_cut_siblings_at_the_top_level_are_marked():
 @pytest.mark.parametrize("width", WIDTHS)
 def test_a_table_too_wide_folds_its_columns_and_keeps_every_number(width):
     ev = evaluate(NEURON, NEURON_POINT)
-    from gradcli import numeric
+    from gradcli.core import numeric
 
     names = list(NEURON_POINT)
     rows = numeric.check(Tape(ev.graph), ev, names)

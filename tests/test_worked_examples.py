@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from gradcli.engine import evaluate
-from gradcli.syntax import parse
+from gradcli.core.engine import evaluate
+from gradcli.core.syntax import parse
 
 NEURON_POINT = dict(w0=2.0, x0=-1.0, w1=-3.0, x1=-2.0, w2=-3.0)
 NEURON_VALUE = 0.7310585786300049

@@ -731,9 +731,9 @@ def target_latency(table: Table, runs: int, refs: list[str], ref_python: str,
 
 def target_descent(table: Table, steps: int, repeat: int, refs: list[str],
                    ref_python: str) -> None:
-    from gradcli.descend import DescendConfig, Descent, make_gradient_fn
-    from gradcli.engine import Tape
-    from gradcli.syntax import parse
+    from gradcli.core.descend import DescendConfig, Descent, make_gradient_fn
+    from gradcli.core.engine import Tape
+    from gradcli.core.syntax import parse
 
     parse("x")  # the parser's tables, loaded once per process as `grad` does
     two = "2. descent"
@@ -815,8 +815,8 @@ def target_huge(table: Table, sizes: list[int], repeat: int, refs: list[str],
                 ref_python: str) -> dict[str, tuple[Path, Dag]]:
     import bench_eval  # the in-process per-stage timings, shared with bench_eval.py
 
-    from gradcli.engine import Tape
-    from gradcli.syntax import parse
+    from gradcli.core.engine import Tape
+    from gradcli.core.syntax import parse
 
     parse("x")  # the parser's tables, loaded once
     three = "3. huge"

@@ -17,10 +17,10 @@ import sys
 import time
 from pathlib import Path
 
-from gradcli.descend import DescendConfig, Descent, make_gradient_fn
-from gradcli.engine import Tape
-from gradcli.graph import CONST, INPUT
-from gradcli.syntax import parse
+from gradcli.core.descend import DescendConfig, Descent, make_gradient_fn
+from gradcli.core.engine import Tape
+from gradcli.core.graph import CONST, INPUT
+from gradcli.core.syntax import parse
 
 STEPS = 10_000
 NEURON = ("sigmoid(w0*x0 + w1*x1 + w2)",

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench  # noqa: E402  (the formula generators)
 
 from gradcli import dot  # noqa: E402
-from gradcli.engine import Tape  # noqa: E402
-from gradcli.syntax import parse  # noqa: E402
+from gradcli.core.engine import Tape  # noqa: E402
+from gradcli.core.syntax import parse  # noqa: E402
 
 
 def formula(shape: str, nodes: int) -> str:

@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from gradcli import jsonout
-from gradcli.engine import Tape
-from gradcli.syntax import parse
+from gradcli.output import jsonout
+from gradcli.core.engine import Tape
+from gradcli.core.syntax import parse
 
 
 def random_sum(ops: int, rng: random.Random) -> tuple[str, dict]:

@@ -1,4 +1,4 @@
-"""The cost of gradcli/files.py against plain Python file I/O, in the same run.
+"""The cost of gradcli/output/files.py against plain Python file I/O, in the same run.
 
 Run: .venv/bin/python tests/perf/bench_files.py [--mib 32] [--repeat 5]
 Writes and reads a text file of MIB mebibytes (CSV-like lines) in a temporary folder: the one
@@ -16,7 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from gradcli import files
+from gradcli.output import files
 
 
 def median_time(action, repeat: int) -> float:

@@ -14,10 +14,10 @@ import random
 import statistics
 import time
 
-from gradcli import render
-from gradcli.engine import Tape
-from gradcli.syntax import parse
-from gradcli.terminal import console_class
+from gradcli.output import render
+from gradcli.core.engine import Tape
+from gradcli.core.syntax import parse
+from gradcli.output.terminal import console_class
 
 
 def wide(ops: int, rng: random.Random) -> tuple[str, dict]:

@@ -1,5 +1,5 @@
 """Running one descent as `grad descend` and the REPL's `:descend` run it: the loop
-(gradcli.descend's Descent), what the outputs keep of it, and Ctrl-C.
+(gradcli.core.descend's Descent), what the outputs keep of it, and Ctrl-C.
 
 Memory does not grow with the number of steps: the `--json` trace and the `--csv` file are
 written as the run goes (the JSON to its stream, the CSV to a temporary file beside its
@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import TextIO
 
 from . import jsonout
-from .descend import DescendConfig, Descent, Result, Step, Thinned
-from .engine import Tape
-from .errors import UsageError
+from ..core.descend import DescendConfig, Descent, Result, Step, Thinned
+from ..core.engine import Tape
+from ..core.errors import UsageError
 from .files import open_output
 
 CHUNK = 2048  # steps formatted before each write

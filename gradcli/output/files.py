@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Iterator
 from typing import IO
 
-from .errors import UsageError
+from ..core.errors import UsageError
 
 STDIO = "-"
 READ_LIMIT = 64 * 1024 * 1024  # bytes; the README documents it

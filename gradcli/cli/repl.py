@@ -1,7 +1,7 @@
 """The REPL loop: prompt_toolkit on a terminal, a plain line reader otherwise (scripts, pipes).
 
 All the work is done by session.Session; this module only reads lines and prints replies.
-prompt_toolkit is imported only on a terminal (gradcli/prompt.py), to keep start-up fast.
+prompt_toolkit is imported only on a terminal (gradcli/cli/prompt.py), to keep start-up fast.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from pathlib import Path
 from rich.console import Console
 from rich.text import Text
 
-from .errors import ExitCode, GradcliError
+from ..core.errors import ExitCode, GradcliError
 from .session import Reply, Session, needs_more
-from .terminal import consoles
+from ..output.terminal import consoles
 
 BANNER = "grad repl: x = -2 sets an input, q = x + y names a node, an expression shows its " \
          "gradient. :help lists the commands; Ctrl-D leaves."
@@ -112,6 +112,6 @@ def run(interactive: bool | None = None) -> int:
 
 
 def _warning(message: str) -> Text:
-    from .render import warning
+    from ..output.render import warning
 
     return warning(message)

@@ -11,8 +11,8 @@ import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .descend import Result, Step
-from .errors import UsageError
+from ..core.descend import Result, Step
+from ..core.errors import UsageError
 
 FORMATS = {".png": "png", ".svg": "svg"}
 INSTALL_HINT = "install it with: pip install 'gradcli[plot]'"

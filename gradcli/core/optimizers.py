@@ -1,7 +1,7 @@
 """The optimizers of gradient descent, after torch.optim's single-tensor loops (see the README).
 
 Each optimizer is one entry of OPTIMIZERS, and its update is written once: a few lines of
-straight-line Python for one step. gradcli.descend puts these lines into the one loop it
+straight-line Python for one step. gradcli.core.descend puts these lines into the one loop it
 generates, whether the gradient comes from generated sweeps or from the tape, so both paths
 run the same update by construction. In the lines, `{x}` is a parameter, `{g}` its gradient,
 each name of `state` that parameter's own state (`{m}`), and each name of `constants` a
@@ -29,7 +29,7 @@ class Update(NamedTuple):
 
 
 class Settings(NamedTuple):
-    """What an update rule reads of the run's settings (gradcli.descend.DescendConfig)."""
+    """What an update rule reads of the run's settings (gradcli.core.descend.DescendConfig)."""
 
     lr: float
     momentum: float

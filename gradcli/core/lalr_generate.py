@@ -1,7 +1,7 @@
-"""Writes gradcli/lalr_tables.py: Lark's LALR(1) analysis of grammars/gradcli.lark as plain
-data for the driver in gradcli/lalr.py. Run it after changing the grammar or this analysis:
+"""Writes gradcli/core/lalr_tables.py: Lark's LALR(1) analysis of grammars/gradcli.lark as plain
+data for the driver in gradcli/core/lalr.py. Run it after changing the grammar or this analysis:
 
-    .venv/bin/python -m gradcli.lalr_generate
+    .venv/bin/python -m gradcli.core.lalr_generate
 
 (needs Lark: `pip install -e '.[test]'`). tests/test_lalr.py fails while the file is stale,
 as a lock file would.
@@ -89,7 +89,7 @@ def module_text(grammar: str) -> str:
     digest = hashlib.sha256(grammar.encode("utf-8")).hexdigest()
     lines = [
         '"""LALR(1) tables of grammars/gradcli.lark, made by Lark. Generated: do not edit.',
-        "Regenerate with `python -m gradcli.lalr_generate` (see gradcli/lalr_generate.py).",
+        "Regenerate with `python -m gradcli.core.lalr_generate` (see gradcli/core/lalr_generate.py).",
         '"""',
         "",
         f'GRAMMAR_SHA256 = "{digest}"',
@@ -110,18 +110,17 @@ def module_text(grammar: str) -> str:
 
 def grammar_file() -> Path:
     """The grammar of the source checkout this module belongs to."""
-    return Path(__file__).resolve().parent.parent / "grammars" / "gradcli.lark"
+    return Path(__file__).resolve().parents[2] / "grammars" / "gradcli.lark"
 
 
 def main() -> None:
     try:
         text = module_text(grammar_file().read_text(encoding="utf-8"))
     except ImportError:
-        sys.exit("gradcli.lalr_generate needs Lark: pip install -e '.[test]'")
+        sys.exit("gradcli.core.lalr_generate needs Lark: pip install -e '.[test]'")
     except OSError as exc:
         sys.exit(f"cannot read the grammar: {exc}")
     TABLES_FILE.write_text(text, encoding="utf-8")
-    print(f"wrote {TABLES_FILE}")
 
 
 if __name__ == "__main__":

@@ -10,32 +10,20 @@ import math
 from rich.console import Group
 from rich.text import Text
 
-from .engine import Evaluation
-from .errors import GradcliError
-from .graph import CONST, INPUT, Graph
-from .explain import formula
-from .ops import OPS
+from ..core.engine import Evaluation
+from ..core.errors import GradcliError
+from ..core.graph import CONST, INPUT, Graph
+from ..core.explain import formula
+from ..core.ops import OPS
 from .render_table import FoldingTable
+from .style import GRAD, VALUE, num
 
 if TYPE_CHECKING:  # types only: keep start-up imports to what runs
-    from .numeric import CheckRow
+    from ..core.numeric import CheckRow
 
-VALUE = "green"
-GRAD = "red"
 MAX_NODES = 200  # the tree of a large graph is shortened to this many lines
 MAX_DEPTH = 40
 MAX_ARGS_SHOWN = 4
-
-
-def num(value: float | None, digits: int = 6) -> str:
-    """A number with `digits` significant digits; 'undefined' for nan, -0 shown as 0."""
-    if value is None or math.isnan(value):
-        return "undefined"
-    if math.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    if value == 0.0:
-        return "0"
-    return format(value, f".{digits}g")
 
 
 def error(exc: GradcliError, width: int | None = None) -> Text:

@@ -11,11 +11,11 @@ from rich.console import Group
 from rich.text import Text
 
 from . import render
-from .descend import Result, Step, default_every
+from ..core.descend import Result, Step, default_every
 from .descend_run import Run, plot_format
-from .errors import GradcliError
+from ..core.errors import GradcliError
 from .files import write_bytes
-from .render import GRAD, VALUE, num
+from .style import GRAD, VALUE, num
 from .render_table import FoldingTable
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
@@ -184,7 +184,7 @@ def write_plot(run: Run, fmt: str | None = None) -> Path | None:
     config = run.config
     if config.plot_file is None:
         return None
-    from .descend import objective_fn
+    from ..core.descend import objective_fn
     from .plot_descend import picture
 
     fmt = fmt or plot_format(config)

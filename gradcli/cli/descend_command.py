@@ -1,7 +1,7 @@
 """`grad descend` and the REPL's `:descend` as one command: its options, defined once, and one
-run as both show it. The command line (gradcli.cli) and the session (gradcli.session) both
+run as both show it. The command line (gradcli.cli.app) and the session (gradcli.cli.session) both
 take them from here, so they accept the same words with the same types, defaults and checks,
-build the one settings record (gradcli.descend.DescendConfig) with the same call, and run and
+build the one settings record (gradcli.core.descend.DescendConfig) with the same call, and run and
 show it the same way.
 
 `settings` is the option definition: its signature is the options (as Typer reads them) and
@@ -24,8 +24,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .errors import GradcliError, UsageError
-from .optimizers import OPTIMIZERS
+from ..core.errors import GradcliError, UsageError
+from ..core.optimizers import OPTIMIZERS
 
 Optimizer = Enum("Optimizer", {name: name for name in OPTIMIZERS}, type=str)
 
@@ -73,7 +73,7 @@ def settings(
         min=1, max=17, help="Significant digits shown.")] = 6,
 ):
     """The settings record of a run, from the options as Typer passes them."""
-    from .descend import DescendConfig
+    from ..core.descend import DescendConfig
 
     params = split_names(wrt)
     return DescendConfig(
@@ -189,8 +189,8 @@ def run_descent(tape, point, config, console=None,
 
     Raises GradcliError (bad options or start, a file that cannot be written) and
     KeyboardInterrupt when Ctrl-C comes before the first step."""
-    from .descend_run import drive, holding_interrupts, plot_format
-    from .render_descend import diverged_message, progress_bar, report, rows_of, write_plot
+    from ..output.descend_run import drive, holding_interrupts, plot_format
+    from ..output.render_descend import diverged_message, progress_bar, report, rows_of, write_plot
 
     fmt = plot_format(config)
     config.validate()  # bad options are said before a progress bar shows

@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from .errors import ExitCode, GradcliError, UsageError
+from ..core.errors import ExitCode, GradcliError, UsageError
 
 _WRITE = "cannot write to standard output"
 _READ = "cannot read standard input"

@@ -4,7 +4,7 @@ The formula is parsed and its tape prepared once, before the loop. `make_gradien
 tape into the one function that computes a step's gradient, `gradient(xs) -> (f, [df/dp])`,
 over the parameters only (every other input is fixed data). The loop itself is generated code
 (`loop_source`): the objective, the norm, the Step and the optimizer's update, written once in
-gradcli/optimizers.py, around either the graph's own generated sweeps (small graphs, no call
+gradcli/core/optimizers.py, around either the graph's own generated sweeps (small graphs, no call
 per step) or a call of the gradient function (graphs too large to compile, and the steps after
 one the sweeps could not compute). Both loops are the same source apart from how the gradient
 is computed, so they give the same numbers bit for bit by construction. When a loop stops at a
@@ -48,7 +48,7 @@ GradientFn = Callable[[Sequence[float]], tuple[float, list[float]]]
 @dataclass(frozen=True, slots=True)
 class DescendConfig:
     """Every setting of one run of `grad descend` or `:descend`, built once from the options.
-    `lr` and `eps` left at None take the optimizer's defaults (gradcli/optimizers.py)."""
+    `lr` and `eps` left at None take the optimizer's defaults (gradcli/core/optimizers.py)."""
 
     params: tuple[str, ...] | None = None  # None: every input is a parameter
     lr: float | None = None
@@ -110,7 +110,7 @@ class DescendConfig:
         need(self.every is None or self.every >= 1, "--every must be 1 or more")
 
     def update_rule(self):
-        """The optimizer's update for these settings (gradcli.optimizers.Update)."""
+        """The optimizer's update for these settings (gradcli.core.optimizers.Update)."""
         return OPTIMIZER_RULES[self.optimizer].rule(Settings(
             self.lr, self.momentum, self.beta1, self.beta2, self.alpha, self.eps))
 
@@ -161,7 +161,7 @@ def make_gradient_fn(tape: Tape, point: Mapping[str, float],
     """gradient(xs) -> (f, [df/dp for p in params]) with the other inputs held at `point`.
     Raises DomainError.
 
-    Small graphs run as generated straight-line code (gradcli/compiled.py), bit-for-bit the
+    Small graphs run as generated straight-line code (gradcli/core/compiled.py), bit-for-bit the
     tape's numbers; where that code meets an error, the tape reruns the point to report it.
     Such a function carries its sweeps as `.sweeps`, from which Descent generates its loop.
     Large graphs, where compiling costs more than it saves, run the tape's two sweeps."""

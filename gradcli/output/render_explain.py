@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING
 from rich.console import Group
 from rich.text import Text
 
-from .render import GRAD, VALUE, num
+from .style import GRAD, VALUE, num
 from .render_table import FoldingTable
 
 if TYPE_CHECKING:  # types only: keep start-up imports to what runs
-    from .diagnostics import Diagnostic
-    from .examples import Example
-    from .explain import Contribution, Explanation, Step
-    from .numeric import Sweep
+    from ..core.diagnostics import Diagnostic
+    from ..core.examples import Example
+    from ..core.explain import Contribution, Explanation, Step
+    from ..core.numeric import Sweep
 
 
 def _is_number(text: str) -> bool:

@@ -25,12 +25,12 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from .engine import Evaluation
-from .errors import GraphvizError, UsageError
-from .explain import contributions, label, output_label
+from ..core.engine import Evaluation
+from ..core.errors import GraphvizError, UsageError
+from ..core.explain import contributions, label, output_label
 from .files import write_bytes
-from .graph import CONST, INPUT
-from .ops import OPS
+from ..core.graph import CONST, INPUT
+from ..core.ops import OPS
 
 VALUE_COLOUR = "#1a7f37"  # green
 GRAD_COLOUR = "#cf222e"  # red

@@ -15,13 +15,13 @@ from collections.abc import Iterable, Sequence
 from itertools import repeat
 from json.encoder import encode_basestring_ascii as _string  # json's own string escaping
 
-from .diagnostics import Diagnostic, diagnose
-from .engine import Evaluation
-from .graph import Graph
+from ..core.diagnostics import Diagnostic, diagnose
+from ..core.engine import Evaluation
+from ..core.graph import Graph
 
 if TYPE_CHECKING:  # types only: keep start-up imports to what runs
-    from .explain import Explanation
-    from .numeric import CheckRow, Sweep
+    from ..core.explain import Explanation
+    from ..core.numeric import CheckRow, Sweep
 
 
 def number(value: float | None) -> float | None:

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from .descend_command import split_names, with_descend_options
-from .errors import ExitCode, GradcliError, UsageError
+from ..core.errors import ExitCode, GradcliError, UsageError
 
 APP_SETTINGS = dict(
     name="grad",
@@ -37,7 +37,7 @@ app = typer.Typer(**APP_SETTINGS)
 @functools.cache
 def _consoles():
     """stdout and stderr consoles: see terminal.consoles."""
-    from .terminal import consoles
+    from ..output.terminal import consoles
 
     return consoles()
 
@@ -94,7 +94,7 @@ def _root(
 
 def read_source(expression: str | None, file: Path | None) -> str:
     """The formula text from the argument, a file, or standard input ('-')."""
-    from .files import read_text
+    from ..output.files import read_text
 
     if file is not None:
         return read_text(file)
@@ -109,7 +109,7 @@ def parse_bindings(words: list[str]) -> dict[str, float]:
     """NAME=NUMBER words as a dict; warns about a number that underflows to 0."""
     from decimal import Decimal, InvalidOperation
 
-    from .engine import parse_binding
+    from ..core.engine import parse_binding
 
     given = {}
     for word in words:
@@ -137,10 +137,10 @@ def prepare(expression: str | None, bindings: list[str] | None, file: Path | Non
 
 def prepare_source(source: str, given: dict[str, float]):
     """Parse a formula or program and bind its inputs; warn about bindings it does not use."""
-    from .engine import Tape, resolve_point
-    from .graph import CONST, INPUT
-    from .ops import CONSTANTS
-    from .syntax import parse
+    from ..core.engine import Tape, resolve_point
+    from ..core.graph import CONST, INPUT
+    from ..core.ops import CONSTANTS
+    from ..core.syntax import parse
 
     graph = parse(source)
     point, unused = resolve_point(graph, given)
@@ -249,20 +249,20 @@ def run_eval(tape, point, *, wrt: str | None = None, check: bool = False,
                          hint="leave out --format dot; --svg or --png draws the diagram "
                               "beside the tree")
     if svg is not None or png is not None:
-        from .dot import INSTALL_HINT, check_drawable, have_graphviz
+        from ..output.dot import INSTALL_HINT, check_drawable, have_graphviz
 
         if not have_graphviz():  # say so before any output
             raise UsageError("--svg and --png need Graphviz's dot program, which is not "
                              "installed", hint=INSTALL_HINT)
         check_drawable(tape.graph)
-    from . import request
+    from ..core import request
 
     result = request.run(tape, point, split_names(wrt), check)
     for message in result.warnings:
         _warn(message)
     ev = result.evaluation
     if svg is not None or png is not None:
-        from . import dot
+        from ..output import dot
 
         text = dot.to_dot(ev)
         for path, kind in ((svg, "svg"), (png, "png")):
@@ -273,22 +273,22 @@ def run_eval(tape, point, *, wrt: str | None = None, check: bool = False,
     if diagram_to_stdout is not None:  # the diagram is the output
         return
     if fmt == "dot":
-        from .dot import to_dot
+        from ..output.dot import to_dot
 
         sys.stdout.write(to_dot(ev))
         return
     explanation = None
     if explain:
-        from .explain import explain as narrate
+        from ..core.explain import explain as narrate
 
         explanation = narrate(ev)
     if fmt == "json":
-        from . import jsonout
+        from ..output import jsonout
 
         sys.stdout.write(jsonout.dumps(jsonout.evaluation(
             ev, result.names, result.check, result.diagnostics, explanation)) + "\n")
         return
-    from . import render
+    from ..output import render
 
     out, _ = _consoles()
     for item in preamble:
@@ -302,7 +302,7 @@ def _diagram_outputs(svg: Path | None, png: Path | None, fmt: str | None,
     """Check --svg and --png before anything runs: each name must not end in the other's
     extension, and at most one output may be standard output ('-'), which then replaces the
     tree. Returns the path that is standard output, if any."""
-    from .files import is_stdout
+    from ..output.files import is_stdout
 
     for path, kind, other in ((svg, "svg", "png"), (png, "png", "svg")):
         if path is not None and path.suffix.lower() == f".{other}":
@@ -332,8 +332,8 @@ def _note(message: str) -> None:
 @app.command("ops")
 def ops_cmd() -> None:
     """List every operation and function a formula can use, from the op table."""
-    from .ops import CONSTANTS, OPS
-    from .render_table import FoldingTable
+    from ..core.ops import CONSTANTS, OPS
+    from ..output.render_table import FoldingTable
 
     table = FoldingTable(title="operations")
     for column in ("write", "op", "what it computes", "gate role", "local derivatives"):
@@ -398,7 +398,7 @@ def descend_cmd(
       grad descend '(1-x)^2 + 100*(y-x^2)^2' x=-1.5 y=2 --optimizer adam --lr 0.05 --plot run.png
     """
     with user_errors():
-        from .descend_run import plot_format
+        from ..output.descend_run import plot_format
 
         plot_format(settings)  # a bad --plot file name or missing matplotlib: said first
         file_to_stdout = _file_to_stdout(settings)
@@ -420,7 +420,7 @@ def descend_cmd(
 def _file_to_stdout(options) -> bool:
     """Whether --csv or --plot is standard output ('-'): that file is then the output, in place
     of the table or JSON."""
-    from .files import is_stdout
+    from ..output.files import is_stdout
 
     named = [f"--{option}" for option, path in (("csv", options.csv_file),
                                                  ("plot", options.plot_file))
@@ -463,8 +463,8 @@ def check_cmd(
     """
     with user_errors():
         tape, point = prepare(expression, bindings, file)
-        from . import numeric
-        from .request import wrt_names
+        from ..core import numeric
+        from ..core.request import wrt_names
 
         names = wrt_names(tape.graph, split_names(wrt))
         if not names:
@@ -474,11 +474,11 @@ def check_cmd(
         if sweep:
             sweeps = numeric.sweep(tape, ev, names)
             if as_json:
-                from . import jsonout
+                from ..output import jsonout
 
                 sys.stdout.write(jsonout.dumps(jsonout.sweep(ev, sweeps)) + "\n")
                 return
-            from .render_explain import sweep_table
+            from ..output.render_explain import sweep_table
 
             out, _ = _consoles()
             out.print(sweep_table(sweeps, digits))
@@ -488,13 +488,13 @@ def check_cmd(
         rows = numeric.check(tape, ev, names)
         suspect = any(row.verdict == "suspect" for row in rows)
         if as_json:
-            from . import jsonout
+            from ..output import jsonout
 
             data = jsonout.evaluation(ev, names, rows)
             result = {"value": data["value"], "check": data["check"]}
             sys.stdout.write(jsonout.dumps(result) + "\n")
         else:
-            from . import render
+            from ..output import render
 
             out, _ = _consoles()
             out.print(render.gradient_table(ev, names, digits, rows))
@@ -533,11 +533,11 @@ def example_cmd(
 
       grad example neuron --svg neuron.svg
     """
-    from .examples import EXAMPLES, find
+    from ..core.examples import EXAMPLES, find
 
     with user_errors():
         if name is None:
-            from .render_explain import examples_table
+            from ..output.render_explain import examples_table
 
             out, _ = _consoles()
             out.print(examples_table(list(EXAMPLES.values())))
@@ -601,7 +601,7 @@ def _app_for(argv: list[str]) -> typer.Typer:
 
 
 def _report(exc: GradcliError) -> None:
-    from . import render
+    from ..output import render
 
     _, err = _consoles()
     err.print(render.error(exc, err.width))
@@ -612,7 +612,7 @@ def main() -> None:
     full stdout, a closed stdin are errors with a message), and stdout is flushed before the
     exit code is final. Streams that cannot show Unicode transliterate instead of failing."""
     from .streams import run_guarded
-    from .terminal import protect_streams
+    from ..output.terminal import protect_streams
 
     protect_streams()
     argv = sys.argv[1:]

@@ -2,7 +2,7 @@
 lexer, calling a builder's method on each reduction (no parse tree, no recursion).
 
 The tables are Lark's analysis of the grammar, kept in the repository as plain data
-(gradcli/lalr_tables.py, made by `python -m gradcli.lalr_generate`); nothing is analysed or
+(gradcli/core/lalr_tables.py, made by `python -m gradcli.core.lalr_generate`); nothing is analysed or
 cached at run time. Lark's own parser over the same grammar is the reference the tests
 compare this driver with.
 """

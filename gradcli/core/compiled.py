@@ -8,7 +8,7 @@ the same operations in the same order (the op table's register checks the two fo
 its samples; the tests check them at the edges).
 
 `sweeps` gives the two sweeps as lines of Python, which `generate` wraps into one function
-(and gradcli.descend into its whole loop); `build` compiles such source.
+(and gradcli.core.descend into its whole loop); `build` compiles such source.
 Whatever the plain engine would report as an error (a domain error, a non-finite value, a
 rule that raises) makes the generated function raise FastPathFailed; callers then rerun the
 point through Tape, which raises the proper DomainError naming the node. An inline grads

@@ -1,5 +1,5 @@
 """LALR(1) tables of grammars/gradcli.lark, made by Lark. Generated: do not edit.
-Regenerate with `python -m gradcli.lalr_generate` (see gradcli/lalr_generate.py).
+Regenerate with `python -m gradcli.core.lalr_generate` (see gradcli/core/lalr_generate.py).
 """
 
 GRAMMAR_SHA256 = "eeca66df6b15fc4b04489cffe2781449426a37f66be1e1bbeeabcbfe21830bd0"

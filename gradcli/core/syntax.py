@@ -213,7 +213,7 @@ class _Builder:
 
 @functools.cache
 def grammar_text() -> str:
-    here = Path(__file__).resolve().parent
+    here = Path(__file__).resolve().parent.parent  # the gradcli package
     packaged = here / "grammars" / "gradcli.lark"  # an installed wheel
     checkout = here.parent / "grammars" / "gradcli.lark"  # an editable install or the source
     return (packaged if packaged.is_file() else checkout).read_text(encoding="utf-8")

@@ -16,11 +16,11 @@ from prompt_toolkit.key_binding import KeyBindings
 from prompt_toolkit.lexers import Lexer
 from prompt_toolkit.styles import Style
 
-from .errors import UsageError
-from .files import open_output
-from .ops import CONSTANTS, FUNCTIONS
+from ..core.errors import UsageError
+from ..output.files import open_output
+from ..core.ops import CONSTANTS, FUNCTIONS
 from .session import META, Session, needs_more
-from .syntax import _TOKEN_RE
+from ..core.syntax import _TOKEN_RE
 
 STYLE = Style.from_dict({
     "number": "ansicyan",
@@ -38,7 +38,7 @@ _OPERATOR_KINDS = {"PLUS", "MINUS", "STAR", "SLASH", "POW", "EQUAL"}
 
 
 class FormulaLexer(Lexer):
-    """Colours a line by the tokens of gradcli.syntax's own regex."""
+    """Colours a line by the tokens of gradcli.core.syntax's own regex."""
 
     def __init__(self, session: Session) -> None:
         self.session = session

@@ -25,9 +25,11 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from . import render, request
-from .engine import Tape, resolve_point
-from .errors import (
+from ..output import render
+
+from ..core import request
+from ..core.engine import Tape, resolve_point
+from ..core.errors import (
     DomainError,
     GradcliError,
     NameProblem,
@@ -36,11 +38,11 @@ from .errors import (
     UnboundInputError,
     UsageError,
 )
-from .files import read_text, write_text
-from .graph import CONST, Graph
-from .ops import CONSTANTS, FUNCTIONS
-from .render_table import FoldingTable
-from .syntax import _TOKEN_RE, parse
+from ..output.files import read_text, write_text
+from ..core.graph import CONST, Graph
+from ..core.ops import CONSTANTS, FUNCTIONS
+from ..output.render_table import FoldingTable
+from ..core.syntax import _TOKEN_RE, parse
 
 _CONTINUES = {"PLUS", "MINUS", "STAR", "SLASH", "POW", "EQUAL", "COMMA", "LPAR"}
 
@@ -617,7 +619,7 @@ def _evaluation_command(session: Session, argument: str, usage: str, *, check: b
     result = session.evaluate(expression, wrt, check)
     reply = Reply(messages=[render.warning(m) for m in result.warnings])
     if as_json:
-        from . import jsonout
+        from ..output import jsonout
 
         reply.output.append(jsonout.dumps(jsonout.evaluation(
             result.evaluation, result.names, result.check)))

@@ -70,7 +70,7 @@ class Op(NamedTuple):
     routes: bool = False
     # ∂/∂input i is upstream / (something): --explain notes that the product is computed so.
     quotient: tuple[bool, ...] = ()
-    # Lowering for generated straight-line code (gradcli/compiled.py): the forward rule and
+    # Lowering for generated straight-line code (gradcli/core/compiled.py): the forward rule and
     # the grads as Python expressions of {0}, {1}, … (the inputs), {out}, {up} (the upstream
     # gradient) and {tmp} (a variable of the node's own); None: call the rule's function.
     # py_names: every name those expressions use, with its value; the generated code's
@@ -82,7 +82,7 @@ class Op(NamedTuple):
     # A non-finite input always gives a non-finite result or an error (inf + 1, sin(inf)),
     # never a finite one (tanh(inf) is 1): the generated code then need not test the input.
     keeps_nonfinite: bool = False
-    # Properties the diagnostics read (see gradcli/diagnostics.py):
+    # Properties the diagnostics read (see gradcli/core/diagnostics.py):
     saturation: float | None = None  # a local gradient below this: the unit is saturated
     dies: bool = False  # an input ≤ 0 passes no gradient at all: a dead unit (relu)
     swaps: bool = False  # each input's local gradient is the other input (mul)

@@ -1,0 +1,1 @@
+"""The front ends: the typer app, the REPL session and its prompt."""
