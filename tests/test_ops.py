@@ -37,7 +37,7 @@ def test_every_op_is_fully_described(op):
 def test_callable_names():
     expected = {"exp", "log", "ln", "log2", "log10", "sqrt", "sin", "cos", "tan", "asin",
                 "acos", "atan", "sinh", "cosh", "tanh", "sigmoid", "relu", "softplus", "abs",
-                "max", "min", "pow"}
+                "max", "min", "pow", "step", "sign"}
     assert set(FUNCTIONS) == expected
     assert FUNCTIONS["ln"] is OPS["log"]
     assert CONSTANTS == {"pi": math.pi, "e": math.e}
