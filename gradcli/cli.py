@@ -20,6 +20,7 @@ APP_SETTINGS = dict(
         "  grad eval '(x + y) * z' x=-2 y=5 z=-4\n\n"
         "  grad eval '1/(1 + exp(-(w0*x0 + w1*x1 + w2)))' w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --check\n\n"
         "  grad eval -f neuron.grad --json\n\n"
+        "  grad diff 'sigmoid(w0*x0 + w1*x1 + w2)'\n\n"
         "  grad example circuit --explain\n\n"
         "  grad descend '(x - 3)^2 + (y + 1)^2' x=0 y=0 --steps 50\n\n"
         "  grad repl\n\n"
@@ -661,6 +662,11 @@ def diff_cmd(
 
             graph = parse(source)
             point = _default_point(graph)
+            tape = None
+        if point is not None:  # f itself must be defined there, as for grad eval
+            from .engine import Tape
+
+            (tape or Tape(graph)).forward(point)
         from . import symbolic
         from .request import wrt_names
 

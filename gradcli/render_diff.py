@@ -81,12 +81,14 @@ def text_view(derivation: Derivation, values: Mapping[int, Value] | None = None,
     f = output_name(derivation.graph)
     lines = []
     for node in derivation.order:
-        line = Text(names[node], style="bold")
+        line = Text()
+        line.append(names[node], style="bold")
         line.append(" = ")
         line.append_text(_unicode(write(expr, node, names, UNICODE)))
         lines.append(_with_value(line, values and values.get(node), VALUE, digits))
     for name, root in derivation.roots.items():
-        line = Text(f"∂{f}/∂{name}", style=f"bold {GRAD}")
+        line = Text()
+        line.append(f"∂{f}/∂{name}", style=f"bold {GRAD}")
         line.append(" = ")
         line.append_text(_unicode(write(expr, root, names, UNICODE, expand_root=False)))
         lines.append(_with_value(line, values and values.get(root), GRAD, digits))

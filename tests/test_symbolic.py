@@ -281,3 +281,24 @@ def test_grad_diff_undefined_derivative_is_said(grad):
     assert "undefined" in result.stdout.splitlines()[1]
     data = strict_json(grad("diff", "x^y", "x=-2", "y=3", "--json").stdout)
     assert data["values"] == {"x": 12.0, "y": None}
+
+
+def test_grad_diff_at_a_point_outside_the_domain_is_an_evaluation_error(grad):
+    # the formula 1/x has a value at x = -1, but f = log(x) does not: as grad eval says
+    result = grad("diff", "log(x)", "x=-1")
+    assert result.returncode == 1 and result.stdout == ""
+    assert "log needs x > 0" in result.stderr
+
+
+def test_text_colours_gradients_red_and_values_green():
+    from rich.console import Console
+
+    from gradcli.render_diff import text_view
+
+    derivation = symbolic.derive(parse(NEURON))
+    console = Console(force_terminal=True, color_system="standard", width=100)
+    with console.capture() as captured:
+        console.print(text_view(derivation, symbolic.evaluate(derivation, NEURON_POINT)))
+    output = captured.get()
+    assert "\x1b[1;31m∂f/∂w0" in output  # bold red, as gradients are elsewhere
+    assert "\x1b[32m0.731059" in output  # the intermediate's value green
