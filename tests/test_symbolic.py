@@ -135,6 +135,35 @@ def test_every_op_has_a_symbolic_rule_that_matches_its_partials(op):
             assert close(got[name], value, 1e-12), (op.name, sample, name)
 
 
+OPERANDS = ["x", "x*y", "sin(x) + y", "y - x^2", "0.5*x"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from([op for op in OPS.values() if op.name != "id"]),
+       st.lists(st.sampled_from(OPERANDS), min_size=3, max_size=3),
+       st.floats(-3, 3), st.floats(-3, 3))
+def test_every_op_over_random_operands_and_points(op, operands, x, y):
+    count = op.arity or 3
+    args = [f"({a})" for a in operands[:count]]
+    if op.name == "neg":
+        source = f"-{args[0]}"
+    elif op.infix:
+        source = f"{args[0]} {op.symbol} {args[1]}"
+    else:
+        source = f"{op.symbol}({', '.join(args)})"
+    source = f"{source} * y + x"  # the op's result used once more above it
+    graph = parse(source)
+    point = {n: {"x": x, "y": y}[n] for n in graph.inputs}
+    try:
+        engine = evaluate(graph, point).gradient()
+        got = program_gradient(source, point)
+    except DomainError:
+        assume(False)
+    for name, value in engine.items():
+        assume(math.isfinite(value))
+        assert close(got[name], value, 1e-12), (source, point, name, got, engine)
+
+
 def test_a_missing_symbolic_rule_is_an_error_naming_the_op(monkeypatch):
     monkeypatch.setitem(OPS, "sin", OPS["sin"]._replace(symbolic=None))
     with pytest.raises(UsageError, match="derivative of sin"):
