@@ -322,6 +322,8 @@ def _name_intermediates(graph: Graph, expr: Expr, node_of: list[int],
         if name is None and uses[node] > 1 and size[node] > INLINE_SIZE:
             op = OPS[expr.ops[node]]
             stem = "u" if op.infix else op.name[0]
+            if stem in CONSTANTS:  # e is Euler's number: exp(…) is ex
+                stem = op.name[:2]
             while True:
                 counters[stem] = counters.get(stem, 0) + 1
                 number = counters[stem]

@@ -262,6 +262,20 @@ def test_shared_adjoints_stay_shared():
     assert close(got["x"], evaluate(parse(source), {"x": 0.3}).gradient()["x"], 1e-12)
 
 
+def test_a_10000_op_random_dag_gives_the_engines_gradient_in_a_linear_program():
+    import test_bench_smoke
+
+    bench = test_bench_smoke.bench
+    dag = bench.random_dag(10_000, seed=7)
+    source = bench.formula_text(dag)
+    program = symbolic.program(symbolic.derive(parse(source)))
+    assert len(program) < 5 * len(source)  # linear in the graph (about 2×), never exponential
+    engine = evaluate(parse(source), dag.point).gradient()
+    got = program_gradient(source, dag.point)
+    for name, value in engine.items():
+        assert math.isclose(got[name], value, rel_tol=1e-12, abs_tol=1e-15), name
+
+
 # --- the installed command ---------------------------------------------------------------
 def test_grad_diff_text(grad):
     result = grad("diff", NEURON, *(f"{k}={v}" for k, v in NEURON_POINT.items()))
