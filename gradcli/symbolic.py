@@ -14,7 +14,7 @@ them (shared intermediates named, one statement per derivative).
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from .errors import UsageError
@@ -347,8 +347,8 @@ class Notation(NamedTuple):
     call: tuple[str, str]  # around a call's arguments
     separator: str  # between a call's arguments
     parens: tuple[str, str]
-    number: object  # float -> text
-    function: object  # op name -> written name
+    number: Callable[[float], str]  # a constant as written
+    function: Callable[[str], str]  # an op's name as written
 
 
 def gradcli_number(value: float) -> str:
