@@ -20,6 +20,7 @@ APP_SETTINGS = dict(
         "  grad eval '(x + y) * z' x=-2 y=5 z=-4\n\n"
         "  grad eval '1/(1 + exp(-(w0*x0 + w1*x1 + w2)))' w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --check\n\n"
         "  grad eval -f neuron.grad --json\n\n"
+        "  grad diff 'sigmoid(w0*x0 + w1*x1 + w2)'\n\n"
         "  grad example circuit --explain\n\n"
         "  grad descend '(x - 3)^2 + (y + 1)^2' x=0 y=0 --steps 50\n\n"
         "  grad repl\n\n"
@@ -127,12 +128,18 @@ def parse_bindings(words: list[str]) -> dict[str, float]:
 
 def prepare(expression: str | None, bindings: list[str] | None, file: Path | None):
     """Parse the formula and bind its inputs; warn about bindings it does not use."""
+    expression, given = _positionals(expression, bindings, file)
+    return prepare_source(read_source(expression, file), given)
+
+
+def _positionals(expression: str | None, bindings: list[str] | None,
+                 file: Path | None) -> tuple[str | None, dict[str, float]]:
+    """The formula argument and the bindings: with -f every positional is a binding."""
     positional = list(bindings or [])
     if file is not None and expression is not None:
-        positional.insert(0, expression)  # with -f every positional is a binding
+        positional.insert(0, expression)
         expression = None
-    given = parse_bindings(positional)
-    return prepare_source(read_source(expression, file), given)
+    return expression, parse_bindings(positional)
 
 
 def prepare_source(source: str, given: dict[str, float]):
@@ -506,6 +513,87 @@ def _dim(message: str):
     from rich.text import Text
 
     return Text(message, style="dim")
+
+
+@app.command("diff")
+def diff_cmd(
+    expression: Expression = None,
+    bindings: Bindings = None,
+    file: FileOption = None,
+    wrt: Wrt = None,
+    latex: Annotated[bool, typer.Option("--latex", help="Print the formulas as LaTeX.")] = False,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print one strict JSON object (schema in the README).")] = False,
+    program: Annotated[bool, typer.Option(
+        "--program", help="Print a gradcli program that computes the gradient.")] = False,
+    digits: Digits = 6,
+) -> None:
+    """The gradient as a formula: ∂f/∂x for each input, by the backward pass done symbolically.
+
+    EXPRESSION is a formula or program ('-' reads standard input); BINDINGS, as
+    NAME=VALUE, also evaluate each formula at that point.
+
+    Examples:
+
+      grad diff 'sigmoid(w0*x0 + w1*x1 + w2)'
+
+      grad diff '(x + y) * z' x=-2 y=5 z=-4
+
+      grad diff 'x^3 * sin(y)' --wrt x --latex
+
+      grad diff 'relu(x) + max(x, y)' --program
+    """
+    with user_errors():
+        chosen = [flag for flag, on in (("--latex", latex), ("--json", as_json),
+                                        ("--program", program)) if on]
+        if len(chosen) > 1:
+            raise UsageError(f"{' and '.join(chosen)} ask for two formats", hint="choose one")
+        expression, given = _positionals(expression, bindings, file)
+        source = read_source(expression, file)
+        if given:
+            tape, point = prepare_source(source, given)
+            graph = tape.graph
+        else:
+            from ..core.syntax import parse
+
+            graph = parse(source)
+            point = _default_point(graph)
+            tape = None
+        if point is not None:  # f itself must be defined there, as for grad eval
+            from ..core.engine import Tape
+
+            (tape or Tape(graph)).forward(point)
+        from ..core import symbolic
+        from ..core.request import wrt_names
+
+        names = wrt_names(graph, split_names(wrt))
+        if not names:
+            raise UsageError("nothing to differentiate: the formula has no inputs")
+        derivation = symbolic.derive(graph, names)
+        values = None if point is None else symbolic.evaluate(derivation, point)
+        if program:
+            sys.stdout.write(symbolic.program(derivation))
+        elif latex:
+            from ..output.render_diff import latex as to_latex
+
+            sys.stdout.write(to_latex(derivation))
+        elif as_json:
+            from ..output import jsonout
+
+            sys.stdout.write(jsonout.dumps(jsonout.derivation(derivation, values)) + "\n")
+        else:
+            from ..output.render_diff import text_view
+
+            out, _ = _consoles()
+            out.print(text_view(derivation, values, digits))
+
+
+def _default_point(graph):
+    """The program's own values when it gives every input one (then the formulas are
+    evaluated there too), else None."""
+    if graph.inputs and all(n in graph.defaults for n in graph.inputs):
+        return {n: graph.defaults[n] for n in graph.inputs}
+    return None
 
 
 @app.command("example")

@@ -88,6 +88,10 @@ class Op(NamedTuple):
     swaps: bool = False  # each input's local gradient is the other input (mul)
     # Why a local gradient of 0 cuts a path here, in a few words ({node} is its label).
     cut: str = "the local gradient of {node} ({op}) is 0"
+    # The local derivatives as formulas, for `grad diff` (gradcli/core/symbolic.py): called as
+    # (algebra, *inputs, out) with node ids, returns one node id per input, built with the
+    # algebra's add, sub, mul, div, neg, pow, call and const. Attached at the end of this file.
+    symbolic: Callable[..., tuple[int, ...]] | None = None
 
     def written(self, operands: list[str]) -> str:
         """The op applied to operands as text: 'x + y', '-x', 'exp(x)', 'max(a, b, c)'; a
@@ -576,6 +580,91 @@ register(Op("min", None, min, _extremum_partials, "min",
             ((1.5, -2.0), (0.3, 0.4, -0.1)), call_names=("min",), min_args=2,
             local=("1 if {a} is the smallest else 0",), branch=_extremum_branch, routes=True,
             grads=_extremum_grads, cut="{node} is a min where it does not win"))
+
+# --- indicators: the kinks' derivatives as formulas ----------------------------------------
+register(Op("step", 1, lambda x: 1.0 if x > 0.0 else 0.0, lambda x, out: (0.0,), "step",
+            "1 if x > 0 else 0 (step(0) = 0): the derivative of relu", "indicator",
+            ((0.7,), (-1.3,)), call_names=("step",), local=("0",), branch=_relu_branch,
+            routes=True, py="(1.0 if {0} > 0.0 else 0.0)", py_grads=("0.0",)))
+register(Op("sign", 1, lambda x: (x > 0.0) - (x < 0.0) + 0.0, lambda x, out: (0.0,), "sign",
+            "1, 0 or -1 as x is positive, zero or negative: the derivative of abs",
+            "indicator", ((0.7,), (-1.3,)), call_names=("sign",), local=("0",),
+            branch=_abs_branch, routes=True,
+            py="(1.0 if {0} > 0.0 else (-1.0 if {0} < 0.0 else 0.0))", py_grads=("0.0",)))
+
+
+# --- local derivatives as formulas, for `grad diff` -----------------------------------------
+def _extremum_symbolic(sign: float) -> Callable[..., tuple[int, ...]]:
+    """max (sign 1) and min (sign -1): each winning argument gets an equal share, as the
+    engine gives it. Two arguments: (1 ± sign(a - b)) / 2; more: wᵢ / Σ w with
+    wᵢ = 1 - step(±(out - aᵢ)), which is 1 exactly for the winners."""
+    def rule(d, *args: int) -> tuple[int, ...]:
+        *inputs, out = args
+        if len(inputs) == 2:
+            a, b = inputs
+            s = d.call("sign", d.sub(a, b))
+            win_a, win_b = (d.add(d.one, s), d.sub(d.one, s))[::int(sign)]
+            return d.div(win_a, d.const(2.0)), d.div(win_b, d.const(2.0))
+        gaps = [d.sub(out, v) if sign > 0 else d.sub(v, out) for v in inputs]
+        wins = [d.sub(d.one, d.call("step", g)) for g in gaps]
+        total = wins[0]
+        for w in wins[1:]:
+            total = d.add(total, w)
+        return tuple(d.div(w, total) for w in wins)
+
+    return rule
+
+
+def _square(d, x: int) -> int:
+    return d.pow(x, d.const(2.0))
+
+
+def _pow_symbolic(d, a: int, b: int, out: int) -> tuple[int, int]:
+    # a^0 has derivative 0 wrt a, even at a = 0, as the engine has it
+    d_base = d.zero if d.value(b) == 0.0 else d.mul(b, d.pow(a, d.sub(b, d.one)))
+    return d_base, d.mul(out, d.call("log", a))
+
+
+_SYMBOLIC: dict[str, Callable[..., tuple[int, ...]]] = {
+    "add": lambda d, a, b, out: (d.one, d.one),
+    "sub": lambda d, a, b, out: (d.one, d.const(-1.0)),
+    "mul": lambda d, a, b, out: (b, a),
+    "div": lambda d, a, b, out: (d.div(d.one, b), d.neg(d.div(out, b))),
+    "neg": lambda d, a, out: (d.const(-1.0),),
+    "pow": _pow_symbolic,
+    "id": lambda d, a, out: (d.one,),
+    "exp": lambda d, a, out: (out,),
+    "log": lambda d, a, out: (d.div(d.one, a),),
+    "log2": lambda d, a, out: (d.div(d.one, d.mul(a, d.call("log", d.const(2.0)))),),
+    "log10": lambda d, a, out: (d.div(d.one, d.mul(a, d.call("log", d.const(10.0)))),),
+    "sqrt": lambda d, a, out: (d.div(d.const(0.5), out),),
+    "sin": lambda d, a, out: (d.call("cos", a),),
+    "cos": lambda d, a, out: (d.neg(d.call("sin", a)),),
+    "tan": lambda d, a, out: (d.add(d.one, _square(d, out)),),
+    "asin": lambda d, a, out: (d.div(d.one, d.call("sqrt", d.sub(d.one, _square(d, a)))),),
+    "acos": lambda d, a, out: (d.neg(d.div(d.one, d.call("sqrt",
+                                                           d.sub(d.one, _square(d, a))))),),
+    "atan": lambda d, a, out: (d.div(d.one, d.add(d.one, _square(d, a))),),
+    "sinh": lambda d, a, out: (d.call("cosh", a),),
+    "cosh": lambda d, a, out: (d.call("sinh", a),),
+    "tanh": lambda d, a, out: (d.sub(d.one, _square(d, out)),),
+    "sigmoid": lambda d, a, out: (d.mul(out, d.sub(d.one, out)),),
+    "relu": lambda d, a, out: (d.call("step", a),),  # relu'(0) = step(0) = 0
+    "softplus": lambda d, a, out: (d.call("sigmoid", a),),
+    "abs": lambda d, a, out: (d.call("sign", a),),  # abs'(0) = sign(0) = 0
+    "max": _extremum_symbolic(1.0),
+    "min": _extremum_symbolic(-1.0),
+    "cbrt": lambda d, a, out: (d.div(d.one, d.mul(d.const(3.0), _square(d, out))),),
+    "erf": lambda d, a, out: (d.mul(d.div(d.const(2.0), d.call("sqrt", d.const(math.pi, "pi"))),
+                                    d.call("exp", d.neg(_square(d, a)))),),
+    "atan2": lambda d, y, x, out: (d.div(x, d.add(_square(d, x), _square(d, y))),
+                                   d.neg(d.div(y, d.add(_square(d, x), _square(d, y))))),
+    "hypot": lambda d, x, y, out: (d.div(x, out), d.div(y, out)),
+    "step": lambda d, a, out: (d.zero,),
+    "sign": lambda d, a, out: (d.zero,),
+}
+for _name, _rule in _SYMBOLIC.items():
+    OPS[_name] = OPS[_name]._replace(symbolic=_rule)
 
 # Every name a formula can call, e.g. FUNCTIONS["ln"] is OPS["log"].
 FUNCTIONS: dict[str, Op] = {name: op for op in OPS.values() for name in op.call_names}

@@ -169,6 +169,19 @@ def dumps(obj: object) -> str:
 
 
 
+def derivation(derived, values=None) -> dict:
+    """`grad diff --json`: each input's derivative in gradcli syntax, the program computing
+    them all, the program's name for each, and with a point each one's value (null where
+    undefined)."""
+    from ..core.symbolic import formulas, program
+
+    data = {"gradient": formulas(derived), "program": program(derived),
+            "names": dict(derived.statement_names)}
+    if values is not None:
+        data["values"] = {name: values[root].value for name, root in derived.roots.items()}
+    return data
+
+
 def descent(result, trace) -> dict:
     """`grad descend --json`: the run's outcome and its trace (a list of Step) as one dict.
     The command writes the same document as the run goes: see descent_trace_line."""

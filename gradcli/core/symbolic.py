@@ -1,0 +1,495 @@
+"""The gradient as a formula: the backward pass run symbolically over the parsed graph.
+
+Every adjoint becomes a node of a new expression DAG: upstream × local, summed at forks, with
+each op's local derivative read from the op table (Op.symbolic). Nodes are hash-consed, so a
+subexpression built twice is one node, and simplified as they are made (constant folding,
+x·1, x + 0, 0·x where x is known finite, --x, x^1, x·x = x^2). The walk is one reverse sweep
+over the graph's topological order and printing uses explicit stacks: nothing recurses, so a
+formula nested 100,000 deep works and the program grows linearly with the graph.
+
+The result is plain data: the formulas in gradcli syntax, and a gradcli program that computes
+them (shared intermediates named, one statement per derivative).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import NamedTuple
+
+from .errors import UsageError
+from .graph import CONST, INPUT, Graph, gc_paused
+from .ops import CONSTANTS, FUNCTIONS, OPS
+
+# Arithmetic folded into one constant when all its operands are constants. Calls such as
+# log(2) stay as written: they read better than 0.6931471805599453.
+_FOLDED = frozenset({"add", "sub", "mul", "div", "neg", "pow"})
+# A shared subexpression at most this big (counting named operands as 1) is written out at
+# each use rather than named: s·(1 − s) reads better than a name for it.
+INLINE_SIZE = 5
+
+
+class Expr:
+    """An expression DAG under construction: the algebra Op.symbolic rules build with.
+    Node i is ops[i] ("input", "const" or an op name) over args[i]; operands come first."""
+
+    def __init__(self) -> None:
+        self.ops: list[str] = []
+        self.args: list[tuple[int, ...]] = []
+        self.consts: dict[int, float] = {}
+        self.const_names: dict[int, str] = {}  # pi, e
+        self.input_names: dict[int, str] = {}
+        self.finite: list[bool] = []  # known finite wherever the forward pass succeeds
+        self._interned: dict[tuple, int] = {}
+        self.zero = self.const(0.0)
+        self.one = self.const(1.0)
+
+    # --- leaves --------------------------------------------------------------------------
+    def _make(self, key: tuple, op: str, args: tuple[int, ...], finite: bool) -> int:
+        node = self._interned.get(key)
+        if node is None:
+            node = len(self.ops)
+            self.ops.append(op)
+            self.args.append(args)
+            self.finite.append(finite)
+            self._interned[key] = node
+        return node
+
+    def const(self, value: float, name: str | None = None) -> int:
+        # keyed by the bits: 0.0 and -0.0 are two constants
+        node = self._make((CONST, math.copysign(1.0, value), value, name), CONST, (), True)
+        self.consts[node] = value
+        if name:
+            self.const_names[node] = name
+        return node
+
+    def input(self, name: str) -> int:
+        node = self._make((INPUT, name), INPUT, (), True)
+        self.input_names[node] = name
+        return node
+
+    def value(self, node: int) -> float | None:
+        return self.consts.get(node)
+
+    # --- operations, simplified as they are made -----------------------------------------
+    def op(self, name: str, *args: int) -> int:
+        """Node for op `name` over args, unsimplified except constant folding."""
+        if name in _FOLDED and all(a in self.consts and a not in self.const_names
+                                   for a in args):  # 2·pi stays 2·pi
+            try:
+                value = OPS[name].forward(*[self.consts[a] for a in args])
+            except (ArithmeticError, ValueError):
+                value = math.nan
+            if math.isfinite(value):
+                return self.const(value)
+        return self._make((name, args), name, args, False)
+
+    def _term(self, node: int) -> tuple[float, int]:
+        """(k, t) for a node k·t, else (1, node): for collecting like terms."""
+        if self.ops[node] == "mul":
+            k = self.value(self.args[node][0])
+            if k is not None and self.args[node][0] not in self.const_names:
+                return k, self.args[node][1]
+        return 1.0, node
+
+    def _like_terms(self, a: int, b: int, sign: float) -> int | None:
+        """k·t ± m·t as (k ± m)·t (x + x is 2·x), or None."""
+        if a in self.consts or b in self.consts:
+            return None
+        (k, t), (m, u) = self._term(a), self._term(b)
+        if t != u:
+            return None
+        return self.mul(self.const(k + sign * m), t)
+
+    def add(self, a: int, b: int) -> int:
+        like = self._like_terms(a, b, 1.0)
+        if like is not None:
+            return like
+        if self.value(b) == 0.0:
+            return a
+        if self.value(a) == 0.0:
+            return b
+        if self.ops[b] == "neg":
+            return self.sub(a, self.args[b][0])
+        if self.ops[a] == "neg":
+            return self.sub(b, self.args[a][0])
+        return self.op("add", a, b)
+
+    def sub(self, a: int, b: int) -> int:
+        if self.value(b) == 0.0:
+            return a
+        if self.value(a) == 0.0:
+            return self.neg(b)
+        if self.ops[b] == "neg":
+            return self.add(a, self.args[b][0])
+        like = self._like_terms(a, b, -1.0)  # x - x is 0 where x is finite
+        if like is not None:
+            return like
+        return self.op("sub", a, b)
+
+    def neg(self, a: int) -> int:
+        if self.ops[a] == "neg":
+            return self.args[a][0]
+        if a in self.consts and not self.const_names.get(a):
+            return self.const(-self.consts[a])
+        return self.op("neg", a)
+
+    def mul(self, a: int, b: int) -> int:
+        va, vb = self.value(a), self.value(b)
+        if va == 1.0:
+            return b
+        if vb == 1.0:
+            return a
+        if va == -1.0:
+            return self.neg(b)
+        if vb == -1.0:
+            return self.neg(a)
+        if (va == 0.0 and self.finite[b]) or (vb == 0.0 and self.finite[a]):
+            return self.zero  # 0·x is 0 only for a finite x: 0·inf is undefined
+        if self.ops[a] == "neg" and self.ops[b] == "neg":
+            return self.mul(self.args[a][0], self.args[b][0])
+        if self.ops[a] == "neg":
+            return self.neg(self.mul(self.args[a][0], b))
+        if self.ops[b] == "neg":
+            return self.neg(self.mul(a, self.args[b][0]))
+        if self.ops[b] == "div" and self.value(self.args[b][0]) == 1.0:
+            return self.div(a, self.args[b][1])  # u · (1/x) is u / x
+        if vb is not None and va is None:
+            a, b = b, a  # a constant factor first: 2·x
+        k, t = self._term(b)
+        if t != b and va is None:
+            return self.mul(self.mul(self.const(k), a), t)  # y·(2·x) is 2·y·x
+        base_a, exp_a = self._power(a)
+        base_b, exp_b = self._power(b)
+        if base_a == base_b and exp_a is not None and exp_b is not None:
+            return self.pow(base_a, self.const(exp_a + exp_b))  # x^a · x^b = x^(a+b)
+        return self.op("mul", a, b)
+
+    def _power(self, node: int) -> tuple[int, float | None]:
+        """(base, positive integer exponent) of x or x^k, or (node, None)."""
+        if self.ops[node] == "pow":
+            base, exponent = self.args[node]
+            k = self.value(exponent)
+            if k is not None and k > 0 and k.is_integer():
+                return base, k
+            return node, None
+        if node in self.consts:
+            return node, None
+        return node, 1.0
+
+    def div(self, a: int, b: int) -> int:
+        if self.value(b) == 1.0:
+            return a
+        if self.ops[a] == "neg":
+            return self.neg(self.div(self.args[a][0], b))
+        if self.ops[b] == "neg":
+            return self.neg(self.div(a, self.args[b][0]))
+        return self.op("div", a, b)
+
+    def pow(self, a: int, b: int) -> int:
+        k = self.value(b)
+        if k == 1.0:
+            return a
+        if k == 0.0:
+            return self.one  # x^0 is 1 for every x, 0^0 included
+        return self.op("pow", a, b)
+
+    def call(self, name: str, *args: int) -> int:
+        return self.make(name, args)
+
+    def make(self, name: str, args: Sequence[int]) -> int:
+        """Any op by name, through its simplifying constructor if it has one."""
+        if name == "id":
+            return args[0]
+        simplify = {"add": self.add, "sub": self.sub, "mul": self.mul, "div": self.div,
+                    "neg": self.neg, "pow": self.pow}.get(name)
+        return simplify(*args) if simplify is not None else self.op(name, *args)
+
+
+class Derivation(NamedTuple):
+    """The gradient as formulas over one expression DAG."""
+
+    graph: Graph
+    expr: Expr
+    wrt: list[str]
+    roots: dict[str, int]  # input name -> node of d output / d input
+    names: dict[int, str]  # node -> name, for the intermediates written as statements
+    order: list[int]  # the named intermediates, operands first
+    statement_names: dict[str, str]  # input name -> the program's name for its derivative
+
+
+def derive(graph: Graph, wrt: Sequence[str] | None = None) -> Derivation:
+    """The derivative of the graph's output with respect to each input in `wrt` (all by
+    default), as formulas. Raises UsageError naming an op whose derivative has no formula."""
+    wrt = list(graph.inputs) if wrt is None else list(wrt)
+    expr = Expr()
+    count = len(graph.ops)
+    with gc_paused():
+        # forward: the graph's nodes as expressions (finite wherever the forward pass works)
+        node_of = [0] * count
+        for node, (op, args) in enumerate(zip(graph.ops, graph.args, strict=True)):
+            if op == INPUT:
+                node_of[node] = expr.input(graph.names[node])
+            elif op == CONST:
+                node_of[node] = expr.const(graph.consts[node], graph.names[node])
+            else:
+                made = expr.make(op, [node_of[a] for a in args])
+                expr.finite[made] = True  # as every value of the forward pass is
+                node_of[node] = made
+        # which nodes lead to an input we differentiate by: only those need an adjoint
+        wanted = {graph.inputs[n] for n in wrt}
+        needed = [False] * count
+        for node in range(count):
+            needed[node] = node in wanted or any(needed[a] for a in graph.args[node])
+        # backward: adjoint = Σ over users of upstream × local, in reverse topological order
+        parts: list[list[int] | None] = [None] * count
+        parts[graph.output] = [expr.one]
+        for node in range(count - 1, -1, -1):
+            terms = parts[node]
+            if not terms or not graph.args[node]:
+                continue
+            parts[node] = None  # no longer needed: keeps memory to the frontier
+            upstream = terms[0]
+            for term in terms[1:]:
+                upstream = expr.add(upstream, term)
+            parts[node] = [upstream]
+            op = graph.ops[node]
+            args = graph.args[node]
+            rule = OPS[op].symbolic
+            if rule is None:
+                raise UsageError(f"grad diff has no formula for the derivative of {op}",
+                                 hint="the op table (gradcli/ops.py) needs a symbolic rule "
+                                      f"for {op}")
+            local = rule(expr, *[node_of[a] for a in args], node_of[node])
+            for a, d in zip(args, local, strict=True):
+                if needed[a]:
+                    contribution = expr.mul(upstream, d)
+                    if parts[a] is None:
+                        parts[a] = [contribution]
+                    else:
+                        parts[a].append(contribution)
+        roots = {}
+        for name in wrt:
+            terms = parts[graph.inputs[name]] or [expr.zero]
+            total = terms[0]
+            for term in terms[1:]:
+                total = expr.add(total, term)
+            roots[name] = total
+    names, order = _name_intermediates(graph, expr, node_of, list(roots.values()))
+    taken = set(names.values()) | _taken_names(graph)
+    statement_names = {}
+    for name in wrt:
+        chosen = f"d{name}"
+        while chosen in taken:
+            chosen += "_"
+        taken.add(chosen)
+        statement_names[name] = chosen
+    return Derivation(graph, expr, wrt, roots, names, order, statement_names)
+
+
+def _taken_names(graph: Graph) -> set[str]:
+    return {n for n in graph.names if n} | set(graph.inputs) | set(CONSTANTS) | set(FUNCTIONS)
+
+
+def _name_intermediates(graph: Graph, expr: Expr, node_of: list[int],
+                        roots: list[int]) -> tuple[dict[int, str], list[int]]:
+    """Which nodes become named statements: the graph's own named nodes, and every shared
+    subexpression too big to write out at each use. Returns the names and their order."""
+    count = len(expr.ops)
+    uses = [0] * count
+    reached = [False] * count
+    for root in roots:
+        uses[root] += 1
+        reached[root] = True
+    for node in range(count - 1, -1, -1):  # operands have smaller ids than their users
+        if reached[node]:
+            for a in expr.args[node]:
+                uses[a] += 1
+                reached[a] = True
+    given: dict[int, str] = {}
+    for node, name in enumerate(graph.names):
+        if name and graph.ops[node] not in (INPUT, CONST):
+            given.setdefault(node_of[node], name)
+    taken = _taken_names(graph)
+    names: dict[int, str] = {}
+    size = [1] * count
+    counters: dict[str, int] = {}
+    for node in range(count):
+        if not reached[node] or not expr.args[node]:
+            continue
+        size[node] = 1 + sum(1 if a in names else size[a] for a in expr.args[node])
+        name = given.get(node)
+        if name is None and uses[node] > 1 and size[node] > INLINE_SIZE:
+            op = OPS[expr.ops[node]]
+            stem = "u" if op.infix else op.name[0]
+            if stem in CONSTANTS:  # e is Euler's number: exp(…) is ex
+                stem = op.name[:2]
+            while True:
+                counters[stem] = counters.get(stem, 0) + 1
+                number = counters[stem]
+                name = stem if number == 1 else f"{stem}{number}"
+                if name not in taken:
+                    break
+        if name is not None:
+            names[node] = name
+            taken.add(name)
+            size[node] = 1
+    return names, list(names)
+
+
+# --- printing ------------------------------------------------------------------------------
+class Notation(NamedTuple):
+    """How to write each op: a template of its operands ({0}, {1}), its precedence and the
+    least precedence each operand needs without parentheses. Precedence: 1 sums, 2 products,
+    3 unary minus, 4 powers, 5 atoms."""
+
+    infix: dict[str, tuple[list, int, tuple[int, ...]]]  # pieces: text, or operand index
+    call: tuple[str, str]  # around a call's arguments
+    separator: str  # between a call's arguments
+    parens: tuple[str, str]
+    number: Callable[[float], str]  # a constant as written
+    function: Callable[[str], str]  # an op's name as written
+
+
+def gradcli_number(value: float) -> str:
+    """A number the language reads back exactly: 2, 0.5, 1e-300, -3."""
+    if value == 0.0 and math.copysign(1.0, value) < 0:
+        return "-0"
+    if value.is_integer() and abs(value) < 1e16:
+        return str(int(value))
+    return repr(value)
+
+
+GRADCLI = Notation(
+    infix={"add": ([0, " + ", 1], 1, (1, 2)), "sub": ([0, " - ", 1], 1, (1, 2)),
+           "mul": ([0, "*", 1], 2, (2, 4)), "div": ([0, "/", 1], 2, (2, 4)),
+           "neg": (["-", 0], 3, (4,)), "pow": ([0, "^", 1], 4, (5, 5))},
+    call=("(", ")"), separator=", ", parens=("(", ")"), number=gradcli_number,
+    function=lambda name: name)
+
+
+def write(expr: Expr, node: int, names: Mapping[int, str], notation: Notation = GRADCLI,
+          expand_root: bool = True) -> list[tuple[str, str]]:
+    """The expression at `node` as pieces (text, kind), kind being "" for symbols, "name",
+    "number" or "function"; named nodes are referred to by name (the root is written out
+    unless expand_root is False). Iterative: an explicit stack, never recursion."""
+    out: list[tuple[str, str]] = []
+    stack: list = [(node, 0, expand_root)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, tuple) and len(item) == 2:
+            out.append(item)
+            continue
+        current, need, expand = item
+        if current in names and not expand:
+            out.append((names[current], "name"))
+            continue
+        op = expr.ops[current]
+        if op == INPUT:
+            out.append((expr.input_names[current], "name"))
+            continue
+        if op == CONST:
+            name = expr.const_names.get(current)
+            value = expr.consts[current]
+            text = name or notation.number(value)
+            if need > 2 and (value < 0 or text.startswith("-")):
+                out.extend([(notation.parens[0], ""), (text, "number"), (notation.parens[1], "")])
+            else:
+                out.append((text, "name" if name else "number"))
+            continue
+        args = expr.args[current]
+        pushed: list = []
+        if op in notation.infix:
+            pieces, precedence, needs = notation.infix[op]
+            wrap = precedence < need
+            if wrap:
+                pushed.append((notation.parens[0], ""))
+            for piece in pieces:
+                if isinstance(piece, int):
+                    pushed.append((args[piece], needs[piece], False))
+                else:
+                    pushed.append((piece, ""))
+            if wrap:
+                pushed.append((notation.parens[1], ""))
+        else:
+            pushed.append((notation.function(op), "function"))
+            pushed.append((notation.call[0], ""))
+            for i, a in enumerate(args):
+                if i:
+                    pushed.append((notation.separator, ""))
+                pushed.append((a, 0, False))
+            pushed.append((notation.call[1], ""))
+        stack.extend(reversed(pushed))
+    return out
+
+
+def text(pieces: list[tuple[str, str]]) -> str:
+    return "".join(piece for piece, _ in pieces)
+
+
+def formulas(derivation: Derivation) -> dict[str, str]:
+    """Each input's derivative in gradcli syntax, referring to the named intermediates."""
+    expr, names = derivation.expr, derivation.names
+    return {name: text(write(expr, root, names, expand_root=False))
+            for name, root in derivation.roots.items()}
+
+
+def program(derivation: Derivation) -> str:
+    """A gradcli program computing every derivative: the inputs' own values the source gives,
+    the named intermediates, one statement per derivative, and (with several) a last line
+    that uses them all, since a program computes only what its output needs."""
+    graph, expr, names = derivation.graph, derivation.expr, derivation.names
+    lines = [f"{name} = {gradcli_number(value)}" for name, value in graph.defaults.items()
+             if name in graph.inputs]
+    for node in derivation.order:
+        lines.append(f"{names[node]} = {text(write(expr, node, names))}")
+    for name, root in derivation.roots.items():
+        lines.append(f"{derivation.statement_names[name]} = "
+                     f"{text(write(expr, root, names, expand_root=False))}")
+    statements = list(derivation.statement_names.values())
+    if len(statements) > 1:
+        lines.append("# the output uses every derivative, so that all of them are computed")
+        lines.append(f"max({', '.join(statements)})")
+    elif statements and expr.ops[derivation.roots[derivation.wrt[0]]] == CONST:
+        lines.append(statements[0])  # `dx = 3` gives a value: name it as the output
+    return "\n".join(lines) + "\n"
+
+
+class Value(NamedTuple):
+    value: float | None  # None: undefined at this point
+    reason: str | None  # why it is undefined
+
+
+def evaluate(derivation: Derivation, point: Mapping[str, float]) -> dict[int, Value]:
+    """Each named intermediate's and each derivative's value at `point`, with the op table's
+    forward rules (as `grad eval` of the program computes them). A node whose operation fails
+    is undefined, and so is everything that uses it."""
+    expr = derivation.expr
+    values: list[float | None] = [None] * len(expr.ops)
+    reasons: dict[int, str] = {}
+    for node, op in enumerate(expr.ops):
+        if op == INPUT:
+            values[node] = point[expr.input_names[node]]
+            continue
+        if op == CONST:
+            values[node] = expr.consts[node]
+            continue
+        args = expr.args[node]
+        inputs = [values[a] for a in args]
+        if any(v is None for v in inputs):
+            first = next(a for a in args if values[a] is None)
+            if first in reasons:
+                reasons[node] = reasons[first]
+            continue
+        rule = OPS[op]
+        try:
+            result = rule.forward(*inputs)
+        except (ArithmeticError, ValueError):
+            result = math.nan
+        if math.isfinite(result):
+            values[node] = result
+        else:
+            reasons[node] = rule.domain(*inputs) if rule.domain else \
+                "the result is not a finite number"
+    wanted = list(derivation.order) + list(derivation.roots.values())
+    return {node: Value(values[node], reasons.get(node)) for node in wanted}
