@@ -39,11 +39,14 @@ def num(value: float | None, digits: int = 6) -> str:
     return format(value, f".{digits}g")
 
 
-def error(exc: GradcliError) -> Text:
-    """error: message / the source line / a caret under the span / hint: …"""
+def error(exc: GradcliError, first_line: int | None = None) -> Text:
+    """error: message / the source line / a caret under the span / hint: …. `first_line`: the
+    number of the source's first line in a script, to give the line in the file."""
     text = Text()
     text.append("error: ", style="bold red")
     text.append(exc.message)
+    if first_line is not None and (exc.source is None or exc.span is None):
+        text.append(f" (line {first_line})")
     if exc.source is not None and exc.span is not None:
         source, start = exc.source, exc.span.start
         line_start = source.rfind("\n", 0, start) + 1
@@ -59,8 +62,8 @@ def error(exc: GradcliError) -> Text:
                     + ("…" if cut + 100 < len(line) else ""))
             column = column - cut + (1 if cut else 0)
             width = min(width, 100 - column + 1)
-        if "\n" in source:
-            number = source.count("\n", 0, start) + 1
+        if "\n" in source or first_line is not None:
+            number = source.count("\n", 0, start) + (first_line or 1)
             text.append(f" (line {number})")
         text.append("\n  " + line.replace("\t", " "))
         text.append("\n  " + " " * column)

@@ -48,7 +48,7 @@ def test_completer_offers_session_names_functions_and_files(tmp_path):
 
     assert complete("2 * wei") == ["weight"]
     assert complete("ta") == ["tan(", "tanh("]
-    assert complete(":sa") == [":save"]
+    assert complete(":sa") == [":save", ":save!"]
     (tmp_path / "neuron.grad").write_text("")
     assert complete(f":load {tmp_path}/ne") == ["uron.grad"]  # the rest of the file name
 

@@ -74,7 +74,8 @@ def test_failed_line_gives_the_one_shot_message_and_the_session_goes_on(grad):
     result = grad("repl", input="x = 2\nfoo(x)\ny = 3\n:json x * y\n")
     one_shot = grad("eval", "foo(x)", "x=2")
     assert one_shot.returncode == 3
-    assert result.stderr == one_shot.stderr  # the same message, caret and hint
+    # the same message, caret and hint, with the script's line number
+    assert result.stderr == one_shot.stderr.replace("'foo'", "'foo' (line 2)", 1)
     [data] = json_lines(result.stdout)  # the lines after the error still ran
     assert data["value"] == 6
     assert result.returncode == 3

@@ -17,8 +17,8 @@ from rich.console import Console
 
 from gradcli import render
 from gradcli.errors import ExitCode
-from gradcli.session import META, Definition, Session, join_lines, needs_more, statements
-from gradcli.syntax import parse
+from gradcli.session import META, Definition, Session, join_lines, needs_more
+from gradcli.syntax import parse, parse_statements
 
 
 def run(session: Session, *lines: str):
@@ -133,9 +133,8 @@ def test_a_cycle_through_a_long_chain_is_found_without_recursion():
     n = 20000
     program = "\n".join(["d0 = x"] + [f"d{i} = d{i - 1} + 1" for i in range(1, n)])
     # build the chain from the statements' own parse, without evaluating each one
-    for _, statement in statements(program):
-        name, rhs = (part.strip() for part in statement.split("=", 1))
-        session.definitions[name] = Definition(rhs, tuple(parse(rhs).inputs))
+    for statement in parse_statements(program)[0]:
+        session.definitions[statement.name] = Definition(statement)
     reply = session.handle(f"d0 = d{n - 1} * 2")
     assert reply.is_error and "depend on itself" in reply.error.message
     session.handle("x = 1")
@@ -275,7 +274,7 @@ def test_a_failed_save_leaves_the_old_file_whole(worked, tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken)
-    reply = worked.handle(f":save {path}")
+    reply = worked.handle(f":save! {path}")
     assert reply.is_error and "No space left" in reply.error.message
     assert path.read_text() == "old contents\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.grad"]  # no temporary left
