@@ -742,12 +742,13 @@ def _cmd_save(session: Session, argument: str, force: bool = False) -> Reply:
             if session.confirm is None:
                 raise UsageError(f"{name} already exists; not replaced",
                                  hint=f":save! {shlex.quote(name)} replaces it")
-            if not session.confirm(f"{name} exists ({replaced} lines); replace it? (y/N) "):
+            if not session.confirm(f"{name} exists; replace it? (y/N) "):
                 return Reply(output=[Text(f"not saved: {name} is unchanged", style="dim")])
     path, inputs, definitions = session.save(name)
     note = f"saved {_counted(inputs, definitions)} to {path}"
     if replaced is not None:
-        note += f", replacing the file that was there ({replaced} lines)"
+        note += (f", replacing the file that was there ({replaced} "
+                 f"line{'' if replaced == 1 else 's'})")
     return Reply(output=[Text(note)])
 
 
