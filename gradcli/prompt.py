@@ -237,15 +237,15 @@ def _typed_runs(keys: list[KeyPress]) -> list[KeyPress]:
 def _pace_redraws(app) -> None:
     """A redraw costs the length of the text, and keys that arrive faster than the screen
     redraws (a paste without bracketed paste, a pipe) would each get one: quadratic in a long
-    line. Wait at least twice as long as the last redraw took before the next, so redraws
-    take at most a third of the time and keys in between are handled together."""
+    line. Wait at least four times as long as the last redraw took before the next, so
+    redraws take at most a fifth of the time and keys in between are handled together."""
     started = [0.0]
 
     def before(_) -> None:
         started[0] = time.perf_counter()
 
     def after(_) -> None:
-        app.min_redraw_interval = max(0.01, 2 * (time.perf_counter() - started[0]))
+        app.min_redraw_interval = max(0.01, 4 * (time.perf_counter() - started[0]))
 
     app.before_render += before
     app.after_render += after

@@ -593,13 +593,15 @@ def _cmd_help(session: Session, argument: str) -> Reply:
     table.add_column("what it does")
     rows = [("x = -2", "give the input x a value"),
             ("q = x + y", "define a named node (a formula: it follows x and y)"),
+            ("x = x + 1", "give the input x the formula's value at the current x"),
             ("EXPR", "evaluate: every node's value and gradient, as grad eval"),
             *((meta.usage, meta.doc) for meta in META.values())]
     for usage, doc in rows:
         table.add_row(Text(usage), Text(doc))
     note = Text("Several statements may share a line, separated by ';'. A line ending in an "
-                "operator or '\\', or with '(' left open, continues on the next one.",
-                style="dim")
+                "operator or '\\', or with '(' left open, continues on the next one (in a "
+                "script, a blank line or a ':' command ends it). x = x + 1 updates the input x. "
+                "Lines over 5000 characters are not coloured.", style="dim")
     return Reply(output=[table, note])
 
 

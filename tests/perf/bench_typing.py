@@ -1,6 +1,10 @@
 """Typing a long formula key by key into the REPL's prompt (no bracketed paste).
 
-    .venv/bin/python tests/perf/bench_typing.py [KB ...]     (default: 20 200)
+    .venv/bin/python tests/perf/bench_typing.py [--before TREE] [KB ...]   (default: 20 200)
+
+--before TREE also runs each size with the gradcli package found in TREE (e.g. an older
+checkout: git archive REV gradcli grammars | tar -x -C TREE), in the same run, and prints
+the ratios; a size it cannot type within the time limit is reported as timed out.
 
 Each size runs in a fresh process: the keys go through prompt_toolkit's pipe input into the
 prompt `grad repl` uses on a terminal (highlighter, completer, continuation test, history),
@@ -11,7 +15,7 @@ the process's size just before typing. The target is under 2 s and 100 MB at 200
 from __future__ import annotations
 
 import json
-import resource
+import os
 import subprocess
 import sys
 import time
@@ -52,10 +56,14 @@ print(json.dumps({"kb": size / 1000, "seconds": seconds, "mb": (peak - base) / 1
 """
 
 
-def measure(kb: float, timeout: float = 600) -> dict:
+def measure(kb: float, tree: str | None = None, timeout: float = 120) -> dict:
+    env = dict(os.environ)
+    if tree:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [tree, env.get("PYTHONPATH")]))
     try:
         done = subprocess.run([sys.executable, "-c", CHILD, str(int(kb * 1000))],
-                              capture_output=True, text=True, timeout=timeout)
+                              capture_output=True, text=True, timeout=timeout, env=env,
+                              cwd=tree or None)
     except subprocess.TimeoutExpired:
         return {"kb": kb, "seconds": float("inf"), "mb": float("nan"), "note": "timed out"}
     if done.returncode:
@@ -64,11 +72,21 @@ def measure(kb: float, timeout: float = 600) -> dict:
 
 
 def main() -> None:
-    sizes = [float(a) for a in sys.argv[1:]] or [20, 200]
-    print(f"{'KB':>6} {'seconds':>9} {'MB beyond start':>16}")
+    args = sys.argv[1:]
+    before = None
+    if args[:1] == ["--before"]:
+        before, args = args[1], args[2:]
+    sizes = [float(a) for a in args] or [20, 200]
+    print(f"{'KB':>6} {'seconds':>9} {'MB beyond start':>16}"
+          + (f" {'before s':>9} {'before MB':>10} {'time ratio':>11}" if before else ""))
     for kb in sizes:
         row = measure(kb)
-        print(f"{row['kb']:>6g} {row['seconds']:>9.2f} {row['mb']:>16.1f} {row.get('note', '')}")
+        line = f"{row['kb']:>6g} {row['seconds']:>9.2f} {row['mb']:>16.1f}"
+        if before:
+            old = measure(kb, before)
+            ratio = old["seconds"] / row["seconds"]
+            line += f" {old['seconds']:>9.2f} {old['mb']:>10.1f} {ratio:>10.1f}x"
+        print(line, row.get("note", ""))
 
 
 if __name__ == "__main__":
