@@ -21,6 +21,7 @@ import os
 import re
 import shlex
 import tempfile
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,6 +97,40 @@ class Definition:
         return tuple(self.statement.graph.inputs)
 
 
+class Definitions(dict):
+    """name -> Definition, counting how many definitions use each name: defining a name that
+    none uses cannot close a cycle, so loading a long chain needs no walk per definition."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.uses: Counter[str] = Counter()
+        for definition in self.values():
+            self.uses.update(definition.deps)
+
+    def __setitem__(self, name: str, definition: Definition) -> None:
+        self.pop(name, None)
+        super().__setitem__(name, definition)
+        self.uses.update(definition.deps)
+
+    def __delitem__(self, name: str) -> None:
+        self.pop(name)
+
+    _missing = object()
+
+    def pop(self, name: str, default=_missing):
+        if name not in self:
+            if default is Definitions._missing:
+                raise KeyError(name)
+            return default
+        definition = super().pop(name)
+        self.uses.subtract(definition.deps)
+        return definition
+
+    def clear(self) -> None:
+        super().clear()
+        self.uses.clear()
+
+
 @dataclass(frozen=True, slots=True)
 class Meta:
     name: str
@@ -161,7 +196,7 @@ class Session:
     def __init__(self, digits: int = 6) -> None:
         self.digits = digits
         self.values: dict[str, float] = {}
-        self.definitions: dict[str, Definition] = {}
+        self.definitions = Definitions()
         # The console replies will be printed on, if any: a long :descend shows its progress
         # bar there while it runs (only on a terminal), as grad descend does.
         self.console = None
@@ -234,7 +269,8 @@ class Session:
         if name in deps and name in self.values:  # x = x + 1: the input's next value
             self._set(name, self._evaluate(statement.graph).evaluation.value, reply, echo)
             return
-        cycle = self._cycle(name, deps)
+        cycle = self._cycle(name, deps) if self.definitions.uses[name] > 0 or name in deps \
+            else None
         if cycle:
             shown = cycle if len(cycle) <= 8 else [*cycle[:4], "…", *cycle[-3:]]
             raise NameProblem(
@@ -492,7 +528,7 @@ class Session:
         joined = join_lines(text)
         statements, error = parse_statements(joined)
         echo = len(statements) <= LOAD_ECHO_STATEMENTS and len(text) <= LOAD_ECHO_CHARS
-        saved = dict(self.values), dict(self.definitions)
+        saved = dict(self.values), Definitions(self.definitions)
         reply = Reply()
         try:
             if error is not None:

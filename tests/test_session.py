@@ -570,3 +570,19 @@ def test_a_long_file_is_summarised_on_load(tmp_path):
     shown = text_of(reply.output)
     assert not reply.is_error and "d150" not in shown and len(shown.splitlines()) <= 3
     assert "1 input and 200 definitions" in shown
+
+
+def test_loading_a_chain_walks_for_cycles_only_where_one_could_close(tmp_path, monkeypatch):
+    path = tmp_path / "chain.grad"
+    path.write_text("x = 1\nd0 = x\n" + "".join(f"d{i} = d{i - 1} + 1\n" for i in range(1, 300)))
+    walks = []
+    real = Session._cycle
+    monkeypatch.setattr(Session, "_cycle", lambda self, name, deps: walks.append(name) or
+                        real(self, name, deps))
+    session = session_of(f":load {path}")
+    assert walks == [] and session.evaluate("d299").evaluation.value == 300
+    session = session_of("a = b + 1")  # b is used: defining it walks, and finds the cycle
+    reply = session.handle("b = a * 2")
+    assert walks == ["b"] and "b → a → b" in reply.error.message
+    session.handle(":del a")
+    assert session.definitions.uses["b"] == 0 and not session.handle("b = 2 * x").is_error
