@@ -48,7 +48,7 @@ def test_completer_offers_session_names_functions_and_files(tmp_path):
 
     assert complete("2 * wei") == ["weight"]
     assert complete("ta") == ["tan(", "tanh("]
-    assert complete(":sa") == [":save"]
+    assert complete(":sa") == [":save", ":save!"]
     (tmp_path / "neuron.grad").write_text("")
     assert complete(f":load {tmp_path}/ne") == ["uron.grad"]  # the rest of the file name
 
@@ -84,3 +84,25 @@ def test_history_keeps_the_newest_thousand_entries(tmp_path):
     size = path.stat().st_size
     open_history(path, lambda m: pytest.fail(m))  # nothing more to trim: unchanged
     assert path.stat().st_size == size
+
+
+def test_keys_that_arrive_together_are_inserted_as_one_piece():
+    from prompt_toolkit.key_binding import KeyPress
+    from prompt_toolkit.keys import Keys
+
+    from gradcli.cli.prompt import _typed_runs
+
+    keys = [KeyPress(c, c) for c in "x + 1"] + [KeyPress(Keys.ControlM, "\r"),
+                                                KeyPress("y", "y")]
+    got = _typed_runs(keys)
+    assert [(k.key, k.data) for k in got] == [
+        (Keys.BracketedPaste, "x + 1"), (Keys.ControlM, "\r"), ("y", "y")]
+
+
+def test_a_very_long_line_is_shown_plain():
+    from gradcli.cli.prompt import HIGHLIGHT_LIMIT
+
+    lexer = FormulaLexer(Session())
+    text = "x * 2 + " * (HIGHLIGHT_LIMIT // 8 + 1) + "1"
+    assert styles(lexer, text) == [("", text)]
+    assert len(styles(lexer, text[:HIGHLIGHT_LIMIT - 1])) > 1

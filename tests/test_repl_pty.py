@@ -20,8 +20,8 @@ UP, CTRL_C, CTRL_D, TAB = "\x1b[A", "\x03", "\x04", "\t"
 class Terminal:
     """A `grad` child on a pty, with its screen output kept as plain text."""
 
-    def __init__(self, args: list[str], env: dict, cwd) -> None:
-        self.child = pexpect.spawn(grad_executable(), args, env=env, cwd=str(cwd),
+    def __init__(self, args: list[str], env: dict, cwd, command: str | None = None) -> None:
+        self.child = pexpect.spawn(command or grad_executable(), args, env=env, cwd=str(cwd),
                                    encoding="utf-8", timeout=TIMEOUT, dimensions=(40, 120))
         self.text = ""
         self.seen = 0  # wait_for looks only at output after this offset
@@ -59,12 +59,12 @@ class Terminal:
 def terminal(tmp_path):
     started = []
 
-    def start(args=("repl",), history=None) -> Terminal:
+    def start(args=("repl",), history=None, command=None) -> Terminal:
         env = {**os.environ, "TERM": "xterm", "NO_COLOR": "1", "PROMPT_TOOLKIT_NO_CPR": "1",
                "GRADCLI_HISTORY": str(history or tmp_path / "history")}
         env.pop("COLUMNS", None)
         env.pop("LINES", None)
-        term = Terminal(list(args), env, tmp_path)
+        term = Terminal(list(args), env, tmp_path, command)
         started.append(term)
         return term
 
@@ -196,4 +196,46 @@ def test_ctrl_c_stops_a_running_descend_and_keeps_its_point(terminal):
     assert value < 1
     term.type("x * 2\r")
     term.wait_for("value")  # the REPL carries on
+    assert term.leave() == 0
+
+
+def test_the_prompt_shows_on_the_terminal_when_the_output_is_piped(terminal, tmp_path):
+    term = terminal(["-c", f"'{grad_executable()}' repl | tee log"], command="/bin/sh")
+    term.wait_for("grad repl:")  # the banner
+    term.prompt()
+    term.type("6 * 7\r")
+    term.wait_for("value 42")
+    term.prompt()  # again after the reply
+    term.leave()
+    log = (tmp_path / "log").read_text()
+    assert "value 42" in log and "grad> " not in log and "grad repl:" not in log
+
+
+def test_save_over_a_file_asks_first(terminal, tmp_path):
+    (tmp_path / "s.grad").write_text("old\n")
+    term = terminal()
+    term.prompt()
+    term.type("w = 2\r")
+    term.prompt()
+    term.type(":save s.grad\r")
+    term.wait_for("replace it? (y/N)")
+    term.type("\r")  # no
+    term.wait_for("not saved")
+    assert (tmp_path / "s.grad").read_text() == "old\n"
+    term.type(":save s.grad\r")
+    term.wait_for("replace it? (y/N)")
+    term.type("y\r")
+    term.wait_for("replacing the file that was there")
+    assert "w = 2" in (tmp_path / "s.grad").read_text()
+    assert term.leave() == 0
+
+
+def test_typing_a_file_name_with_a_space_completes_it_quoted(terminal, tmp_path):
+    (tmp_path / "my session.grad").write_text("w = 2\n")
+    term = terminal()
+    term.prompt()
+    term.type(":load my" + TAB)
+    term.wait_for("'my session.grad'")
+    term.type("\r")
+    term.wait_for("loaded my session.grad")
     assert term.leave() == 0

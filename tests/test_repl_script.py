@@ -74,7 +74,8 @@ def test_failed_line_gives_the_one_shot_message_and_the_session_goes_on(grad):
     result = grad("repl", input="x = 2\nfoo(x)\ny = 3\n:json x * y\n")
     one_shot = grad("eval", "foo(x)", "x=2")
     assert one_shot.returncode == 3
-    assert result.stderr == one_shot.stderr  # the same message, caret and hint
+    # the same message, caret and hint, with the script's line number
+    assert result.stderr == one_shot.stderr.replace("'foo'", "'foo' (line 2)", 1)
     [data] = json_lines(result.stdout)  # the lines after the error still ran
     assert data["value"] == 6
     assert result.returncode == 3
@@ -182,3 +183,26 @@ def test_a_diverged_descend_fails_the_script_and_it_carries_on(grad):
     [data] = json_lines(result.stdout)
     assert data["value"] == 0.5
     assert "Traceback" not in result.stderr
+
+
+def test_an_unclosed_paren_does_not_swallow_the_script(grad):
+    result = grad("repl", input="x = 1\n(x +\n:vars\ny = 7\ny\n")
+    assert result.returncode == 3
+    assert "'(' is never closed (line 2)" in result.stderr
+    assert "  (x +\n  ^" in result.stderr  # the caret is under the '('
+    assert "input" in result.stdout  # :vars ran
+    assert "value 7" in result.stdout  # and so did the lines after it
+
+
+def test_a_blank_line_ends_an_unfinished_statement(grad):
+    result = grad("repl", input="x = 2\nf = x *\n\ny = 5\n:json y\n")
+    assert "(line 2)" in result.stderr
+    assert strict_json(result.stdout.strip().splitlines()[-1])["value"] == 5
+
+
+def test_errors_in_a_script_give_the_file_line_numbers(grad):
+    script = "x = 2\n# a comment\nf = (x +\n  1) * 2\ng = (x +\n  log(x) * / 2)\n"
+    result = grad("repl", input=script)
+    assert result.returncode == 3
+    assert "unexpected '/'" in result.stderr and "(line 6)" in result.stderr
+    assert "  log(x) * / 2)\n" in result.stderr

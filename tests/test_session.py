@@ -17,8 +17,8 @@ from rich.console import Console
 
 from gradcli.output import render
 from gradcli.core.errors import ExitCode
-from gradcli.cli.session import META, Definition, Session, join_lines, needs_more, statements
-from gradcli.core.syntax import parse
+from gradcli.cli.session import META, Definition, Session, join_lines, needs_more
+from gradcli.core.syntax import parse, parse_statements
 
 
 def run(session: Session, *lines: str):
@@ -133,9 +133,8 @@ def test_a_cycle_through_a_long_chain_is_found_without_recursion():
     n = 20000
     program = "\n".join(["d0 = x"] + [f"d{i} = d{i - 1} + 1" for i in range(1, n)])
     # build the chain from the statements' own parse, without evaluating each one
-    for _, statement in statements(program):
-        name, rhs = (part.strip() for part in statement.split("=", 1))
-        session.definitions[name] = Definition(rhs, tuple(parse(rhs).inputs))
+    for statement in parse_statements(program)[0]:
+        session.definitions[statement.name] = Definition(statement)
     reply = session.handle(f"d0 = d{n - 1} * 2")
     assert reply.is_error and "depend on itself" in reply.error.message
     session.handle("x = 1")
@@ -275,7 +274,7 @@ def test_a_failed_save_leaves_the_old_file_whole(worked, tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "replace", broken)
-    reply = worked.handle(f":save {path}")
+    reply = worked.handle(f":save! {path}")
     assert reply.is_error and "No space left" in reply.error.message
     assert path.read_text() == "old contents\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["s.grad"]  # no temporary left
@@ -489,3 +488,138 @@ def test_descend_command_are_the_same_definition_as_grad_descends():
     command = typer.main.get_command(cli.app).commands["descend"]
     on_the_command_line = {o for p in command.params for o in p.opts if o.startswith("--")}
     assert set(descend_command.option_names()) - {"--help"} | {"--file"} == on_the_command_line
+
+
+# --- issue 11: nothing lost, one parse per line -----------------------------------------------
+def session_of(*lines: str) -> Session:
+    session = Session()
+    for line in lines:
+        reply = session.handle(line)
+        assert not reply.is_error, text_of(reply.messages)
+    return session
+
+
+def test_save_writes_every_input_and_definition_and_counts_them(tmp_path):
+    session = session_of("w = 2; x = 3; b = 1; f = w*x", "u = 4", "g = f + 1", "h = nothing*2")
+    path = tmp_path / "s.grad"
+    reply = session.handle(f":save {path}")
+    assert "saved 4 inputs and 3 definitions" in text_of(reply.output)
+    lines = [line for line in path.read_text().splitlines() if not line.startswith("#")]
+    assert lines == ["w = 2", "x = 3", "b = 1", "u = 4", "f = w*x", "g = f + 1",
+                     "h = nothing*2"]  # each definition as it was typed
+    fresh = Session()
+    assert not fresh.handle(f":load {path}").is_error
+    assert fresh.values == session.values
+    assert {n: d.rhs for n, d in fresh.definitions.items()} == \
+        {n: d.rhs for n, d in session.definitions.items()}
+    assert fresh.evaluate("g").evaluation.value == session.evaluate("g").evaluation.value == 7
+
+
+def test_save_of_inputs_only(tmp_path):
+    session = session_of("w = 2; b = 3")
+    reply = session.handle(f":save {tmp_path / 's.grad'}")
+    assert "saved 2 inputs and 0 definitions" in text_of(reply.output)
+    assert session_of(f":load {tmp_path / 's.grad'}").values == {"w": 2, "b": 3}
+
+
+def test_save_over_a_file_asks_or_refuses(tmp_path):
+    path = tmp_path / "s.grad"
+    path.write_text("keep me\n")
+    session = session_of("w = 2")
+    reply = session.handle(f":save {path}")  # a script: nobody to ask
+    assert reply.exit_code == ExitCode.USAGE and ":save!" in text_of(reply.messages)
+    assert path.read_text() == "keep me\n"
+    asked = []
+    session.confirm = lambda question: asked.append(question) or False
+    assert "not saved" in text_of(session.handle(f":save {path}").output)
+    assert path.read_text() == "keep me\n" and "replace" in asked[0]
+    session.confirm = lambda question: True
+    shown = " ".join(text_of(session.handle(f":save {path}").output).split())
+    assert "replacing the file that was there (1 line)" in shown
+    assert "w = 2" in path.read_text()
+    session.confirm = None
+    for line in (f":save! {path}", f":save {path} --force"):
+        assert "replacing" in text_of(session.handle(line).output)
+
+
+def test_file_names_are_read_as_a_shell_reads_them(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    session = session_of("w = 2")
+    assert not session.handle(':save "a b.grad"').is_error
+    assert (tmp_path / "a b.grad").is_file() and not list(tmp_path.glob('"*'))
+    assert session_of(r":load a\ b.grad").values == {"w": 2}
+    assert session.handle(":save a b.grad").exit_code == ExitCode.USAGE
+
+
+def test_an_input_is_updated_from_its_own_value():
+    session = session_of("x = 2", "q = x * 10", "x = x + 1")
+    assert session.values["x"] == 3 and "x" not in session.definitions
+    assert session.evaluate("q").evaluation.value == 30
+    session.handle("x = x * x - 1")
+    assert session.values["x"] == 8
+    reply = session.handle("q = q + 1")  # a named formula that refers to itself: a cycle
+    assert reply.is_error and "depend on itself" in reply.error.message
+    reply = session.handle("x = log(x - 8)")  # a domain error leaves the value as it was
+    assert reply.is_error and session.values["x"] == 8
+
+
+def test_meta_commands_name_options_they_do_not_take():
+    session = session_of("x = 2")
+    for line, option in ((":grad x^2 --json", "--json"), (":check x^2 --sweep", "--sweep")):
+        reply = session.handle(line)
+        assert reply.exit_code == ExitCode.USAGE
+        assert option in reply.error.message and "no option" in reply.error.message
+        assert "--wrt" in reply.error.hint and "json=1" not in text_of(reply.messages)
+    assert not session.handle(":grad x^2 --wrt x").is_error
+
+
+def test_a_line_is_lexed_and_parsed_once(monkeypatch):
+    from gradcli.core import lalr
+
+    session = session_of("x = 1; y = 2", "q = x + y")
+    runs = []
+    real = lalr.run
+    monkeypatch.setattr(lalr, "run", lambda text, builder: runs.append(text) or
+                        real(text, builder))
+    matches = []
+    real_finditer = lalr.LEX_RE.finditer
+    monkeypatch.setattr(lalr, "LEX_RE", type("R", (), {
+        "finditer": lambda self, text: matches.append(text) or real_finditer(text)})())
+    for line in ("f = q * y; g = f + x", "f * g", "x = 5"):
+        runs.clear(), matches.clear()
+        assert not session.handle(line).is_error
+        assert runs == [line] and matches == [line]
+    assert session.evaluate("g").evaluation.value == 19  # (x + y)·y + x at x = 5, y = 2
+
+
+def test_an_evaluation_error_points_at_the_line_it_was_typed_in():
+    session = session_of("x = -1", "q = 2 + log(x)")
+    reply = session.handle("q * 3")
+    assert reply.is_error
+    assert reply.error.source == "q = 2 + log(x)"
+    assert reply.error.source[reply.error.span.start:reply.error.span.end] == "log(x)"
+
+
+def test_a_long_file_is_summarised_on_load(tmp_path):
+    path = tmp_path / "big.grad"
+    path.write_text("x = 1\n" + "".join(f"d{i} = x + {i}\n" for i in range(200)))
+    reply = Session().handle(f":load {path}")
+    shown = text_of(reply.output)
+    assert not reply.is_error and "d150" not in shown and len(shown.splitlines()) <= 3
+    assert "1 input and 200 definitions" in shown
+
+
+def test_loading_a_chain_walks_for_cycles_only_where_one_could_close(tmp_path, monkeypatch):
+    path = tmp_path / "chain.grad"
+    path.write_text("x = 1\nd0 = x\n" + "".join(f"d{i} = d{i - 1} + 1\n" for i in range(1, 300)))
+    walks = []
+    real = Session._cycle
+    monkeypatch.setattr(Session, "_cycle", lambda self, name, deps: walks.append(name) or
+                        real(self, name, deps))
+    session = session_of(f":load {path}")
+    assert walks == [] and session.evaluate("d299").evaluation.value == 300
+    session = session_of("a = b + 1")  # b is used: defining it walks, and finds the cycle
+    reply = session.handle("b = a * 2")
+    assert walks == ["b"] and "b → a → b" in reply.error.message
+    session.handle(":del a")
+    assert session.definitions.uses["b"] == 0 and not session.handle("b = 2 * x").is_error

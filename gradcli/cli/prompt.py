@@ -5,15 +5,20 @@ the REPL runs on a terminal."""
 from __future__ import annotations
 
 import re
+import shlex
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TextIO
 
 from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import Completer, Completion, PathCompleter
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
-from prompt_toolkit.key_binding import KeyBindings
+from prompt_toolkit.key_binding import KeyBindings, KeyPress
+from prompt_toolkit.keys import Keys
 from prompt_toolkit.lexers import Lexer
+from prompt_toolkit.output import create_output
 from prompt_toolkit.styles import Style
 
 from ..core.errors import UsageError
@@ -34,6 +39,7 @@ STYLE = Style.from_dict({
     "prompt": "ansigreen",
 })
 
+HIGHLIGHT_LIMIT = 5000  # characters in a line; longer lines are not coloured (see :help)
 _OPERATOR_KINDS = {"PLUS", "MINUS", "STAR", "SLASH", "POW", "EQUAL"}
 
 
@@ -48,6 +54,8 @@ class FormulaLexer(Lexer):
 
         def line_tokens(number: int) -> list[tuple[str, str]]:
             line = lines[number]
+            if len(line) > HIGHLIGHT_LIMIT:  # shown plain: colouring would cost every key
+                return [("", line)]
             command = re.match(r"(\s*)(:\S*)", line)
             if command and number == 0:
                 known = "class:command" if command.group(2) in META else "class:error"
@@ -89,14 +97,44 @@ class SessionCompleter(Completer):
 
     def get_completions(self, document: Document, complete_event):
         before = document.text_before_cursor
-        file_argument = re.match(r"\s*:(?:save|load)\s+(.*)$", before)
+        file_argument = re.match(r"\s*:(?:save!?|load)\s+(.*)$", before, re.DOTALL)
         if file_argument:
-            inner = Document(file_argument.group(1))
-            yield from self.paths.get_completions(inner, complete_event)
+            yield from self._file_names(file_argument.group(1), complete_event)
             return
         word, candidates = self.session.complete(before)
         for candidate in candidates:
             yield Completion(candidate, start_position=-len(word))
+
+
+    def _file_names(self, typed: str, complete_event):
+        """File names for :save and :load, quoted as the command reads them (shlex): a name
+        with a space comes back as 'my file.grad'."""
+        name = _unquoted(typed)
+        if name is None:
+            return
+        for found in self.paths.get_completions(Document(name), complete_event):
+            full = name[:len(name) + found.start_position] + found.text
+            text = shlex.quote(full) if full else full
+            if text == full and typed == name:  # nothing to quote: complete as typed
+                yield found
+                continue
+            if text.endswith("/'"):  # a folder: leave the quote open to go on typing in it
+                text = text[:-1]
+            yield Completion(text, start_position=-len(typed), display=found.display)
+
+
+def _unquoted(typed: str) -> str | None:
+    """The file name being typed, without its shell quoting (an open quote is fine); None
+    when it is not one name."""
+    for closing in ("", "'", '"'):
+        try:
+            words = shlex.split(typed + closing)
+        except ValueError:
+            continue
+        if len(words) <= 1 and not (typed[-1:].isspace() and words):
+            return words[0] if words else ""
+        return None
+    return None
 
 
 class _FileHistory(FileHistory):
@@ -170,9 +208,59 @@ def _key_bindings() -> KeyBindings:
     return bindings
 
 
-def make_prompt(session: Session, history: Path,
-                warn: Callable[[str], None]) -> PromptSession:
-    return PromptSession(
+def _typed_runs(keys: list[KeyPress]) -> list[KeyPress]:
+    """Runs of printable characters that arrived together (typed faster than the screen
+    redraws, or pasted without bracketed paste) as one key each: they are inserted in one
+    step instead of one key binding lookup, undo entry and buffer copy per character."""
+    out: list[KeyPress] = []
+    run: list[KeyPress] = []
+    for key in [*keys, None]:
+        if key is not None and len(key.data) == 1 and key.key == key.data and \
+                key.data.isprintable():
+            run.append(key)
+            continue
+        if len(run) > 1:  # inserted as a paste is: the text as it is, in one step
+            out.append(KeyPress(Keys.BracketedPaste, "".join(k.data for k in run)))
+        else:
+            out += run
+        run = []
+        if key is not None:
+            out.append(key)
+    return out
+
+
+def _pace_redraws(app) -> None:
+    """A redraw costs the length of the text, and keys that arrive faster than the screen
+    redraws (a paste without bracketed paste, a pipe) would each get one: quadratic in a long
+    line. Wait at least four times as long as the last redraw took before the next, so
+    redraws take at most a fifth of the time and keys in between are handled together."""
+    started = [0.0]
+
+    def before(_) -> None:
+        started[0] = time.perf_counter()
+
+    def after(_) -> None:
+        app.min_redraw_interval = max(0.01, 4 * (time.perf_counter() - started[0]))
+
+    app.before_render += before
+    app.after_render += after
+
+
+def ask(question: str, terminal: TextIO | None = None) -> bool:
+    """A yes/no question at the terminal; no unless the answer is y or yes."""
+    output = create_output(stdout=terminal) if terminal is not None else None
+    try:
+        answer = PromptSession(output=output).prompt(question)
+    except (EOFError, KeyboardInterrupt):
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
+def make_prompt(session: Session, history: Path, warn: Callable[[str], None],
+                terminal: TextIO | None = None) -> PromptSession:
+    """The prompt, drawn on `terminal` (default: standard output)."""
+    prompt = PromptSession(
+        output=create_output(stdout=terminal) if terminal is not None else None,
         message=[("class:prompt", "grad> ")],
         prompt_continuation=lambda width, line, soft: "." * (width - 1) + " ",
         multiline=True,
@@ -184,3 +272,8 @@ def make_prompt(session: Session, history: Path,
         style=STYLE,
         enable_history_search=False,
     )
+    _pace_redraws(prompt.app)
+    processor = prompt.app.key_processor
+    feed = processor.feed_multiple
+    processor.feed_multiple = lambda keys, first=False: feed(_typed_runs(keys), first)
+    return prompt

@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.text import Text
 
 from ..core.errors import ExitCode, GradcliError
-from .session import Reply, Session, needs_more
 from ..output.terminal import consoles
+from .session import Reply, Session, ends_with_operator
 
 BANNER = "grad repl: x = -2 sets an input, q = x + y names a node, an expression shows its " \
          "gradient. :help lists the commands; Ctrl-D leaves."
@@ -44,11 +44,12 @@ def show(reply: Reply, out: Console, err: Console) -> None:
         err.print(message)
 
 
-def handle(session: Session, text: str, out: Console, err: Console) -> Reply:
+def handle(session: Session, text: str, out: Console, err: Console,
+           first_line: int | None = None) -> Reply:
     """One input through the session, printed. A bug prints a traceback and the REPL goes on;
     Ctrl-C while it runs drops it."""
     try:
-        reply = session.handle(text)
+        reply = session.handle(text, first_line)
     except KeyboardInterrupt:
         err.print(Text("interrupted", style="yellow"))
         return Reply()
@@ -61,32 +62,72 @@ def handle(session: Session, text: str, out: Console, err: Console) -> Reply:
 
 
 def run_lines(session: Session, lines: Iterable[str], out: Console, err: Console) -> int:
-    """The plain reader: run each input (continued lines joined) and print its reply. Returns
-    the exit code of the last failure, or 0 if every input succeeded."""
+    """The plain reader: run each input (continued lines joined) and print its reply, errors
+    with the script's line numbers. A blank line or a ':' command ends an unfinished
+    statement (it is run as it is, and fails); the script goes on. Returns the exit code of
+    the last failure, or 0 if every input succeeded."""
     failure = 0
-    pending: str | None = None
-    for raw in lines:
+    pending = Pending()
+    for number, raw in enumerate(lines, 1):
         line = raw.rstrip("\r\n")
-        pending = line if pending is None else pending + "\n" + line
-        if needs_more(pending):
+        if pending and (not line.strip() or line.lstrip().startswith(":")):
+            failure = _run(session, pending.take(), out, err, failure)[0]
+        if pending.add(line, number):
             continue
-        text, pending = pending, None
-        reply = handle(session, text, out, err)
-        if reply.is_error:
-            failure = reply.exit_code or 1
-        if reply.quit:
+        failure, quit = _run(session, pending.take(), out, err, failure)
+        if quit:
             return failure
-    if pending is not None:  # the input ended inside an unfinished statement
-        reply = handle(session, pending.rstrip("\\"), out, err)
-        if reply.is_error:
-            failure = reply.exit_code or 1
+    if pending:  # the input ended inside an unfinished statement
+        failure = _run(session, pending.take(), out, err, failure)[0]
     return failure
+
+
+def _run(session: Session, taken: tuple[str, int], out: Console, err: Console,
+         failure: int) -> tuple[int, bool]:
+    text, first_line = taken
+    reply = handle(session, text.rstrip("\\"), out, err, first_line)
+    return (reply.exit_code or 1) if reply.is_error else failure, reply.quit
+
+
+class Pending:
+    """The lines of an input not yet run, and whether it goes on: tested line by line, each
+    line once (open parentheses are counted as lines come)."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.first = 0
+        self.depth = 0
+
+    def __bool__(self) -> bool:
+        return bool(self.lines)
+
+    def add(self, line: str, number: int) -> bool:
+        """Add a line; True when the input needs more lines."""
+        if not self.lines:
+            self.first = number
+            if line.lstrip().startswith(":"):
+                self.lines.append(line)
+                return False
+        self.lines.append(line)
+        if line.endswith("\\"):
+            return True
+        for char in line.split("#", 1)[0]:
+            if char == "(":
+                self.depth += 1
+            elif char == ")" and self.depth:
+                self.depth -= 1
+        return self.depth > 0 or ends_with_operator(line)
+
+    def take(self) -> tuple[str, int]:
+        text, first = "\n".join(self.lines), self.first
+        self.lines, self.depth = [], 0
+        return text, first
 
 
 def run(interactive: bool | None = None) -> int:
     """Run the REPL; returns the exit code."""
-    if interactive is None:
-        interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if interactive is None:  # a person types: prompt even if the output goes to a pipe
+        interactive = sys.stdin.isatty() and (sys.stdout.isatty() or sys.stderr.isatty())
     out, err = consoles()  # what the user typed is printed as typed
     session = Session()
     session.console = out
@@ -95,10 +136,14 @@ def run(interactive: bool | None = None) -> int:
             return run_lines(session, sys.stdin, out, err)
         except KeyboardInterrupt:
             return int(ExitCode.INTERRUPTED)
-    from .prompt import make_prompt
+    from .prompt import ask, make_prompt
 
-    prompt = make_prompt(session, history_path(), lambda m: err.print(_warning(m)))
-    out.print(Text(BANNER, style="dim"))
+    # The prompt, the banner and questions go to the terminal: standard output, or standard
+    # error when standard output is a pipe (grad repl | tee log).
+    terminal = sys.stdout if sys.stdout.isatty() else sys.stderr
+    prompt = make_prompt(session, history_path(), lambda m: err.print(_warning(m)), terminal)
+    session.confirm = lambda question: ask(question, terminal)
+    (out if terminal is sys.stdout else err).print(Text(BANNER, style="dim"))
     while True:
         try:
             text = prompt.prompt()

@@ -1,10 +1,12 @@
 """The REPL's state and line handling, with no terminal I/O.
 
-A session holds input values (`x = -2`) and named definitions kept as formula text
-(`q = x + y` is a formula, not a snapshot: change x and q follows). To evaluate a line it writes
-the program the session stands for (the values and the definitions the line needs, in
-dependency order, then the line) and runs it through the same parser, engine, request and
-renderers as `grad eval -f FILE`, so the REPL and the one-shot command cannot disagree.
+A session holds input values (`x = -2`) and named definitions (`q = x + y` is a formula, not a
+snapshot: change x and q follows). Each line is parsed once into statements (syntax.Statement:
+its own graph, the line it came from and where it is in it); a definition keeps its statement.
+To evaluate, the session links the graphs a formula needs into one graph (definitions in
+dependency order, the inputs with their values) and runs it through the same engine, request
+and renderers as `grad eval`, so the REPL and the one-shot command cannot disagree. Every node
+keeps its span in the line it was typed in, so an error points there as it is.
 
 `Session.handle(line)` returns a Reply: renderables for standard output, messages (errors and
 warnings) for standard error, and whether to quit. Meta-commands live in one table, META,
@@ -13,10 +15,13 @@ from which `:help` and completion are generated.
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import io
 import os
 import re
+import shlex
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,12 +44,15 @@ from ..core.errors import (
     UsageError,
 )
 from ..output.files import read_text, write_text
-from ..core.graph import CONST, Graph
+from ..core.graph import CONST, INPUT, Graph
 from ..core.ops import CONSTANTS, FUNCTIONS
 from ..output.render_table import FoldingTable
-from ..core.syntax import _TOKEN_RE, parse
+from ..core.syntax import Statement, parse_statements
 
-_CONTINUES = {"PLUS", "MINUS", "STAR", "SLASH", "POW", "EQUAL", "COMMA", "LPAR"}
+# The last characters of a line that continue a statement on the next: an operator, ',', '='
+# or '('. Each of them is a whole token (or ends one: '**'), so no lexing is needed to tell.
+_CONTINUING = frozenset("+-*/^=,(")
+_PAREN = re.compile(r"[()]")
 
 
 @dataclass
@@ -57,6 +65,7 @@ class Reply:
     messages: list[RenderableType] = field(default_factory=list)
     error: GradcliError | None = None
     quit: bool = False
+    line: int | None = None  # the number of the input's first line in its script, if any
 
     @property
     def is_error(self) -> bool:
@@ -68,17 +77,61 @@ class Reply:
 
     def fail(self, exc: GradcliError) -> Reply:
         self.error = exc
-        self.messages.append(render.error(exc))
+        self.messages.append(render.error(exc, first_line=self.line))
         return self
 
 
 @dataclass(frozen=True, slots=True)
 class Definition:
-    rhs: str  # the formula text as typed (continuations joined)
-    deps: tuple[str, ...]  # the free names of the formula, in order of first use
+    statement: Statement  # `name = formula` as the parser read it
 
-    def text(self, name: str) -> str:
-        return f"{name} = {self.rhs}"
+    @property
+    def graph(self) -> Graph:
+        return self.statement.graph
+
+    @property
+    def rhs(self) -> str:
+        """The formula as typed (continued lines joined)."""
+        return self.statement.rhs_text
+
+    @property
+    def deps(self) -> tuple[str, ...]:
+        """The free names of the formula, in order of first use."""
+        return tuple(self.statement.graph.inputs)
+
+
+class Definitions(dict):
+    """name -> Definition, counting how many definitions use each name: defining a name that
+    none uses cannot close a cycle, so loading a long chain needs no walk per definition."""
+
+    def __init__(self, *args) -> None:
+        super().__init__(*args)
+        self.uses: Counter[str] = Counter()
+        for definition in self.values():
+            self.uses.update(definition.deps)
+
+    def __setitem__(self, name: str, definition: Definition) -> None:
+        self.pop(name, None)
+        super().__setitem__(name, definition)
+        self.uses.update(definition.deps)
+
+    def __delitem__(self, name: str) -> None:
+        self.pop(name)
+
+    _missing = object()
+
+    def pop(self, name: str, default=_missing):
+        if name not in self:
+            if default is Definitions._missing:
+                raise KeyError(name)
+            return default
+        definition = super().pop(name)
+        self.uses.subtract(definition.deps)
+        return definition
+
+    def clear(self) -> None:
+        super().clear()
+        self.uses.clear()
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,39 +142,41 @@ class Meta:
     run: Callable[[Session, str], Reply]
 
 
-@dataclass(frozen=True, slots=True)
-class _Segment:
-    """Where a piece of a generated program came from, to point errors at what was typed."""
-
-    start: int  # offset in the program
-    end: int
-    source: str  # the text the user typed it in
-    offset: int  # where it starts in that text
-
-
 # --- reading lines ----------------------------------------------------------------------------
-def _tokens(text: str) -> list[re.Match]:
-    return [m for m in _TOKEN_RE.finditer(text) if m.lastgroup != "SKIP"]
+def ends_with_operator(line: str) -> bool:
+    """True when a line ends with a token that continues the statement (a comment ends it)."""
+    if "#" in line:
+        return False
+    stripped = line.rstrip()
+    return bool(stripped) and stripped[-1] in _CONTINUING
+
+
+def unclosed_paren(text: str) -> int | None:
+    """The offset of the first '(' that is never closed, if any (comments left out)."""
+    opened: list[int] = []
+    at = 0
+    for line in text.split("\n"):
+        code = line.split("#", 1)[0]
+        if "(" in code or opened:
+            for match in _PAREN.finditer(code):
+                if match.group() == "(":
+                    opened.append(at + match.start())
+                elif opened:
+                    opened.pop()
+        at += len(line) + 1
+    return opened[0] if opened else None
 
 
 def needs_more(text: str) -> bool:
     """True when the input so far is an unfinished statement: unbalanced parentheses, or the
-    last line ends with an operator, ',', '=' or a backslash."""
+    last line ends with an operator, ',', '=' or a backslash. Linear, and no lexing."""
     if text.endswith("\\"):
         return True
     if text.lstrip().startswith(":"):
         return False
-    depth = 0
-    for match in _tokens(text):
-        kind = match.lastgroup
-        depth += kind == "LPAR"
-        depth -= kind == "RPAR" and depth > 0
-    if depth:
+    if unclosed_paren(text) is not None:
         return True
-    last = text.rstrip(" \t\r\f").rsplit("\n", 1)[-1]
-    tokens = _tokens(last)
-    return bool(tokens) and tokens[-1].lastgroup in _CONTINUES and tokens[-1].end() == len(
-        last.rstrip())
+    return ends_with_operator(text.rsplit("\n", 1)[-1])
 
 
 def join_lines(text: str) -> str:
@@ -130,36 +185,8 @@ def join_lines(text: str) -> str:
     text = text.replace("\\\n", "  ")
     lines = text.split("\n")
     for i in range(len(lines) - 1):
-        stripped = lines[i].rstrip()
-        tokens = _tokens(stripped)
-        if tokens and tokens[-1].lastgroup in _CONTINUES and tokens[-1].end() == len(stripped):
-            lines[i] += " "
-        else:
-            lines[i] += "\n"
+        lines[i] += " " if ends_with_operator(lines[i]) else "\n"
     return "".join(lines)
-
-
-def statements(text: str) -> list[tuple[int, str]]:
-    """(offset, text) of each statement, split at ';' and new lines outside parentheses, as
-    the language does. Empty statements and comments are left out."""
-    result, start, depth, significant = [], 0, 0, False
-    for match in _TOKEN_RE.finditer(text):
-        kind = match.lastgroup
-        if kind == "SKIP":
-            continue
-        if kind == "_SEP" and depth == 0:
-            if significant:
-                result.append((start, text[start:match.start()]))
-            start, significant = match.end(), False
-            continue
-        if kind == "LPAR":
-            depth += 1
-        elif kind == "RPAR":
-            depth = max(depth - 1, 0)
-        significant = True
-    if significant:
-        result.append((start, text[start:]))
-    return result
 
 
 def number_literal(value: float) -> str:
@@ -168,49 +195,49 @@ def number_literal(value: float) -> str:
     return text[:-2] if text.endswith(".0") else text
 
 
-def _literal(graph: Graph) -> float | None:
-    """The value of a formula that is a plain (optionally negated) number, as the language
-    reads `x = -2`; None for any other formula."""
-    node, sign = graph.output, 1.0
-    if graph.ops[node] == "neg":
-        node, sign = graph.args[node][0], -1.0
-    if graph.ops[node] == CONST and graph.names[node] is None:
-        return sign * graph.consts[node]
-    return None
-
-
-def _relocate(exc: GradcliError, source: str, shift: int) -> GradcliError:
-    """Point an error found in a piece of `source` (starting at `shift`) at `source` itself."""
-    if exc.span is not None:
-        exc.span = Span(exc.span.start + shift, exc.span.end + shift)
-    exc.source = source
-    return exc
-
-
 class Session:
     def __init__(self, digits: int = 6) -> None:
         self.digits = digits
         self.values: dict[str, float] = {}
-        self.definitions: dict[str, Definition] = {}
+        self.definitions = Definitions()
         # The console replies will be printed on, if any: a long :descend shows its progress
         # bar there while it runs (only on a terminal), as grad descend does.
         self.console = None
+        # Asks the person at the terminal a yes/no question (:save over a file); None in a
+        # script, where nothing is asked and the answer is no.
+        self.confirm: Callable[[str], bool] | None = None
 
     # --- the public entry point -------------------------------------------------------------
-    def handle(self, line: str) -> Reply:
-        """Run one input (a statement, a program of several, or a ':' command)."""
+    def handle(self, line: str, first_line: int | None = None) -> Reply:
+        """Run one input (a statement, a program of several, or a ':' command). `first_line`
+        is the number of its first line in a script, for the error messages."""
         text = join_lines(line)
-        reply = Reply()
-        stripped = text.strip()
-        if not stripped.startswith(":") and not statements(text):
-            return reply  # an empty line or a comment does nothing
+        reply = Reply(line=first_line)
         try:
-            if stripped.startswith(":"):
-                return self._meta(stripped, reply)
-            self._run_program(text, reply)
+            if text.lstrip().startswith(":"):
+                return self._meta(text.strip(), reply)
+            statements, error = parse_statements(text)
+            for statement in statements:
+                self._run(statement, reply)
+            if error is not None:
+                raise self._cut_short(error, text)
         except GradcliError as exc:
+            if exc.source == text:
+                exc.source = line  # the same offsets, shown as typed
+            elif exc.source is not None and exc.source not in line:
+                reply.line = None  # an earlier line's definition: its number is not known
             reply.fail(exc)
         return reply
+
+    @staticmethod
+    def _cut_short(error: SyntaxProblem, text: str) -> SyntaxProblem:
+        """An input that ends inside parentheses: the '(' left open is the error."""
+        at = unclosed_paren(text)
+        if at is None or error.span is None or error.span.start < len(text.rstrip()):
+            return error
+        return SyntaxProblem("this '(' is never closed", source=text, span=Span(at, at + 1),
+                             hint="close it with ')'; a blank line or a ':' command ends an "
+                             "unfinished statement")
 
     def names(self) -> list[str]:
         """Every name the session knows: inputs with values and named definitions."""
@@ -219,10 +246,10 @@ class Session:
     def complete(self, before_cursor: str) -> tuple[str, list[str]]:
         """(the word being completed, candidates) for the text before the cursor: ':' commands
         at the start of a line, else functions (with '('), constants and session names."""
-        if re.fullmatch(r"\s*:\w*", before_cursor):
+        if re.fullmatch(r"\s*:\w*!?", before_cursor):
             word = before_cursor.strip()
             return word, [m.name for m in META.values() if m.name.startswith(word)]
-        match = re.search(r"[A-Za-z_][A-Za-z0-9_]*$", before_cursor)
+        match = re.search(r"[A-Za-z_][A-Za-z0-9_]*$", before_cursor[-200:])
         word = match.group() if match else ""
         if not word:
             return "", []
@@ -232,58 +259,46 @@ class Session:
         return word, found
 
     # --- statements -------------------------------------------------------------------------
-    def _run_program(self, text: str, reply: Reply) -> None:
-        """Run each statement in turn; the first error stops the rest (earlier ones stay)."""
-        for offset, statement in statements(text):
-            tokens = _tokens(statement)
-            try:
-                if len(tokens) >= 2 and tokens[0].lastgroup == "NAME" and \
-                        tokens[1].lastgroup == "EQUAL":
-                    self._assign(statement, tokens[0].group(), tokens[1].end(), reply)
-                else:
-                    self._show(statement, reply)
-            except GradcliError as exc:
-                if exc.source == statement:
-                    _relocate(exc, text, offset)
-                raise
-
-    def _assign(self, statement: str, name: str, rhs_at: int, reply: Reply) -> None:
-        rhs = statement[rhs_at:].strip()
-        if name in CONSTANTS or name in FUNCTIONS:
-            parse(statement)  # the language's own message: a constant or function name
-            raise NameProblem(f"{name} cannot be assigned", source=statement,
-                              span=Span(0, len(name)))
-        try:
-            graph = parse(rhs)
-        except SyntaxProblem as exc:
-            parse(statement)  # the language's own message for the whole statement, if any
-            lead = len(statement[rhs_at:]) - len(statement[rhs_at:].lstrip())
-            raise _relocate(exc, statement, rhs_at + lead) from None
-        value = _literal(graph)
-        if value is not None:
-            self.definitions.pop(name, None)
-            self.values[name] = value
-            reply.output.append(Text.assemble((name, "bold"), " = ",
-                                              (number_literal(value), render.VALUE)))
+    def _run(self, statement: Statement, reply: Reply, echo: bool = True) -> None:
+        """One statement: show a formula, give an input a value, or define a name."""
+        name = statement.name
+        if name is None:
+            self._show(statement.graph, reply)
             return
-        deps = tuple(graph.inputs)
-        cycle = self._cycle(name, deps)
+        if statement.value is not None:
+            self._set(name, statement.value, reply, echo)
+            return
+        deps = statement.graph.inputs
+        if name in deps and name in self.values:  # x = x + 1: the input's next value
+            self._set(name, self._evaluate(statement.graph).evaluation.value, reply, echo)
+            return
+        cycle = self._cycle(name, deps) if self.definitions.uses[name] > 0 or name in deps \
+            else None
         if cycle:
             shown = cycle if len(cycle) <= 8 else [*cycle[:4], "…", *cycle[-3:]]
             raise NameProblem(
-                f"{name} = {rhs} would make {name} depend on itself: {' → '.join(shown)}",
-                source=statement, span=Span(0, len(statement.rstrip())),
-                hint="a definition cannot use itself, directly or through other names")
-        parse(statement)  # the language's own checks of the whole statement (`a = b = c`)
+                f"{statement.text} would make {name} depend on itself: {' → '.join(shown)}",
+                source=statement.line, span=statement.span,
+                hint="a definition cannot use itself, directly or through other names; "
+                     "only an input may be updated from its own value (x = x + 1)")
         self.values.pop(name, None)
         self.definitions.pop(name, None)  # a redefinition moves to the end
-        self.definitions[name] = Definition(rhs, deps)
-        reply.output.append(self._defined_line(name))
+        self.definitions[name] = Definition(statement)
+        if echo:
+            reply.output.append(self._defined_line(name))
+
+    def _set(self, name: str, value: float, reply: Reply, echo: bool) -> None:
+        self.definitions.pop(name, None)
+        self.values[name] = value
+        if echo:
+            reply.output.append(Text.assemble((name, "bold"), " = ",
+                                              (number_literal(value), render.VALUE)))
 
     def _defined_line(self, name: str) -> Text:
-        text = Text.assemble((name, "bold"), " = ", self.definitions[name].rhs)
+        definition = self.definitions[name]
+        text = Text.assemble((name, "bold"), " = ", definition.rhs)
         try:
-            ev = self._evaluate_name(name)
+            ev = self._evaluate(definition.graph).evaluation
         except (UnboundInputError, DomainError) as exc:
             text.append(f"   (no value yet: {exc.message})", style="dim")
             return text
@@ -316,13 +331,13 @@ class Session:
                     stack.append(dep)
         return None
 
-    def _show(self, statement: str, reply: Reply) -> None:
-        result = self.evaluate(statement)
+    def _show(self, graph: Graph, reply: Reply) -> None:
+        result = self._evaluate(graph)
         reply.messages.extend(render.warning(m) for m in result.warnings)
         reply.output.append(render.evaluation_view(result.evaluation, result.names,
                                                    self.digits, result.check))
 
-    # --- programs ---------------------------------------------------------------------------
+    # --- linking and evaluating -------------------------------------------------------------
     def order(self, roots: Iterable[str]) -> tuple[list[str], list[str]]:
         """(the input values, the definitions) that the names `roots` need, definitions in
         dependency order. Iterative post-order walk; definitions never form a cycle."""
@@ -345,60 +360,94 @@ class Session:
             stack.extend((d, False) for d in reversed(self.definitions[node].deps))
         return [n for n in self.values if n in values], order
 
-    def program(self, expression: str | None = None, roots: Iterable[str] | None = None,
-                source: str | None = None, offset: int = 0) -> tuple[str, list[_Segment]]:
-        """The session as a program text that ends with `expression` (or, without one, with the
-        last definition), and where each of its lines came from."""
-        if roots is None:
-            roots = self.definitions
-        values, order = self.order(roots)
-        parts: list[str] = []
-        segments: list[_Segment] = []
-        at = 0
+    def _link(self, top: Graph) -> tuple[Graph, list[tuple[int, str]]]:
+        """One graph for `top` with the definitions it needs copied in before it (in
+        dependency order), each free name one input node with the session's value. Also where
+        each part came from: (its first node, the line it was typed in), in node order."""
+        _, order = self.order(top.inputs)
+        ops: list[str] = []
+        args: list[tuple[int, ...]] = []
+        spans: list[tuple[int, int]] = []
+        names: list[str | None] = []
+        consts: dict[int, float] = {}
+        inputs: dict[str, int] = {}
+        defaults: dict[str, float] = {}
+        node_of: dict[str, int] = {}  # a session name -> its node
+        origins: list[tuple[int, str]] = []
 
-        def add(text: str, src: str, src_offset: int) -> None:
-            nonlocal at
-            parts.append(text)
-            segments.append(_Segment(at, at + len(text), src, src_offset))
-            at += len(text) + 1
+        def copy(graph: Graph) -> int:
+            origins.append((len(ops), graph.source))
+            local: list[int] = []
+            for i, op in enumerate(graph.ops):
+                if op == INPUT:
+                    name = graph.names[i]
+                    node = node_of.get(name)
+                    if node is None:
+                        node = node_of[name] = inputs[name] = len(ops)
+                        if name in self.values:
+                            defaults[name] = self.values[name]
+                    else:
+                        local.append(node)
+                        continue
+                else:
+                    node = len(ops)
+                    if op == CONST:
+                        consts[node] = graph.consts[i]
+                local.append(node)
+                ops.append(op)
+                args.append(tuple([local[a] for a in graph.args[i]]))
+                spans.append(graph.spans[i])
+                names.append(graph.names[i])
+            return local[graph.output]
 
-        for name in values:
-            line = f"{name} = {number_literal(self.values[name])}"
-            add(line, line, 0)
         for name in order:
-            line = self.definitions[name].text(name)
-            add(line, line, 0)
-        if expression is not None:
-            add(expression, source if source is not None else expression, offset)
-        return "\n".join(parts), segments
+            node_of[name] = copy(self.definitions[name].graph)
+        output = copy(top)
+        graph = Graph(top.source, tuple(ops), tuple(args), tuple(spans), tuple(names), consts,
+                      inputs, defaults, output)
+        return graph, origins
 
-    def prepare(self, expression: str, source: str | None = None,
-                offset: int = 0) -> tuple[Tape, dict[str, float]]:
-        """Parse `expression` in the session's context: (the tape, the session's point).
-        Errors point at what the user typed."""
-        tape, point, _ = self._compile(expression, source, offset)
-        return tape, point
+    @staticmethod
+    def _locate(exc: GradcliError, origins: list[tuple[int, str]]) -> GradcliError:
+        """An evaluation error at a node shows the line that node was typed in (its span is
+        already an offset into that line)."""
+        node = getattr(exc, "node", None)
+        if node is not None and exc.span is not None and origins:
+            index = bisect.bisect_right(origins, (node, "\U0010ffff")) - 1
+            exc.source = origins[max(index, 0)][1]
+        return exc
 
-    def _compile(self, expression: str, source: str | None,
-                 offset: int) -> tuple[Tape, dict[str, float], list[_Segment]]:
-        roots = self._free_names(expression)
-        text, segments = self.program(expression, roots, source, offset)
+    def _compile(self, graph: Graph) -> tuple[Tape, dict[str, float], list[tuple[int, str]]]:
+        linked, origins = self._link(graph)
+        point, _ = resolve_point(linked, {})
+        return Tape(linked), point, origins
+
+    def _evaluate(self, graph: Graph, wrt: list[str] | None = None,
+                  check: bool = False) -> request.Result:
+        tape, point, origins = self._compile(graph)
         try:
-            graph = parse(text)
-            point, _ = resolve_point(graph, {})
-        except GradcliError as exc:
-            raise self._map_error(exc, text, segments) from None
-        return Tape(graph), point, segments
+            return request.run(tape, point, wrt, check)
+        except DomainError as exc:
+            raise self._locate(exc, origins) from None
+
+    @staticmethod
+    def _formula(expression: str) -> Graph:
+        """The graph of a formula given to a command (`:grad EXPR`). Raises SyntaxProblem
+        pointing at the expression as typed, or UsageError for anything but one formula."""
+        statements, error = parse_statements(expression)
+        if error is not None:
+            raise error
+        if len(statements) != 1 or statements[0].name is not None:
+            raise UsageError("expected one formula", source=expression,
+                             span=Span(0, max(len(expression), 1)),
+                             hint="define names on a line of their own, then use them here")
+        return statements[0].graph
 
     def evaluate(self, expression: str, wrt: list[str] | None = None,
                  check: bool = False) -> request.Result:
         """What `grad eval` computes for `expression` with the session's values and
         definitions. Raises GradcliError pointing at what the user typed."""
-        tape, point, segments = self._compile(expression, None, 0)
-        try:
-            return request.run(tape, point, wrt, check)
-        except DomainError as exc:
-            raise self._map_error(exc, tape.graph.source, segments) from None
+        return self._evaluate(self._formula(expression), wrt, check)
 
     def descend(self, expression: str, options) -> Reply:
         """`grad descend` on `expression` from the session's values (options: the settings
@@ -407,11 +456,10 @@ class Session:
         them as they were. Raises GradcliError, leaving the session unchanged."""
         from .descend_command import run_descent
 
-        tape, point, segments = self._compile(expression, None, 0)
-        text = tape.graph.source
+        tape, point, origins = self._compile(self._formula(expression))
 
         def locate(exc: GradcliError) -> GradcliError:
-            return self._map_error(exc, text, segments)
+            return self._locate(exc, origins)
 
         # --json goes to the console's stream as the run goes (held here without a console)
         json_out = None
@@ -441,27 +489,6 @@ class Session:
         (reply.messages if options.as_json else reply.output).append(note)
         return reply
 
-    def _evaluate_name(self, name: str):
-        return self.evaluate(name).evaluation
-
-    def _free_names(self, expression: str) -> list[str]:
-        """The names an expression uses (parsed on its own: a syntax error is reported
-        against the expression as typed)."""
-        return list(parse(expression).inputs)
-
-    @staticmethod
-    def _map_error(exc: GradcliError, text: str, segments: list[_Segment]) -> GradcliError:
-        if exc.source != text or exc.span is None:
-            return exc
-        start = exc.span.start
-        for seg in segments:
-            if seg.start <= start <= seg.end or seg is segments[-1]:
-                shift = seg.offset - seg.start
-                exc.span = Span(start + shift, exc.span.end + shift)
-                exc.source = seg.source
-                return exc
-        return exc
-
     # --- meta-commands ----------------------------------------------------------------------
     def _meta(self, text: str, reply: Reply) -> Reply:
         word, _, argument = text.partition(" ")
@@ -481,28 +508,52 @@ class Session:
         self.values.clear()
         self.definitions.clear()
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the session as a program (files.write_text: an old file is replaced only
-        once the new one is complete)."""
+    def program(self) -> tuple[str, int, int]:
+        """The session as a program that `grad eval -f` and `:load` read: every input's value,
+        then every definition as its own statement's text, in dependency order. Also the
+        numbers of inputs and definitions written."""
+        _, order = self.order(self.definitions)
+        lines = [f"{name} = {number_literal(value)}" for name, value in self.values.items()]
+        lines += [self.definitions[name].statement.text for name in order]
+        return "".join(line + "\n" for line in lines), len(self.values), len(order)
+
+    def save(self, path: str | os.PathLike) -> tuple[Path, int, int]:
+        """Write the session as a program (see `program`): (the path, the numbers of inputs
+        and definitions written)."""
         target = Path(path)
-        text, _ = self.program()
-        body = ("# a gradcli session: grad eval -f FILE, or :load FILE in grad repl\n"
-                + (text + "\n" if text else ""))
-        write_text(target, body)
-        return target
+        text, inputs, definitions = self.program()
+        write_text(target, "# a gradcli session: grad eval -f FILE, or :load FILE in grad "
+                           "repl\n" + text)
+        return target, inputs, definitions
 
     def load(self, path: str | os.PathLike) -> Reply:
         """Run a program file's statements into the session: all of them, or (on an error)
-        none."""
+        none. Each is echoed as it is typed, unless the file is long: then nothing is, and
+        the reply counts them."""
         text = read_text(path)
-        saved = dict(self.values), dict(self.definitions)
+        joined = join_lines(text)
+        statements, error = parse_statements(joined)
+        echo = len(statements) <= LOAD_ECHO_STATEMENTS and len(text) <= LOAD_ECHO_CHARS
+        saved = dict(self.values), Definitions(self.definitions)
         reply = Reply()
         try:
-            self._run_program(join_lines(text), reply)
-        except GradcliError:
+            if error is not None:
+                raise self._cut_short(error, joined)
+            for statement in statements:
+                self._run(statement, reply, echo)
+        except GradcliError as exc:
             self.values, self.definitions = saved
+            if exc.source == joined:
+                exc.source = text
             raise
+        if not echo:
+            reply.output.append(Text(f"read {len(statements)} statements (too many to show "
+                                     "each; :vars lists the session)", style="dim"))
         return reply
+
+
+LOAD_ECHO_STATEMENTS = 20  # :load shows each statement of a file up to this size
+LOAD_ECHO_CHARS = 4000
 
 
 # --- the command table ------------------------------------------------------------------------
@@ -516,6 +567,17 @@ def _split_at_options(argument: str, names: Iterable[str],
     if match is None:
         return argument.strip(), ""
     return argument[:match.start()].strip(), argument[match.start():].strip()
+
+
+def _refuse_other_options(command: str, argument: str, options: list[str],
+                          usage: str) -> None:
+    """A word `--name` that is not one of the command's options is an unknown option (not a
+    formula subtracting -name: write that `- -name`)."""
+    for match in re.finditer(r"(?:^|(?<=\s))--([A-Za-z][\w-]*)", argument):
+        if match.group(1) not in options:
+            takes = ", ".join(f"--{o}" for o in options) or "no options"
+            raise UsageError(f"{command} has no option --{match.group(1)}",
+                             hint=f"it takes {takes}; usage: {usage}")
 
 
 def _split_options(argument: str, options: Iterable[str]) -> tuple[str, dict[str, str]]:
@@ -534,8 +596,6 @@ def _split_options(argument: str, options: Iterable[str]) -> tuple[str, dict[str
 
 def _option_words(text: str) -> list[str]:
     """Option words split as a shell splits them (quotes keep a file name with spaces)."""
-    import shlex
-
     try:
         return shlex.split(text)
     except ValueError as exc:
@@ -553,13 +613,15 @@ def _cmd_help(session: Session, argument: str) -> Reply:
     table.add_column("what it does")
     rows = [("x = -2", "give the input x a value"),
             ("q = x + y", "define a named node (a formula: it follows x and y)"),
+            ("x = x + 1", "give the input x the formula's value at the current x"),
             ("EXPR", "evaluate: every node's value and gradient, as grad eval"),
             *((meta.usage, meta.doc) for meta in META.values())]
     for usage, doc in rows:
         table.add_row(Text(usage), Text(doc))
     note = Text("Several statements may share a line, separated by ';'. A line ending in an "
-                "operator or '\\', or with '(' left open, continues on the next one.",
-                style="dim")
+                "operator or '\\', or with '(' left open, continues on the next one (in a "
+                "script, a blank line or a ':' command ends it). x = x + 1 updates the input x. "
+                "Lines over 5000 characters are not coloured.", style="dim")
     return Reply(output=[table, note])
 
 
@@ -609,8 +671,11 @@ def _cmd_vars(session: Session, argument: str) -> Reply:
     return Reply(output=out)
 
 
-def _evaluation_command(session: Session, argument: str, usage: str, *, check: bool = False,
-                        as_json: bool = False, table_only: bool = False) -> Reply:
+def _evaluation_command(session: Session, argument: str, command: str, *,
+                        check: bool = False, as_json: bool = False,
+                        table_only: bool = False) -> Reply:
+    usage = META[command].usage
+    _refuse_other_options(command, argument, ["wrt"], usage)
     expression, options = _split_options(argument, ["wrt"])
     _expression_argument(expression, usage)
     wrt = None
@@ -633,15 +698,15 @@ def _evaluation_command(session: Session, argument: str, usage: str, *, check: b
 
 
 def _cmd_grad(session: Session, argument: str) -> Reply:
-    return _evaluation_command(session, argument, META[":grad"].usage, table_only=True)
+    return _evaluation_command(session, argument, ":grad", table_only=True)
 
 
 def _cmd_check(session: Session, argument: str) -> Reply:
-    return _evaluation_command(session, argument, META[":check"].usage, check=True)
+    return _evaluation_command(session, argument, ":check", check=True)
 
 
 def _cmd_json(session: Session, argument: str) -> Reply:
-    return _evaluation_command(session, argument, META[":json"].usage, as_json=True)
+    return _evaluation_command(session, argument, ":json", as_json=True)
 
 
 def _cmd_del(session: Session, argument: str) -> Reply:
@@ -669,28 +734,63 @@ def _cmd_reset(session: Session, argument: str) -> Reply:
     return Reply(output=[Text("the session is empty")])
 
 
-def _file_argument(argument: str, usage: str) -> str:
-    if not argument:
+def _file_argument(argument: str, usage: str, flags: Iterable[str] = ()) -> tuple[str, set]:
+    """The one file name of a command, quoted as in a shell ('a b.grad' or a\\ b.grad), and
+    which of the `flags` (words such as --force) were given."""
+    words = _option_words(argument)
+    given = {w for w in words if w in flags}
+    names = [w for w in words if w not in given]
+    if not names:
         raise UsageError("no file given", hint=f"usage: {usage}")
-    return os.path.expanduser(argument)
+    if len(names) > 1:
+        raise UsageError(f"one file name expected, got {len(names)}: {' '.join(names)}",
+                         hint="quote a name with spaces: :save 'my session.grad'")
+    return os.path.expanduser(names[0]), given
 
 
-def _counted(session: Session) -> str:
+def _counted(inputs: int, definitions: int) -> str:
     """'1 input and 2 definitions'."""
-    inputs, definitions = len(session.values), len(session.definitions)
     return (f"{inputs} input{'' if inputs == 1 else 's'} and "
             f"{definitions} definition{'' if definitions == 1 else 's'}")
 
 
-def _cmd_save(session: Session, argument: str) -> Reply:
-    path = session.save(_file_argument(argument, META[":save"].usage))
-    return Reply(output=[Text(f"saved {_counted(session)} to {path}")])
+def _cmd_save(session: Session, argument: str, force: bool = False) -> Reply:
+    name, flags = _file_argument(argument, META[":save"].usage, ["--force"])
+    replaced = None
+    if os.path.isfile(name):  # a device or a FIFO is written into, never replaced
+        replaced = _line_count(name)
+        if not (force or flags):
+            if session.confirm is None:
+                raise UsageError(f"{name} already exists; not replaced",
+                                 hint=f":save! {shlex.quote(name)} replaces it")
+            if not session.confirm(f"{name} exists; replace it? (y/N) "):
+                return Reply(output=[Text(f"not saved: {name} is unchanged", style="dim")])
+    path, inputs, definitions = session.save(name)
+    note = f"saved {_counted(inputs, definitions)} to {path}"
+    if replaced is not None:
+        note += (f", replacing the file that was there ({replaced} "
+                 f"line{'' if replaced == 1 else 's'})")
+    return Reply(output=[Text(note)])
+
+
+def _line_count(path: str) -> int:
+    try:
+        with open(path, "rb") as old:
+            return sum(block.count(b"\n") for block in iter(lambda: old.read(1 << 16), b""))
+    except OSError:
+        return 0
+
+
+def _cmd_save_over(session: Session, argument: str) -> Reply:
+    return _cmd_save(session, argument, force=True)
 
 
 def _cmd_load(session: Session, argument: str) -> Reply:
-    path = _file_argument(argument, META[":load"].usage)
+    path, _ = _file_argument(argument, META[":load"].usage)
     reply = session.load(path)
-    reply.output.append(Text(f"loaded {path}: {_counted(session)} in the session"))
+    reply.output.append(Text(f"loaded {path}: "
+                             f"{_counted(len(session.values), len(session.definitions))} "
+                             "in the session"))
     return reply
 
 
@@ -727,8 +827,11 @@ META: dict[str, Meta] = {m.name: m for m in (
          "(Ctrl-C stops it and keeps the point so far)", _cmd_descend),
     Meta(":del", ":del NAME…", "forget inputs or definitions", _cmd_del),
     Meta(":reset", ":reset", "forget everything", _cmd_reset),
-    Meta(":save", ":save FILE", "write the session as a program (grad eval -f FILE reads it)",
-         _cmd_save),
+    Meta(":save", ":save FILE",
+         "write every input and definition as a program (grad eval -f FILE reads it); asks "
+         "before replacing a file (a script refuses)", _cmd_save),
+    Meta(":save!", ":save! FILE", "the same, replacing FILE if it exists (or :save FILE "
+         "--force)", _cmd_save_over),
     Meta(":load", ":load FILE", "run a program file's statements into the session", _cmd_load),
     Meta(":quit", ":quit", "leave (as does Ctrl-D)", _cmd_quit),
 )}

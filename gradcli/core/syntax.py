@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 from pathlib import Path
+from typing import NamedTuple
 
 from . import lalr
 from .errors import (
@@ -165,15 +166,33 @@ class _Builder:
                               "remove it, or use it in the last formula (name it first: "
                               "r = …)")
 
-    def assign(self, name_token: Tok, _, rhs: tuple) -> None:
-        self._after_expression()
-        _, name, start, end = name_token
+    def _assignable(self, name: str, start: int, end: int) -> None:
         if name in CONSTANTS:
             raise self._error(NameProblem, f"{name} is a built-in constant and cannot be "
                               "assigned", start, end, "choose another name")
         if name in FUNCTIONS:
             raise self._error(NameProblem, f"{name} is a function name and cannot be "
                               "assigned", start, end, "choose another name")
+
+    def _drop_literal(self, rhs: tuple) -> None:
+        while len(self.ops) > rhs[0]:  # drop the literal's nodes: they are the newest
+            node = len(self.ops) - 1
+            self.ops.pop(), self.node_args.pop(), self.spans.pop(), self.names.pop()
+            self.consts.pop(node, None)
+            self.literals.discard(node)  # the id will be reused
+
+    def _named(self, name: str, rhs: tuple) -> int:
+        """The node that holds the value of `name = rhs`, named."""
+        node = rhs[0]
+        if self.ops[node] in (INPUT, CONST) or self.names[node] is not None:
+            node = self._node("id", (node,), rhs[1], rhs[2])[0]  # q = x: q gets its own node
+        self.names[node] = name
+        return node
+
+    def assign(self, name_token: Tok, _, rhs: tuple) -> None:
+        self._after_expression()
+        _, name, start, end = name_token
+        self._assignable(name, start, end)
         if name in self.defined:
             raise self._error(NameProblem, f"{name} is already defined", start, end,
                               "each name is defined once; choose another name")
@@ -181,11 +200,7 @@ class _Builder:
         if value is not None:  # `x = -2` gives the input x its value
             if name in self.defaults:
                 raise self._error(NameProblem, f"{name} is given a value twice", start, end)
-            while len(self.ops) > rhs[0]:  # drop the literal's nodes: they are the newest
-                node = len(self.ops) - 1
-                self.ops.pop(), self.node_args.pop(), self.spans.pop(), self.names.pop()
-                self.consts.pop(node, None)
-                self.literals.discard(node)  # the id will be reused
+            self._drop_literal(rhs)
             self.defaults[name] = value
             return None
         if name in self.inputs:
@@ -194,10 +209,7 @@ class _Builder:
         if name in self.defaults:
             raise self._error(NameProblem, f"{name} is given a value and also defined as a "
                               "formula", start, end)
-        node = rhs[0]
-        if self.ops[node] in (INPUT, CONST) or self.names[node] is not None:
-            node = self._node("id", (node,), rhs[1], rhs[2])[0]  # q = x: q gets its own node
-        self.names[node] = name
+        node = self._named(name, rhs)
         self.defined[name] = node
         self.output = node
         return None
@@ -240,3 +252,70 @@ def parse(text: str) -> Graph:
             output=builder.output,
         ))
 
+
+class Statement(NamedTuple):
+    """One statement of a program as the parser read it. `line` is the whole text it was
+    parsed from; `span` is the statement in it, `rhs` its formula (spans of the graph's nodes
+    are offsets into `line` too, and graph.source is `line`)."""
+
+    name: str | None  # the name assigned; None for a formula to show
+    graph: Graph | None  # the formula, its free names as inputs; None for `x = -2`
+    value: float | None  # the number of `x = -2`
+    line: str
+    span: Span
+    rhs: Span
+
+    @property
+    def text(self) -> str:
+        return self.line[self.span.start:self.span.end]
+
+    @property
+    def rhs_text(self) -> str:
+        return self.line[self.rhs.start:self.rhs.end]
+
+
+class _StatementBuilder(_Builder):
+    """Builds each statement as a graph of its own: names are never resolved against earlier
+    statements (the caller links them), so `x = x + 1` parses, its x an input."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.statements: list[Statement] = []
+
+    def _close(self, name: str | None, node: int | None, value: float | None,
+               start: int, end: int, rhs: tuple) -> None:
+        graph = None
+        if node is not None:
+            graph = prune(Graph(self.text, tuple(self.ops), tuple(self.node_args),
+                                tuple(self.spans), tuple(self.names), self.consts,
+                                self.inputs, {}, node))
+        self.statements.append(Statement(name, graph, value, self.text, Span(start, end),
+                                         Span(rhs[1], rhs[2])))
+        self.ops, self.node_args, self.spans, self.names = [], [], [], []
+        self.consts, self.inputs, self.shared_consts = {}, {}, {}
+        self.literals = set()
+
+    def assign(self, name_token: Tok, _, rhs: tuple) -> None:
+        _, name, start, end = name_token
+        self._assignable(name, start, end)
+        value = self._literal_value(rhs[0])
+        if value is not None:
+            self._drop_literal(rhs)
+            self._close(name, None, value, start, rhs[2], rhs)
+        else:
+            self._close(name, self._named(name, rhs), None, start, rhs[2], rhs)
+
+    def formula(self, expr: tuple) -> None:
+        self._close(None, expr[0], None, expr[1], expr[2], expr)
+
+
+def parse_statements(text: str) -> tuple[list[Statement], SyntaxProblem | None]:
+    """Each statement of a program, parsed once, and the error that stopped the parse (the
+    statements before it are complete). Blank text and comments give no statements."""
+    with gc_paused():
+        builder = _StatementBuilder(text)
+        try:
+            lalr.run(text, builder)
+        except SyntaxProblem as exc:
+            return builder.statements, exc
+        return builder.statements, None

@@ -26,12 +26,13 @@ MAX_DEPTH = 40
 MAX_ARGS_SHOWN = 4
 
 
-def error(exc: GradcliError, width: int | None = None) -> Text:
+def error(exc: GradcliError, width: int | None = None, first_line: int | None = None) -> Text:
     """error: message / the source line / a caret under the span / hint: …
 
     The excerpt and the caret are kept within `width` columns (default: the terminal's, or
     $COLUMNS, or 80); a long line shows a window around the span, so that the caret stays
-    under its target."""
+    under its target. `first_line`: the number of the source's first line in a script, to
+    give the line in the file."""
     if width is None:
         import shutil
 
@@ -39,6 +40,8 @@ def error(exc: GradcliError, width: int | None = None) -> Text:
     text = Text()
     text.append("error: ", style="bold red")
     text.append(exc.message)
+    if first_line is not None and (exc.source is None or exc.span is None):
+        text.append(f" (line {first_line})")
     if exc.source is not None and exc.span is not None:
         source, start = exc.source, exc.span.start
         line_start = source.rfind("\n", 0, start) + 1
@@ -56,8 +59,8 @@ def error(exc: GradcliError, width: int | None = None) -> Text:
                     + ("…" if cut + keep < len(line) else ""))
             column = column - cut + (1 if cut else 0)
         span = max(1, min(span, room - column))
-        if "\n" in source:
-            number = source.count("\n", 0, start) + 1
+        if "\n" in source or first_line is not None:
+            number = source.count("\n", 0, start) + (first_line or 1)
             text.append(f" (line {number})")
         text.append("\n  " + line)
         text.append("\n  " + " " * column)
