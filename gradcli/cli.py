@@ -139,8 +139,9 @@ def prepare(expression: str | None, bindings: list[str] | None, file: Path | Non
     return prepare_source(read_source(expression, file), given)
 
 
-def prepare_source(source: str, given: dict[str, float]):
-    """Parse a formula or program and bind its inputs; warn about bindings it does not use."""
+def prepare_source(source: str, given: dict[str, float], varying: tuple[str, ...] = ()):
+    """Parse a formula or program and bind its inputs; warn about bindings it does not use
+    (a `varying` one, which grad plot ranges over, must be an input)."""
     from .engine import Tape, resolve_point
     from .graph import CONST, INPUT
     from .ops import CONSTANTS
@@ -157,6 +158,9 @@ def prepare_source(source: str, given: dict[str, float]):
                              f"{source[start:end]}) and cannot be bound",
                              hint=f"give values to the inputs: {', '.join(graph.inputs)}"
                              if graph.inputs else "remove the binding")
+        if name in varying:
+            raise UsageError(f"{name} is not an input of the formula",
+                             hint=f"the inputs are {', '.join(graph.inputs) or '(none)'}")
         if name in CONSTANTS:
             _warn(f"{name} is a built-in constant; a binding cannot change it")
         else:
@@ -652,6 +656,128 @@ def example_cmd(
                     _dim("program: " + "; ".join(example.program.strip().splitlines())))
         run_eval(tape, point, wrt=wrt, check=check, as_json=as_json, digits=digits,
                  explain=explain, fmt=fmt, svg=svg, png=png, preamble=preamble)
+
+
+@app.command("plot")
+def plot_cmd(
+    expression: Expression = None,
+    bindings: Bindings = None,
+    file: FileOption = None,
+    at: Annotated[Optional[list[str]], typer.Option(
+        "--at", help="Mark the point NAME=VALUE (e.g. x=1, or x=1,y=2 over two inputs): "
+                     "f and its gradient there, the tangent or the steepest-descent "
+                     "direction.", show_default=False)] = None,
+    points: Annotated[Optional[int], typer.Option(
+        "--points", min=2, max=2000,
+        help="Sample points per input (default: the terminal's width; 200 for --json and "
+             "pictures).", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the sampled values and gradients as one strict JSON object "
+                       "(schema in the README).")] = False,
+    svg: Annotated[Optional[Path], typer.Option(
+        "--svg", help="Also draw the plot into FILE as SVG (needs matplotlib; "
+                      "'-' for standard output).", show_default=False, readable=False)] = None,
+    png: Annotated[Optional[Path], typer.Option(
+        "--png", help="Also draw the plot into FILE as PNG (needs matplotlib; "
+                      "'-' for standard output).", show_default=False, readable=False)] = None,
+    digits: Digits = 6,
+) -> None:
+    """Plot f and its gradient over a range of one input, or f over two.
+
+    EXPRESSION is the formula ('-' reads standard input); BINDINGS give one or two
+    inputs a range as NAME=FROM:TO and every other input a value as NAME=VALUE.
+    Where f is undefined the plot has a gap.
+
+    Examples:
+
+      grad plot 'x^3 - 3*x' x=-2.5:2.5 --at x=1
+
+      grad plot 'log(x) * relu(x - 1)' x=0:4 --json
+
+      grad plot 'x^2 + 3*y^2' x=-2:2 y=-2:2 --at x=1,y=1 --png bowl.png
+    """
+    with user_errors():
+        from .sample import axis, is_range, mark, parse_range, sample
+
+        positional = list(bindings or [])
+        if file is not None and expression is not None:
+            positional.insert(0, expression)  # with -f every positional is a binding
+            expression = None
+        ranges = [parse_range(w) for w in positional if is_range(w)]
+        given = parse_bindings([w for w in positional if not is_range(w)])
+        names = tuple(name for name, _, _ in ranges)
+        if not ranges:
+            raise UsageError("no range to plot over", hint="give one or two inputs a range "
+                                                           "as NAME=FROM:TO, e.g. x=-2:2")
+        if len(ranges) > 2 or len(set(names)) < len(names):
+            raise UsageError(f"grad plot ranges over one or two different inputs; "
+                             f"{' '.join(positional_ranges(ranges))} given",
+                             hint="give the others a value, e.g. z=1")
+        for name in names:
+            if name in given:
+                raise UsageError(f"{name} is given both a range and a value",
+                                 hint="give it one of them")
+        given.update({name: lo for name, lo, _ in ranges})
+        to_stdout = _diagram_outputs(svg, png, None, as_json)
+        if svg is not None or png is not None:
+            from .plot_picture import require_matplotlib
+
+            require_matplotlib("--svg" if svg is not None else "--png")
+        tape, point = prepare_source(read_source(expression, file), given, names)
+        fixed = {n: v for n, v in point.items() if n not in names}
+        marked = None
+        if at:
+            where = _plot_point(at, ranges)
+            marked = mark(tape, {**fixed, **where}, names)
+        out, _ = _consoles()
+        if points is None:
+            points = 200 if as_json or svg is not None or png is not None else \
+                max(40, out.width) if len(names) == 1 else 60
+        samples = sample(tape, [axis(n, lo, hi, points) for n, lo, hi in ranges], fixed)
+        for path, kind in ((svg, "svg"), (png, "png")):
+            if path is not None:
+                from .files import write_bytes
+                from .plot_picture import picture
+
+                title = " ".join(tape.graph.source.split())
+                write_bytes(path, picture(samples, marked, kind,
+                                          title if len(title) <= 60 else title[:59] + "…"))
+                if path is not to_stdout:
+                    _note(f"wrote the plot to {path}")
+        if to_stdout is not None:  # the picture is the output
+            return
+        if as_json:
+            from . import jsonout
+
+            sys.stdout.write(jsonout.dumps(jsonout.plot(samples, marked)) + "\n")
+            return
+        from .render_plot import Plot
+
+        out.print(Plot(samples, marked, digits))
+
+
+def positional_ranges(ranges) -> list[str]:
+    return [f"{name}={lo:g}:{hi:g}" for name, lo, hi in ranges]
+
+
+def _plot_point(words: list[str], ranges) -> dict[str, float]:
+    """--at x=1 --at y=2 or --at x=1,y=2: a value for every input the plot ranges over, inside
+    its range."""
+    given = parse_bindings([part for word in words for part in word.split(",") if part.strip()])
+    names = [name for name, _, _ in ranges]
+    for name in given:
+        if name not in names:
+            raise UsageError(f"--at gives {name}, which the plot does not range over",
+                             hint=f"--at takes {' and '.join(names)}")
+    missing = [n for n in names if n not in given]
+    if missing:
+        raise UsageError(f"--at gives no value for {' and '.join(missing)}",
+                         hint="--at " + ",".join(f"{n}={lo:g}" for n, lo, _ in ranges))
+    for name, lo, hi in ranges:
+        if not lo <= given[name] <= hi:
+            raise UsageError(f"--at {name}={given[name]:g} is outside the range "
+                             f"{name}={lo:g}:{hi:g}", hint="choose a point inside the range")
+    return {n: given[n] for n in names}
 
 
 def _protect_leading_minus(command, argv: list[str]) -> list[str]:

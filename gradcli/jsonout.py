@@ -202,3 +202,27 @@ def descent(result, trace) -> dict:
         ],
     }
     return data
+
+
+def plot(samples, marked=None) -> dict:
+    """`grad plot --json`: every sample's point, value and gradient (null where undefined);
+    for two inputs the first varies fastest."""
+    axes = samples.axes
+    names = [a.name for a in axes]
+    if len(axes) == 1:
+        points = [(x,) for x in axes[0].points]
+    else:
+        points = [(x, y) for y in axes[1].points for x in axes[0].points]
+    result = {
+        "inputs": names,
+        "ranges": {a.name: {"from": a.lo, "to": a.hi, "points": len(a.points)} for a in axes},
+        "fixed": dict(samples.fixed),
+        "samples": [{"point": dict(zip(names, p)), "value": v,
+                     "gradient": dict(zip(names, g))}
+                    for p, v, g in zip(points, samples.values, samples.grads)],
+    }
+    if marked is not None:
+        result["at"] = {"point": {n: marked.point[n] for n in names},
+                        "value": number(marked.value),
+                        "gradient": {n: number(g) for n, g in zip(names, marked.grads)}}
+    return result

@@ -5,7 +5,7 @@ import sys
 
 CORE = ["errors", "ops", "graph", "syntax", "engine", "numeric", "jsonout", "compiled",
         "descend", "optimizers", "descend_run", "request", "explain", "diagnostics", "examples",
-        "dot", "files", "streams"]
+        "dot", "files", "streams", "sample"]
 
 
 def test_core_imports_no_ui_library():
