@@ -217,8 +217,8 @@ def plot(samples, marked=None) -> dict:
         "inputs": names,
         "ranges": {a.name: {"from": a.lo, "to": a.hi, "points": len(a.points)} for a in axes},
         "fixed": dict(samples.fixed),
-        "samples": [{"point": dict(zip(names, p)), "value": v,
-                     "gradient": dict(zip(names, g))}
+        "samples": [{"point": dict(zip(names, p)), "value": number(v),
+                     "gradient": dict(zip(names, map(number, g)))}
                     for p, v, g in zip(points, samples.values, samples.grads)],
     }
     if marked is not None:

@@ -87,6 +87,9 @@ class _Canvas:
                 previous = None
                 continue
             c1, r1 = point[0], min(max(point[1], -1.0), float(self.height))
+            if math.isnan(r1):
+                previous = None
+                continue
             if previous is None:
                 self.put(round(c1), round(r1), char, style)
             else:
@@ -105,6 +108,11 @@ class _Canvas:
                 text.append(char, style=style or None)
             lines.append(text)
         return lines
+
+
+def fraction(v: float, lo: float, hi: float) -> float:
+    """Where v lies between lo (0) and hi (1); halved first, so that hi - lo cannot overflow."""
+    return (v * 0.5 - lo * 0.5) / (hi * 0.5 - lo * 0.5)
 
 
 def _span(values: Sequence[float | None], extra: Sequence[float] = ()) -> tuple[float, float]:
@@ -127,10 +135,10 @@ def _panel(title: Text, xs: Sequence[float], ys: Sequence[float | None],
     x_lo, x_hi = xs[0], xs[-1]
 
     def column(x: float) -> float:
-        return (x - x_lo) / (x_hi - x_lo) * (plot_width - 1)
+        return fraction(x, x_lo, x_hi) * (plot_width - 1)
 
     def row(y: float) -> float:
-        return (y_hi - y) / (y_hi - y_lo) * (height - 1)
+        return (1 - fraction(y, y_lo, y_hi)) * (height - 1)
 
     labels = {0: num(y_hi, LABEL_DIGITS), height - 1: num(y_lo, LABEL_DIGITS)}
     canvas = _Canvas(plot_width, height)
@@ -207,7 +215,7 @@ def curves(samples: Samples, marked: Marked | None, width: int, digits: int = 6,
 
 
 def _columns_x(lo: float, hi: float, width: int) -> list[float]:
-    return [lo + (hi - lo) * c / (width - 1) for c in range(width)]
+    return [lo * (1 - c / (width - 1)) + hi * (c / (width - 1)) for c in range(width)]
 
 
 def _x_labels(lo: float, hi: float, name: str, indent: int, width: int) -> Text:
@@ -247,7 +255,7 @@ def heatmap(samples: Samples, marked: Marked | None, width: int, digits: int = 6
             v = samples.values[j * nx + i]
             if v is None:
                 continue
-            k = min(levels - 1, int((v - lo) / (hi - lo) * levels))
+            k = min(levels - 1, int(fraction(v, lo, hi) * levels))
             canvas.put(c, r, glyphs.ramp[k], PALETTE[k * (len(PALETTE) - 1) // (levels - 1)])
     legend = Text()
     legend.append(f"f: {num(lo, LABEL_DIGITS)} ", style=AXIS)
@@ -261,8 +269,8 @@ def heatmap(samples: Samples, marked: Marked | None, width: int, digits: int = 6
     if marked is not None:
         a, b = marked.point[ax_x.name], marked.point[ax_y.name]
         ga, gb = marked.grads
-        c = round((a - ax_x.lo) / (ax_x.hi - ax_x.lo) * (plot_width - 1))
-        r = round((ax_y.hi - b) / (ax_y.hi - ax_y.lo) * (height - 1))
+        c = round(fraction(a, ax_x.lo, ax_x.hi) * (plot_width - 1))
+        r = round((1 - fraction(b, ax_y.lo, ax_y.hi)) * (height - 1))
         d = glyphs.partial
         notes.append(f"{glyphs.mark} {ax_x.name} = {num(a, digits)}, {ax_y.name} = "
                      f"{num(b, digits)}: f = {num(marked.value, digits)}\n"
@@ -270,8 +278,8 @@ def heatmap(samples: Samples, marked: Marked | None, width: int, digits: int = 6
                      f"{d}f/{d}{ax_y.name} = {num(gb, digits)}\n", style=MARK)
         if math.isfinite(ga) and math.isfinite(gb) and (ga or gb):
             # the direction in cells: a cell is about twice as tall as it is wide
-            dc = -ga * (plot_width - 1) / (ax_x.hi - ax_x.lo)
-            dr = -gb * (height - 1) / (ax_y.hi - ax_y.lo) * 2
+            dc = -ga * 0.5 * (plot_width - 1) / (ax_x.hi * 0.5 - ax_x.lo * 0.5)
+            dr = -gb * 0.5 * (height - 1) / (ax_y.hi * 0.5 - ax_y.lo * 0.5) * 2
             eighth = round(math.atan2(dr, dc) / (math.pi / 4)) % 8
             arrow = glyphs.arrows[eighth]
             step_c = (1, 1, 0, -1, -1, -1, 0, 1)[eighth]

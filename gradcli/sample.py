@@ -77,7 +77,11 @@ def axis(name: str, lo: float, hi: float, n: int) -> Axis:
     if n < 2:
         raise UsageError("--points must be at least 2")
     step = (hi - lo) / (n - 1)
-    return Axis(name, lo, hi, tuple(lo + step * i for i in range(n - 1)) + (hi,))
+    if math.isfinite(step):
+        inner = [lo + step * i for i in range(n - 1)]
+    else:  # hi - lo overflows (x=-1e308:1e308): weigh the ends instead
+        inner = [lo * (1 - i / (n - 1)) + hi * (i / (n - 1)) for i in range(n - 1)]
+    return Axis(name, lo, hi, tuple(inner) + (hi,))
 
 
 def evaluator(tape: Tape, names: Sequence[str],

@@ -264,3 +264,13 @@ def test_pictures_without_matplotlib_say_how_to_install(grad, tmp_path):
     assert "pip install 'gradcli[plot]'" in result.stderr
     assert not (tmp_path / "p.svg").exists()
     no_traceback(result)
+
+
+def test_ranges_as_wide_as_doubles_go(grad):
+    data = strict_json(grad("plot", "x", "x=-1e308:1e308", "--points", "5", "--json").stdout)
+    assert [s["point"]["x"] for s in data["samples"]] == [-1e308, -5e307, 0.0, 5e307, 1e308]
+    for args in (("x", "x=-1e308:1e308", "--at", "x=1e307"),
+                 ("x/2 + y/2", "x=-1e308:1e308", "y=-1e308:1e308", "--at", "x=0,y=1")):
+        result = grad("plot", *args, env={"COLUMNS": "40"})
+        assert result.returncode == 0, result.stderr
+        assert "◆" in result.stdout
