@@ -22,6 +22,7 @@ APP_SETTINGS = dict(
         "  grad eval -f neuron.grad --json\n\n"
         "  grad example circuit --explain\n\n"
         "  grad descend '(x - 3)^2 + (y + 1)^2' x=0 y=0 --steps 50\n\n"
+        "  grad plot 'x^3 - 3*x' x=-2.5:2.5 --at x=1\n\n"
         "  grad repl\n\n"
         "  grad ops"
     ),

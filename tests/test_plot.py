@@ -274,3 +274,17 @@ def test_ranges_as_wide_as_doubles_go(grad):
         result = grad("plot", *args, env={"COLUMNS": "40"})
         assert result.returncode == 0, result.stderr
         assert "◆" in result.stdout
+
+
+def test_the_readme_plot_is_what_grad_plot_prints(grad):
+    import re
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    block = re.search(r"```console\n(\$ grad plot .*?)```", readme, re.S).group(1)
+    command, expected = block.split("\n", 1)
+    width = max(map(len, expected.splitlines()))
+    result = grad(*shlex.split(command.removeprefix("$ "))[1:], env={"COLUMNS": str(width)})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.rstrip("\n") == expected.rstrip("\n")
