@@ -681,6 +681,10 @@ def plot_cmd(
     png: Annotated[Optional[Path], typer.Option(
         "--png", help="Also draw the plot into FILE as PNG (needs matplotlib; "
                       "'-' for standard output).", show_default=False, readable=False)] = None,
+    descend: Annotated[Optional[str], typer.Option(
+        "--descend", help="Overlay a gradient-descent path from the --at point, run with "
+                          "these grad descend options ('' for its defaults), e.g. "
+                          "--descend '--lr 0.05 --steps 40'.", show_default=False)] = None,
     digits: Digits = 6,
 ) -> None:
     """Plot f and its gradient over a range of one input, or f over two.
@@ -696,9 +700,11 @@ def plot_cmd(
       grad plot 'log(x) * relu(x - 1)' x=0:4 --json
 
       grad plot 'x^2 + 3*y^2' x=-2:2 y=-2:2 --at x=1,y=1 --png bowl.png
+
+      grad plot '(1-x)^2 + 100*(y-x^2)^2' x=-2:2 y=-1:3 --at x=-1.5,y=2 --descend '--optimizer adam --lr 0.05 --steps 500'
     """
     with user_errors():
-        from .sample import axis, is_range, mark, parse_range, sample
+        from .sample import axis, descent_path, is_range, mark, parse_range, sample
 
         positional = list(bindings or [])
         if file is not None and expression is not None:
@@ -726,35 +732,68 @@ def plot_cmd(
             require_matplotlib("--svg" if svg is not None else "--png")
         tape, point = prepare_source(read_source(expression, file), given, names)
         fixed = {n: v for n, v in point.items() if n not in names}
-        marked = None
+        marked = path = None
+        if descend is not None and not at:
+            raise UsageError("--descend starts from the --at point", hint="add --at " + ",".join(
+                f"{n}={lo:g}" for n, lo, _ in ranges))
         if at:
             where = _plot_point(at, ranges)
             marked = mark(tape, {**fixed, **where}, names)
+            if descend is not None:
+                path = descent_path(tape, {**fixed, **where},
+                                    _plot_descent(descend, names, tape))
         out, _ = _consoles()
         if points is None:
             points = 200 if as_json or svg is not None or png is not None else \
                 max(40, out.width) if len(names) == 1 else 60
         samples = sample(tape, [axis(n, lo, hi, points) for n, lo, hi in ranges], fixed)
-        for path, kind in ((svg, "svg"), (png, "png")):
-            if path is not None:
+        for file_, kind in ((svg, "svg"), (png, "png")):
+            if file_ is not None:
                 from .files import write_bytes
                 from .plot_picture import picture
 
                 title = " ".join(tape.graph.source.split())
-                write_bytes(path, picture(samples, marked, kind,
-                                          title if len(title) <= 60 else title[:59] + "…"))
-                if path is not to_stdout:
-                    _note(f"wrote the plot to {path}")
+                write_bytes(file_, picture(samples, marked, kind,
+                                           title if len(title) <= 60 else title[:59] + "…",
+                                           path))
+                if file_ is not to_stdout:
+                    _note(f"wrote the plot to {file_}")
         if to_stdout is not None:  # the picture is the output
             return
         if as_json:
             from . import jsonout
 
-            sys.stdout.write(jsonout.dumps(jsonout.plot(samples, marked)) + "\n")
+            sys.stdout.write(jsonout.dumps(jsonout.plot(samples, marked, path)) + "\n")
             return
         from .render_plot import Plot
 
-        out.print(Plot(samples, marked, digits))
+        out.print(Plot(samples, marked, digits, path=path))
+
+
+def _plot_descent(words: str, names: tuple[str, ...], tape):
+    """The descent settings of `grad plot --descend '--lr 0.05 …'`: grad descend's own options,
+    parsed by its command, over the plotted inputs."""
+    import dataclasses
+    import shlex
+
+    try:
+        split = shlex.split(words)
+        if "--help" in split or "-h" in split:
+            raise UsageError("--descend takes grad descend's options")
+        options = parse_descend_options(split)
+    except (UsageError, ValueError) as exc:
+        raise UsageError(f"--descend {words!r}: {getattr(exc, 'message', exc)}",
+                         hint="its words are grad descend's options (grad descend --help "
+                              "lists them), e.g. --descend '--lr 0.05 --steps 40'") from None
+    for option, given in (("--json", options.as_json), ("--csv", options.csv_file),
+                          ("--plot", options.plot_file), ("--every", options.every)):
+        if given:
+            raise UsageError(f"{option} is not an option of --descend",
+                             hint="--descend takes grad descend's settings of the run")
+    if options.wrt is not None and set(options.wrt) != set(names):
+        raise UsageError(f"--descend runs over the plotted inputs ({', '.join(names)}); "
+                         "its --wrt cannot change them", hint="leave out --wrt")
+    return dataclasses.replace(options.config(tape), params=names)
 
 
 def positional_ranges(ranges) -> list[str]:

@@ -204,7 +204,7 @@ def descent(result, trace) -> dict:
     return data
 
 
-def plot(samples, marked=None) -> dict:
+def plot(samples, marked=None, path=None) -> dict:
     """`grad plot --json`: every sample's point, value and gradient (null where undefined);
     for two inputs the first varies fastest."""
     axes = samples.axes
@@ -225,4 +225,12 @@ def plot(samples, marked=None) -> dict:
         result["at"] = {"point": {n: marked.point[n] for n in names},
                         "value": number(marked.value),
                         "gradient": {n: number(g) for n, g in zip(names, marked.grads)}}
+    if path is not None:
+        r = path.result
+        result["descent"] = {
+            "optimizer": r.config.optimizer, "lr": r.config.lr, "steps": r.steps,
+            "stopped": r.stopped, "reason": r.reason,
+            "path": [{"step": s.step, "point": dict(zip(r.params, map(number, s.point))),
+                      "value": number(s.value)} for s in path.steps],
+        }
     return result

@@ -12,13 +12,14 @@ import io
 import math
 
 from .errors import UsageError
-from .sample import Marked, Samples
+from .sample import Marked, Path, Samples
 
 SIZE = (7.0, 6.0)  # inches; at DPI this is the PNG's size in pixels
 DPI = 100
 VALUE_COLOUR = "#1a7f37"  # as in the circuit diagrams: values green, gradients red
 GRAD_COLOUR = "#cf222e"
 DESCENT_COLOUR = "#0969da"
+PATH_COLOUR = "#8250df"
 ARROWS = 20  # per axis in the gradient field
 
 
@@ -30,7 +31,8 @@ def require_matplotlib(option: str) -> None:
                          hint="install it with: pip install 'gradcli[plot]'") from None
 
 
-def picture(samples: Samples, marked: Marked | None, fmt: str, title: str) -> bytes:
+def picture(samples: Samples, marked: Marked | None, fmt: str, title: str,
+            path: Path | None = None) -> bytes:
     """The PNG or SVG file's bytes."""
     import matplotlib
 
@@ -40,9 +42,11 @@ def picture(samples: Samples, marked: Marked | None, fmt: str, title: str) -> by
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "gradcli"}):
         figure = Figure(figsize=SIZE, dpi=DPI, layout="constrained")
         if len(samples.axes) == 1:
-            _curves(figure, samples, marked, title)
+            ax = _curves(figure, samples, marked, title)
         else:
-            _contours(figure, samples, marked, title)
+            ax = _contours(figure, samples, marked, title)
+        if path is not None:
+            _path(ax, path, len(samples.axes))
         buffer = io.BytesIO()
         figure.savefig(buffer, format=fmt, dpi=DPI, metadata=_metadata(fmt))
     return buffer.getvalue()
@@ -83,6 +87,21 @@ def _curves(figure, samples: Samples, marked: Marked | None, title: str) -> None
         ax.grid(alpha=0.3)
         ax.axhline(0, color="grey", linewidth=0.5)
         ax.legend(loc="best", fontsize="small")
+    return top
+
+
+def _path(ax, path: Path, dimensions: int) -> None:
+    """The descent's kept steps over the plot (the limits stay the plot's own)."""
+    xs = [s.point[0] for s in path.steps]
+    ys = [s.value for s in path.steps] if dimensions == 1 else [s.point[1] for s in path.steps]
+    config = path.result.config
+    limits = ax.get_xlim(), ax.get_ylim()
+    ax.plot(xs, ys, "-o", color=PATH_COLOUR, markersize=3, linewidth=1,
+            label=f"descent ({config.optimizer}, lr {config.lr:g}, {path.result.steps} steps)")
+    ax.plot(xs[-1:], ys[-1:], "*", color=PATH_COLOUR, markersize=12)
+    ax.set_xlim(*limits[0])
+    ax.set_ylim(*limits[1])
+    ax.legend(loc="best", fontsize="small")
 
 
 def _contours(figure, samples: Samples, marked: Marked | None, title: str) -> None:
@@ -113,8 +132,8 @@ def _contours(figure, samples: Samples, marked: Marked | None, title: str) -> No
             for sign, colour, label in ((1, GRAD_COLOUR, f"∇f at ({a:g}, {b:g})"),
                                         (-1, DESCENT_COLOUR, "steepest descent −∇f")):
                 ax.annotate("", xy=(a + sign * span * ga / norm, b + sign * span * gb / norm),
-                            xytext=(a, b), arrowprops=dict(arrowstyle="-|>", color=colour,
-                                                           linewidth=2))
+                            xytext=(a, b), annotation_clip=False,  # drawn past the edge too
+                            arrowprops=dict(arrowstyle="-|>", color=colour, linewidth=2))
                 ax.plot([], [], color=colour, linewidth=2, label=label)
         ax.legend(loc="upper right", fontsize="small")
     ax.set_xlim(ax_x.lo, ax_x.hi)
@@ -122,3 +141,4 @@ def _contours(figure, samples: Samples, marked: Marked | None, title: str) -> No
     ax.set_xlabel(ax_x.name)
     ax.set_ylabel(ax_y.name)
     ax.set_title(title)
+    return ax

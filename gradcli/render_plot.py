@@ -17,7 +17,7 @@ from typing import NamedTuple
 from rich.text import Text
 
 from .render import GRAD, VALUE, num
-from .sample import Marked, Samples
+from .sample import Marked, Path, Samples
 
 
 class Glyphs(NamedTuple):
@@ -33,12 +33,15 @@ class Glyphs(NamedTuple):
     arrows: str  # →↗↑↖←↙↓↘: the steepest-descent direction, by eighths of a turn
     partial: str  # ∂
     nabla: str  # ∇
+    path: str  # a step of the --descend path
+    end: str  # its last step
 
 
-UNICODE = Glyphs("•", "+", "·", "◆", "─", "│", "└", "─", ".:-=+*#%@", "→↗↑↖←↙↓↘", "∂", "∇")
-ASCII = Glyphs("*", "+", ".", "O", "-", "|", "+", "-", ".:-=+*#%@", ">/^\\</v\\", "d", "grad ")
+UNICODE = Glyphs("•", "+", "·", "◆", "─", "│", "└", "─", ".:-=+*#%@", "→↗↑↖←↙↓↘", "∂", "∇", "o", "■")
+ASCII = Glyphs("*", "+", ".", "O", "-", "|", "+", "-", ".:-=+*#%@", ">/^\\</v\\", "d", "grad ", "o", "X")
 TANGENT = "blue"
 MARK = "bold"
+PATH = "bold magenta"
 AXIS = "dim"
 # levels of the heatmap, dark to bright (viridis): the characters carry the level without colour
 PALETTE = ("#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962",
@@ -52,19 +55,21 @@ class Plot:
     laid out for the console's width when printed."""
 
     def __init__(self, samples: Samples, marked: Marked | None = None, digits: int = 6,
-                 glyphs: Glyphs = UNICODE) -> None:
+                 glyphs: Glyphs = UNICODE, path: Path | None = None) -> None:
         self.samples, self.marked, self.digits, self.glyphs = samples, marked, digits, glyphs
+        self.path = path
 
     def ascii(self) -> Plot:
-        return Plot(self.samples, self.marked, self.digits, ASCII)
+        return Plot(self.samples, self.marked, self.digits, ASCII, self.path)
 
     def __rich_console__(self, console, options):
         yield self.text(max(MIN_WIDTH, options.max_width))
 
     def text(self, width: int) -> Text:
         if len(self.samples.axes) == 1:
-            return curves(self.samples, self.marked, width, self.digits, self.glyphs)
-        return heatmap(self.samples, self.marked, width, self.digits, self.glyphs)
+            return curves(self.samples, self.marked, width, self.digits, self.glyphs,
+                          self.path)
+        return heatmap(self.samples, self.marked, width, self.digits, self.glyphs, self.path)
 
 
 class _Canvas:
@@ -162,8 +167,9 @@ def _panel(title: Text, xs: Sequence[float], ys: Sequence[float | None],
 
 
 def curves(samples: Samples, marked: Marked | None, width: int, digits: int = 6,
-           glyphs: Glyphs = UNICODE) -> Text:
-    """Two panels over one axis: f (with the tangent line and the point of --at) and ∂f/∂x."""
+           glyphs: Glyphs = UNICODE, path: Path | None = None) -> Text:
+    """Two panels over one axis: f (with the tangent line, the point of --at and the descent
+    path from it) and ∂f/∂x."""
     (axis,) = samples.axes
     xs, name, d = axis.points, axis.name, glyphs.partial
     grads = [g[0] for g in samples.grads]
@@ -196,6 +202,9 @@ def curves(samples: Samples, marked: Marked | None, width: int, digits: int = 6,
                 canvas.put(round(column(a)), round(row(slope)), glyphs.mark, MARK)
 
         def over_f(canvas, column, row):
+            if path is not None:
+                _draw_path(canvas, path, glyphs,
+                           lambda step: (column(step.point[0]), row(step.value)))
             canvas.put(round(column(a)), round(row(fa)), glyphs.mark, MARK)
 
     title_g = Text(f"{glyphs.grad} {d}f/{d}{name}", style=GRAD)
@@ -210,8 +219,32 @@ def curves(samples: Samples, marked: Marked | None, width: int, digits: int = 6,
     out.append(" " * (label_width + 1) + glyphs.corner + glyphs.rule * plot_width + "\n",
                style=AXIS)
     out.append_text(_x_labels(axis.lo, axis.hi, name, label_width + 2, plot_width))
+    out.append_text(_path_note(path, samples, digits, glyphs))
     out.append_text(_fixed(samples, digits))
     return out
+
+
+def _draw_path(canvas: _Canvas, path: Path, glyphs: Glyphs, place) -> None:
+    """Each kept step of the descent where `place(step)` puts it; steps off the plot are left
+    out (the note below the plot says where it ends)."""
+    for step in path.steps:
+        c, r = place(step)
+        if math.isfinite(c) and math.isfinite(r):
+            canvas.put(round(c), round(r), glyphs.path, PATH)
+    c, r = place(path.steps[-1])
+    if math.isfinite(c) and math.isfinite(r):
+        canvas.put(round(c), round(r), glyphs.end, PATH)
+
+
+def _path_note(path: Path | None, samples: Samples, digits: int, glyphs: Glyphs) -> Text:
+    if path is None:
+        return Text()
+    result, last = path.result, path.steps[-1]
+    config = result.config
+    at = ", ".join(f"{n} = {num(v, digits)}" for n, v in zip(result.params, last.point))
+    return Text(f"{glyphs.path} descent ({config.optimizer}, lr {config.lr:g}) "
+                f"{glyphs.end} after {result.steps} steps: f = {num(last.value, digits)} at "
+                f"{at}; {result.reason}\n", style=PATH)
 
 
 def _columns_x(lo: float, hi: float, width: int) -> list[float]:
@@ -236,7 +269,7 @@ def _fixed(samples: Samples, digits: int) -> Text:
 
 
 def heatmap(samples: Samples, marked: Marked | None, width: int, digits: int = 6,
-            glyphs: Glyphs = UNICODE) -> Text:
+            glyphs: Glyphs = UNICODE, path: Path | None = None) -> Text:
     """f over two inputs as a grid of characters, one level per character (and colour), with
     the point of --at and the direction of steepest descent there."""
     ax_x, ax_y = samples.axes
@@ -287,6 +320,10 @@ def heatmap(samples: Samples, marked: Marked | None, width: int, digits: int = 6
             canvas.put(c + step_c, r + step_r, arrow, GRAD)
             notes.append(f"{arrow} steepest descent -{glyphs.nabla}f = "
                          f"({num(-ga, digits)}, {num(-gb, digits)})\n", style=GRAD)
+        if path is not None:
+            _draw_path(canvas, path, glyphs, lambda step: (
+                fraction(step.point[0], ax_x.lo, ax_x.hi) * (plot_width - 1),
+                (1 - fraction(step.point[1], ax_y.lo, ax_y.hi)) * (height - 1)))
         canvas.put(c, r, glyphs.mark, MARK)
     out = Text()
     out.append_text(legend)
@@ -299,5 +336,6 @@ def heatmap(samples: Samples, marked: Marked | None, width: int, digits: int = 6
                style=AXIS)
     out.append_text(_x_labels(ax_x.lo, ax_x.hi, ax_x.name, label_width + 2, plot_width))
     out.append_text(notes)
+    out.append_text(_path_note(path, samples, digits, glyphs))
     out.append_text(_fixed(samples, digits))
     return out

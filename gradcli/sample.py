@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
 from .compiled import MAX_NODES, FastPathFailed, compile_graph
+from .descend import DescendConfig, Descent, Result, Step, Thinned
 from .engine import Evaluation, Tape
 from .errors import DomainError, GradcliError, UsageError
 from .tokens import NAME, NUMBER
@@ -41,6 +42,17 @@ class Samples(NamedTuple):
     values: list[float | None]
     grads: list[tuple[float | None, ...]]  # one gradient per axis, in the axes' order
     first_error: GradcliError | None  # why the first undefined sample is undefined
+
+
+class Path(NamedTuple):
+    """A descent from the --at point over the plotted inputs (--descend): at most PATH_CAP
+    of its steps, evenly thinned, the first and the last always among them."""
+
+    result: Result
+    steps: list[Step]
+
+
+PATH_CAP = 512
 
 
 class Marked(NamedTuple):
@@ -151,3 +163,18 @@ def mark(tape: Tape, point: Mapping[str, float], names: Sequence[str]) -> Marked
     DomainError when f is undefined there."""
     ev: Evaluation = tape.evaluate(point)
     return Marked(dict(point), ev.value, tuple(ev.gradient(names).values()))
+
+
+def descent_path(tape: Tape, point: Mapping[str, float], config: DescendConfig) -> Path:
+    """Run gradient descent from `point` over config.params, keeping a bounded sample of the
+    path (memory stays O(PATH_CAP) however many steps). Raises GradcliError when the start
+    is unusable; a later failure ends the path ("diverged" in its result)."""
+    descent = Descent(tape, point, config)
+    kept = Thinned(PATH_CAP)
+    last = None
+    for last in descent:
+        kept.add(last)
+    steps = kept.steps
+    if last is not None and (not steps or steps[-1].step != last.step):
+        steps.append(last)
+    return Path(descent.result(), steps)

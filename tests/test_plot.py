@@ -157,7 +157,7 @@ def f_panel(text):
     """The rows of the f panel, without their labels."""
     lines = text.splitlines()
     end = next(i for i, line in enumerate(lines) if line.startswith("+ ∂f"))
-    return [line.split("│", 1)[1] for line in lines[1:end]]
+    return [line.split("│", 1)[1] for line in lines[:end] if "│" in line]
 
 
 @pytest.mark.parametrize("width", [40, 120])
@@ -288,3 +288,66 @@ def test_the_readme_plot_is_what_grad_plot_prints(grad):
     result = grad(*shlex.split(command.removeprefix("$ "))[1:], env={"COLUMNS": str(width)})
     assert result.returncode == 0, result.stderr
     assert result.stdout.rstrip("\n") == expected.rstrip("\n")
+
+
+# ---- --descend ---------------------------------------------------------------------------
+
+def test_descend_path_is_grad_descends_trace(grad):
+    plot = strict_json(grad("plot", "(x - 1)^2 * (y + 2)^2 + y^2", "x=-2:3", "y=-3:1",
+                            "--at", "x=-1.5,y=0.5", "--descend",
+                            "--optimizer adam --lr 0.05 --steps 30", "--points", "5",
+                            "--json").stdout)
+    run = strict_json(grad("descend", "(x - 1)^2 * (y + 2)^2 + y^2", "x=-1.5", "y=0.5",
+                           "--optimizer", "adam", "--lr", "0.05", "--steps", "30",
+                           "--json").stdout)
+    descent = plot["descent"]
+    assert descent["optimizer"] == "adam" and descent["steps"] == 30
+    assert descent["stopped"] == run["stopped"] and descent["reason"] == run["reason"]
+    assert descent["path"] == [{"step": s["step"], "point": s["point"], "value": s["value"]}
+                               for s in run["trace"]]
+
+
+def test_descend_path_is_bounded_with_its_ends(grad):
+    data = strict_json(grad("plot", "x^2", "x=-1:1", "--at", "x=1", "--descend",
+                            "--lr 0.001 --steps 5000", "--json").stdout)
+    steps = [s["step"] for s in data["descent"]["path"]]
+    assert steps[0] == 0 and steps[-1] == 5000 and len(steps) <= 513
+    assert steps == sorted(steps)
+
+
+@pytest.mark.parametrize("columns", [40, 120])
+def test_descend_in_the_terminal(grad, columns):
+    result = grad("plot", "(x - 1)^2", "x=-2:3", "--at", "x=-1.5", "--descend",
+                  "--lr 0.2 --steps 10", env={"COLUMNS": str(columns)})
+    assert result.returncode == 0, result.stderr
+    assert any("o" in row for row in f_panel(result.stdout))
+    assert "■" in result.stdout
+    assert "descent (sgd, lr 0.2) ■ after 10 steps" in " ".join(result.stdout.split())
+    two = grad("plot", "x^2 + 3*y^2", "x=-2:2", "y=-2:2", "--at", "x=1.5,y=1.5",
+               "--descend", "", env={"COLUMNS": str(columns)})
+    assert two.returncode == 0 and "■ after 100 steps" in " ".join(two.stdout.split())
+
+
+def test_descend_in_a_picture(grad, tmp_path):
+    pytest.importorskip("matplotlib")
+    result = grad("plot", "x^2 + 3*y^2", "x=-2:2", "y=-2:2", "--at", "x=1.5,y=1.5",
+                  "--descend", "--optimizer momentum --steps 20", "--svg", "d.svg",
+                  "--points", "30")
+    assert result.returncode == 0, result.stderr
+    assert "descent (momentum, lr 0.1, 20 steps)" in (tmp_path / "d.svg").read_text()
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--descend", ""), "--descend starts from the --at point"),
+    (("--at", "x=1", "--descend", "--nosuch 3"), "No such option"),
+    (("--at", "x=1", "--descend", "--lr -1"), "--lr must be a positive number"),
+    (("--at", "x=1", "--descend", "--json"), "--json is not an option of --descend"),
+    (("--at", "x=1", "--descend", "--wrt y"), "its --wrt cannot change them"),
+    (("--at", "x=1", "--descend", "--help"), "--descend takes grad descend's options"),
+    (("--at", "x=1", "--descend", "'--lr"), "--descend"),
+])
+def test_descend_usage_errors(grad, args, message):
+    result = grad("plot", "x^2 * y", "x=0:1", "y=1", *args)
+    assert result.returncode == 2, result.stdout
+    assert message in result.stderr and result.stdout == ""
+    no_traceback(result)
