@@ -659,6 +659,9 @@ def example_cmd(
                  explain=explain, fmt=fmt, svg=svg, png=png, preamble=preamble)
 
 
+MAX_GRID_POINTS = 500  # per input over two: 250,000 samples (seconds, ~37 MB of JSON)
+
+
 @app.command("plot")
 def plot_cmd(
     expression: Expression = None,
@@ -670,8 +673,8 @@ def plot_cmd(
                      "direction.", show_default=False)] = None,
     points: Annotated[Optional[int], typer.Option(
         "--points", min=2, max=2000,
-        help="Sample points per input (default: the terminal's width; 200 for --json and "
-             "pictures).", show_default=False)] = None,
+        help="Sample points per input, at most 500 over two inputs (default: the "
+             "terminal's width; 200 for --json and pictures).", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option(
         "--json", help="Print the sampled values and gradients as one strict JSON object "
                        "(schema in the README).")] = False,
@@ -724,6 +727,10 @@ def plot_cmd(
             if name in given:
                 raise UsageError(f"{name} is given both a range and a value",
                                  hint="give it one of them")
+        if len(names) == 2 and points is not None and points > MAX_GRID_POINTS:
+            raise UsageError(f"--points {points} over two inputs is {points * points:,} "
+                             f"points; at most {MAX_GRID_POINTS} per input",
+                             hint=f"--points {MAX_GRID_POINTS} or fewer")
         given.update({name: lo for name, lo, _ in ranges})
         to_stdout = _diagram_outputs(svg, png, None, as_json)
         if svg is not None or png is not None:

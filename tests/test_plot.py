@@ -76,6 +76,7 @@ def test_json_default_sampling_is_200_points(grad):
     (("x*y", "x=0:1", "y=1", "--at", "y=1"), "does not range over"),
     (("x^2", "x=0:1", "--svg", "p.png"), "ends in .png"),
     (("x^2", "x=0:1", "--points", "1"), "--points"),
+    (("x*y", "x=0:1", "y=0:1", "--points", "501"), "at most 500 per input"),
 ])
 def test_usage_errors(grad, args, message):
     result = grad("plot", *args)
