@@ -659,9 +659,6 @@ def example_cmd(
                  explain=explain, fmt=fmt, svg=svg, png=png, preamble=preamble)
 
 
-MAX_GRID_POINTS = 500  # per input over two: 250,000 samples (seconds, ~37 MB of JSON)
-
-
 @app.command("plot")
 def plot_cmd(
     expression: Expression = None,
@@ -672,7 +669,7 @@ def plot_cmd(
                      "f and its gradient there, the tangent or the steepest-descent "
                      "direction.", show_default=False)] = None,
     points: Annotated[Optional[int], typer.Option(
-        "--points", min=2, max=2000,
+        "--points", max=2000,
         help="Sample points per input, at most 500 over two inputs (default: the "
              "terminal's width; 200 for --json and pictures).", show_default=False)] = None,
     as_json: Annotated[bool, typer.Option(
@@ -707,30 +704,20 @@ def plot_cmd(
       grad plot '(1-x)^2 + 100*(y-x^2)^2' x=-2:2 y=-1:3 --at x=-1.5,y=2 --descend '--optimizer adam --lr 0.05 --steps 500'
     """
     with user_errors():
-        from .sample import axis, descent_path, is_range, mark, parse_range, sample
+        from .sample import axis, check_points, descent_path, mark, sample, split_ranges
 
         positional = list(bindings or [])
         if file is not None and expression is not None:
             positional.insert(0, expression)  # with -f every positional is a binding
             expression = None
-        ranges = [parse_range(w) for w in positional if is_range(w)]
-        given = parse_bindings([w for w in positional if not is_range(w)])
+        ranges, values = split_ranges(positional)
+        given = parse_bindings(values)
         names = tuple(name for name, _, _ in ranges)
-        if not ranges:
-            raise UsageError("no range to plot over", hint="give one or two inputs a range "
-                                                           "as NAME=FROM:TO, e.g. x=-2:2")
-        if len(ranges) > 2 or len(set(names)) < len(names):
-            raise UsageError(f"grad plot ranges over one or two different inputs; "
-                             f"{' '.join(positional_ranges(ranges))} given",
-                             hint="give the others a value, e.g. z=1")
         for name in names:
             if name in given:
                 raise UsageError(f"{name} is given both a range and a value",
                                  hint="give it one of them")
-        if len(names) == 2 and points is not None and points > MAX_GRID_POINTS:
-            raise UsageError(f"--points {points} over two inputs is {points * points:,} "
-                             f"points; at most {MAX_GRID_POINTS} per input",
-                             hint=f"--points {MAX_GRID_POINTS} or fewer")
+        check_points(points, ranges)
         given.update({name: lo for name, lo, _ in ranges})
         to_stdout = _diagram_outputs(svg, png, None, as_json)
         if svg is not None or png is not None:
@@ -803,28 +790,13 @@ def _plot_descent(words: str, names: tuple[str, ...], tape):
     return dataclasses.replace(options.config(tape), params=names)
 
 
-def positional_ranges(ranges) -> list[str]:
-    return [f"{name}={lo:g}:{hi:g}" for name, lo, hi in ranges]
-
-
 def _plot_point(words: list[str], ranges) -> dict[str, float]:
     """--at x=1 --at y=2 or --at x=1,y=2: a value for every input the plot ranges over, inside
     its range."""
-    given = parse_bindings([part for word in words for part in word.split(",") if part.strip()])
-    names = [name for name, _, _ in ranges]
-    for name in given:
-        if name not in names:
-            raise UsageError(f"--at gives {name}, which the plot does not range over",
-                             hint=f"--at takes {' and '.join(names)}")
-    missing = [n for n in names if n not in given]
-    if missing:
-        raise UsageError(f"--at gives no value for {' and '.join(missing)}",
-                         hint="--at " + ",".join(f"{n}={lo:g}" for n, lo, _ in ranges))
-    for name, lo, hi in ranges:
-        if not lo <= given[name] <= hi:
-            raise UsageError(f"--at {name}={given[name]:g} is outside the range "
-                             f"{name}={lo:g}:{hi:g}", hint="choose a point inside the range")
-    return {n: given[n] for n in names}
+    from .sample import at_point
+
+    return at_point(parse_bindings([part for word in words for part in word.split(",")
+                                    if part.strip()]), ranges)
 
 
 def _protect_leading_minus(command, argv: list[str]) -> list[str]:

@@ -84,6 +84,53 @@ def parse_range(word: str) -> tuple[str, float, float]:
     return name, lo, hi
 
 
+Range = tuple[str, float, float]
+MAX_GRID_POINTS = 500  # per input over two: 250,000 samples (seconds, ~37 MB of JSON)
+
+
+def split_ranges(words: Sequence[str]) -> tuple[list[Range], list[str]]:
+    """The NAME=FROM:TO words (one or two, of different inputs) and the other words. Raises
+    UsageError."""
+    ranges = [parse_range(w) for w in words if is_range(w)]
+    names = [name for name, _, _ in ranges]
+    if not ranges:
+        raise UsageError("no range to plot over",
+                         hint="give one or two inputs a range as NAME=FROM:TO, e.g. x=-2:2")
+    if len(ranges) > 2 or len(set(names)) < len(names):
+        given = " ".join(f"{name}={lo:g}:{hi:g}" for name, lo, hi in ranges)
+        raise UsageError(f"a plot ranges over one or two different inputs; {given} given",
+                         hint="give the others a value, e.g. z=1")
+    return ranges, [w for w in words if not is_range(w)]
+
+
+def check_points(points: int | None, ranges: Sequence[Range]) -> None:
+    if points is not None and points < 2:
+        raise UsageError("--points must be at least 2")
+    if len(ranges) == 2 and points is not None and points > MAX_GRID_POINTS:
+        raise UsageError(f"--points {points} over two inputs is {points * points:,} points; "
+                         f"at most {MAX_GRID_POINTS} per input",
+                         hint=f"--points {MAX_GRID_POINTS} or fewer")
+
+
+def at_point(given: Mapping[str, float], ranges: Sequence[Range]) -> dict[str, float]:
+    """The --at point (--at x=1,y=2): a value for every input the plot ranges over, inside its
+    range. Raises UsageError."""
+    names = [name for name, _, _ in ranges]
+    for name in given:
+        if name not in names:
+            raise UsageError(f"--at gives {name}, which the plot does not range over",
+                             hint=f"--at takes {' and '.join(names)}")
+    missing = [n for n in names if n not in given]
+    if missing:
+        raise UsageError(f"--at gives no value for {' and '.join(missing)}",
+                         hint="--at " + ",".join(f"{n}={lo:g}" for n, lo, _ in ranges))
+    for name, lo, hi in ranges:
+        if not lo <= given[name] <= hi:
+            raise UsageError(f"--at {name}={given[name]:g} is outside the range "
+                             f"{name}={lo:g}:{hi:g}", hint="choose a point inside the range")
+    return {n: given[n] for n in names}
+
+
 def axis(name: str, lo: float, hi: float, n: int) -> Axis:
     """n evenly spaced points from lo to hi, both ends exact."""
     if n < 2:
