@@ -352,3 +352,35 @@ def test_descend_usage_errors(grad, args, message):
     assert result.returncode == 2, result.stdout
     assert message in result.stderr and result.stdout == ""
     no_traceback(result)
+
+
+# ---- the REPL's :plot --------------------------------------------------------------------
+
+def test_repl_plot_uses_the_sessions_values_and_keeps_them(grad):
+    script = ("y = 2\nf = x^2 * y\n:plot f x=-1:1 --at x=0.5 --points 41\n"
+              ":plot x*y x=0:1 y=0:1 --at x=1,y=0.5\n:json y\n")
+    result = grad("repl", input=script, env={"COLUMNS": "60"})
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert "x = 0.5: f = 0.5, ∂f/∂x = 2" in out and "held fixed: y = 2" in out
+    assert "x = 1, y = 0.5: f = 0.5" in out  # the range overrides y for the plot only
+    assert strict_json(out.splitlines()[-1])["value"] == 2
+
+
+@pytest.mark.parametrize("line, message", [
+    (":plot", "no formula given"),
+    (":plot x^2 x=0:1 z=3", "unexpected 'z=3'"),
+    (":plot x^2 x=0:1 --at x=2", "outside the range"),
+    (":plot x^2 x=0:1 --points", "--points needs a value"),
+    (":plot q x=0:1", "no value for q"),
+])
+def test_repl_plot_errors(grad, line, message):
+    result = grad("repl", input=line + "\n")
+    assert result.returncode == 2 and message in result.stderr, result.stderr
+    no_traceback(result)
+
+
+def test_repl_plot_of_a_formula_undefined_everywhere(grad):
+    result = grad("repl", input=":plot log(x) x=-2:-1\n")
+    assert result.returncode == 1 and "log(x)\n" in result.stderr
+    no_traceback(result)
