@@ -63,7 +63,9 @@ class Plot:
         return Plot(self.samples, self.marked, self.digits, ASCII, self.path)
 
     def __rich_console__(self, console, options):
-        yield self.text(max(MIN_WIDTH, options.max_width))
+        width = max(MIN_WIDTH, options.max_width)
+        # narrower than MIN_WIDTH: laid out at MIN_WIDTH, and the terminal wraps the lines
+        yield from console.render(self.text(width), options.update_width(width))
 
     def text(self, width: int) -> Text:
         if len(self.samples.axes) == 1:

@@ -384,3 +384,51 @@ def test_repl_plot_of_a_formula_undefined_everywhere(grad):
     result = grad("repl", input=":plot log(x) x=-2:-1\n")
     assert result.returncode == 1 and "log(x)\n" in result.stderr
     no_traceback(result)
+
+
+def test_repl_plot_on_a_terminal_fits_its_width(tmp_path):
+    import os
+    import re
+
+    pexpect = pytest.importorskip("pexpect")
+    from conftest import grad_executable
+
+    env = {**os.environ, "TERM": "xterm", "NO_COLOR": "1", "PROMPT_TOOLKIT_NO_CPR": "1",
+           "GRADCLI_HISTORY": str(tmp_path / "history")}
+    env.pop("COLUMNS", None)
+    env.pop("LINES", None)
+    child = pexpect.spawn(grad_executable(), ["repl"], env=env, cwd=str(tmp_path),
+                          encoding="utf-8", timeout=20, dimensions=(40, 100))
+    try:
+        child.expect("grad> ")
+        child.send(":plot x^2 x=-1:1 --at x=0.5\r")
+        child.expect("tangent")
+        shown = child.before + child.after
+        child.expect("grad> ")
+        screen = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r", "", shown + child.before)
+        assert "x = 0.5: f = 0.25, ∂f/∂x = 1" in screen
+        chart = [line for line in screen.splitlines() if "│" in line]
+        assert chart and {len(line) for line in chart} == {100}
+        child.send("\x04")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+
+
+@pytest.mark.parametrize("width", [40, 120])
+def test_heatmap_levels_with_and_without_colour(width):
+    ranges = [("x", -1.0, 1.0, 31), ("y", -1.0, 1.0, 31)]
+    plain = render("x^2 + y^2", ranges, width)
+    rows = [line.split("│", 1)[1] for line in plain.splitlines() if "│" in line]
+    assert all(len(row) == width - 4 for row in rows)  # labels '-1 │' take 4 columns
+    middle = rows[len(rows) // 2]
+    assert middle[len(middle) // 2] == "." and rows[0][0] == "@"  # lowest, highest level
+    assert ESC not in plain
+    coloured = render("x^2 + y^2", ranges, width, colour=True)
+    assert "38;2;68;1;84m." in coloured and "38;2;253;231;37m@" in coloured  # viridis ends
+
+
+def test_narrower_terminals_get_the_40_column_plot(grad):
+    result = grad("plot", "x^2", "x=-1:1", env={"COLUMNS": "30"})
+    assert result.returncode == 0
+    assert {len(line) for line in result.stdout.splitlines() if "│" in line} == {40}
