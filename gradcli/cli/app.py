@@ -23,6 +23,7 @@ APP_SETTINGS = dict(
         "  grad diff 'sigmoid(w0*x0 + w1*x1 + w2)'\n\n"
         "  grad example circuit --explain\n\n"
         "  grad descend '(x - 3)^2 + (y + 1)^2' x=0 y=0 --steps 50\n\n"
+        "  grad plot 'x^3 - 3*x' x=-2.5:2.5 --at x=1\n\n"
         "  grad repl\n\n"
         "  grad ops"
     ),
@@ -142,8 +143,9 @@ def _positionals(expression: str | None, bindings: list[str] | None,
     return expression, parse_bindings(positional)
 
 
-def prepare_source(source: str, given: dict[str, float]):
-    """Parse a formula or program and bind its inputs; warn about bindings it does not use."""
+def prepare_source(source: str, given: dict[str, float], varying: tuple[str, ...] = ()):
+    """Parse a formula or program and bind its inputs; warn about bindings it does not use
+    (a `varying` one, which grad plot ranges over, must be an input)."""
     from ..core.engine import Tape, resolve_point
     from ..core.graph import CONST, INPUT
     from ..core.ops import CONSTANTS
@@ -160,6 +162,9 @@ def prepare_source(source: str, given: dict[str, float]):
                              f"{source[start:end]}) and cannot be bound",
                              hint=f"give values to the inputs: {', '.join(graph.inputs)}"
                              if graph.inputs else "remove the binding")
+        if name in varying:
+            raise UsageError(f"{name} is not an input of the formula",
+                             hint=f"the inputs are {', '.join(graph.inputs) or '(none)'}")
         if name in CONSTANTS:
             _warn(f"{name} is a built-in constant; a binding cannot change it")
         else:
@@ -637,6 +642,148 @@ def example_cmd(
                     _dim("program: " + "; ".join(example.program.strip().splitlines())))
         run_eval(tape, point, wrt=wrt, check=check, as_json=as_json, digits=digits,
                  explain=explain, fmt=fmt, svg=svg, png=png, preamble=preamble)
+
+
+@app.command("plot")
+def plot_cmd(
+    expression: Expression = None,
+    bindings: Bindings = None,
+    file: FileOption = None,
+    at: Annotated[Optional[list[str]], typer.Option(
+        "--at", help="Mark the point NAME=VALUE (e.g. x=1, or x=1,y=2 over two inputs): "
+                     "f and its gradient there, the tangent or the steepest-descent "
+                     "direction.", show_default=False)] = None,
+    points: Annotated[Optional[int], typer.Option(
+        "--points", max=2000,
+        help="Sample points per input, at most 500 over two inputs (default: the "
+             "terminal's width; 200 for --json and pictures).", show_default=False)] = None,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the sampled values and gradients as one strict JSON object "
+                       "(schema in the README).")] = False,
+    svg: Annotated[Optional[Path], typer.Option(
+        "--svg", help="Also draw the plot into FILE as SVG (needs matplotlib; "
+                      "'-' for standard output).", show_default=False, readable=False)] = None,
+    png: Annotated[Optional[Path], typer.Option(
+        "--png", help="Also draw the plot into FILE as PNG (needs matplotlib; "
+                      "'-' for standard output).", show_default=False, readable=False)] = None,
+    descend: Annotated[Optional[str], typer.Option(
+        "--descend", help="Overlay a gradient-descent path from the --at point, run with "
+                          "these grad descend options ('' for its defaults), e.g. "
+                          "--descend '--lr 0.05 --steps 40'.", show_default=False)] = None,
+    digits: Digits = 6,
+) -> None:
+    """Plot f and its gradient over a range of one input, or f over two.
+
+    EXPRESSION is the formula ('-' reads standard input); BINDINGS give one or two
+    inputs a range as NAME=FROM:TO and every other input a value as NAME=VALUE.
+    Where f is undefined the plot has a gap.
+
+    Examples:
+
+      grad plot 'x^3 - 3*x' x=-2.5:2.5 --at x=1
+
+      grad plot 'log(x) * relu(x - 1)' x=0:4 --json
+
+      grad plot 'x^2 + 3*y^2' x=-2:2 y=-2:2 --at x=1,y=1 --png bowl.png
+
+      grad plot '(1-x)^2 + 100*(y-x^2)^2' x=-2:2 y=-1:3 --at x=-1.5,y=2 --descend '--optimizer adam --lr 0.05 --steps 500'
+    """
+    with user_errors():
+        from ..core.sample import axis, check_points, descent_path, mark, sample, split_ranges
+
+        positional = list(bindings or [])
+        if file is not None and expression is not None:
+            positional.insert(0, expression)  # with -f every positional is a binding
+            expression = None
+        ranges, values = split_ranges(positional)
+        given = parse_bindings(values)
+        names = tuple(name for name, _, _ in ranges)
+        for name in names:
+            if name in given:
+                raise UsageError(f"{name} is given both a range and a value",
+                                 hint="give it one of them")
+        check_points(points, ranges)
+        given.update({name: lo for name, lo, _ in ranges})
+        to_stdout = _diagram_outputs(svg, png, None, as_json)
+        if svg is not None or png is not None:
+            from ..output.plot_picture import require_matplotlib
+
+            require_matplotlib("--svg" if svg is not None else "--png")
+        tape, point = prepare_source(read_source(expression, file), given, names)
+        fixed = {n: v for n, v in point.items() if n not in names}
+        marked = path = None
+        if descend is not None and not at:
+            raise UsageError("--descend starts from the --at point", hint="add --at " + ",".join(
+                f"{n}={lo:g}" for n, lo, _ in ranges))
+        if at:
+            where = _plot_point(at, ranges)
+            marked = mark(tape, {**fixed, **where}, names)
+            if descend is not None:
+                path = descent_path(tape, {**fixed, **where},
+                                    _plot_descent(descend, names, tape))
+        out, _ = _consoles()
+        if points is None:
+            points = 200 if as_json or svg is not None or png is not None else \
+                max(40, out.width) if len(names) == 1 else 60
+        samples = sample(tape, [axis(n, lo, hi, points) for n, lo, hi in ranges], fixed)
+        for file_, kind in ((svg, "svg"), (png, "png")):
+            if file_ is not None:
+                from ..output.files import write_bytes
+                from ..output.plot_picture import picture
+
+                title = " ".join(tape.graph.source.split())
+                write_bytes(file_, picture(samples, marked, kind,
+                                           title if len(title) <= 60 else title[:59] + "…",
+                                           path))
+                if file_ is not to_stdout:
+                    _note(f"wrote the plot to {file_}")
+        if to_stdout is not None:  # the picture is the output
+            return
+        if as_json:
+            from ..output import jsonout
+
+            sys.stdout.write(jsonout.dumps(jsonout.plot(samples, marked, path)) + "\n")
+            return
+        from ..output.render_plot import Plot
+
+        out.print(Plot(samples, marked, digits, path=path))
+
+
+def _plot_descent(words: str, names: tuple[str, ...], tape):
+    """The descent settings of `grad plot --descend '--lr 0.05 …'`: grad descend's own options,
+    parsed by its command, over the plotted inputs."""
+    import dataclasses
+    import shlex
+
+    try:
+        split = shlex.split(words)
+        if "--help" in split or "-h" in split:
+            raise UsageError("--descend takes grad descend's options")
+        from .descend_command import parse_words
+
+        config = parse_words(split)
+    except (UsageError, ValueError) as exc:
+        raise UsageError(f"--descend {words!r}: {getattr(exc, 'message', exc)}",
+                         hint="its words are grad descend's options (grad descend --help "
+                              "lists them), e.g. --descend '--lr 0.05 --steps 40'") from None
+    for option, given in (("--json", config.as_json), ("--csv", config.csv_file),
+                          ("--plot", config.plot_file), ("--every", config.every)):
+        if given:
+            raise UsageError(f"{option} is not an option of --descend",
+                             hint="--descend takes grad descend's settings of the run")
+    if config.params is not None and set(config.params) != set(names):
+        raise UsageError(f"--descend runs over the plotted inputs ({', '.join(names)}); "
+                         "its --wrt cannot change them", hint="leave out --wrt")
+    return dataclasses.replace(config, params=names)
+
+
+def _plot_point(words: list[str], ranges) -> dict[str, float]:
+    """--at x=1 --at y=2 or --at x=1,y=2: a value for every input the plot ranges over, inside
+    its range."""
+    from ..core.sample import at_point
+
+    return at_point(parse_bindings([part for word in words for part in word.split(",")
+                                    if part.strip()]), ranges)
 
 
 def _protect_leading_minus(command, argv: list[str]) -> list[str]:

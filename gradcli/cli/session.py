@@ -33,7 +33,7 @@ from rich.text import Text
 from ..output import render
 
 from ..core import request
-from ..core.engine import Tape, resolve_point
+from ..core.engine import Tape, parse_binding, resolve_point
 from ..core.errors import (
     DomainError,
     GradcliError,
@@ -812,6 +812,65 @@ def _cmd_descend(session: Session, argument: str) -> Reply:
     return session.descend(expression, parse_words(words))
 
 
+_RANGE_WORD = re.compile(r"(?:^|(?<=\s))[A-Za-z_]\w*\s*=\s*[^\s:]*:")
+
+
+def _cmd_plot(session: Session, argument: str) -> Reply:
+    """As grad plot, in the terminal, with the session's values for the other inputs."""
+    from ..output.render_plot import Plot
+    from ..core.sample import at_point, axis, check_points, mark, sample, split_ranges
+
+    usage = META[":plot"].usage
+    found = _RANGE_WORD.search(argument)
+    expression = argument[:found.start()].strip() if found else argument.strip()
+    _expression_argument(expression, usage)
+    words = _option_words(argument[found.start():] if found else "")
+    at: dict[str, float] = {}
+    points, rest = None, []
+    while words:
+        word = words.pop(0)
+        if word in ("--at", "--points") and not words:
+            raise UsageError(f"{word} needs a value", hint=f"usage: {usage}")
+        if word == "--at":
+            for part in filter(None, words.pop(0).split(",")):
+                name, value = parse_binding(part)
+                at[name] = value
+        elif word == "--points":
+            try:
+                points = int(words.pop(0))
+            except ValueError:
+                raise UsageError("--points takes a whole number", hint=f"usage: {usage}") \
+                    from None
+        else:
+            rest.append(word)
+    ranges, others = split_ranges(rest)
+    if others:
+        raise UsageError(f"unexpected {' '.join(others)!r}",
+                         hint="the other inputs take the session's values: set them first, "
+                              "e.g. y = 1")
+    check_points(points, ranges)
+    names = tuple(name for name, _, _ in ranges)
+    saved = dict(session.values)
+    session.values.update({name: lo for name, lo, _ in ranges})  # the ranged inputs, for now
+    try:
+        tape, point, origins = session._compile(session._formula(expression))
+    finally:
+        session.values.clear()
+        session.values.update(saved)
+    missing = [n for n in names if n not in tape.graph.inputs]
+    if missing:
+        raise UsageError(f"{' and '.join(missing)} is not an input of {expression}")
+    fixed = {n: v for n, v in point.items() if n not in names}
+    try:
+        marked = mark(tape, {**fixed, **at_point(at, ranges)}, names) if at else None
+        width = max(40, getattr(session.console, "width", 80))
+        n = points or (width if len(names) == 1 else 60)
+        samples = sample(tape, [axis(name, lo, hi, n) for name, lo, hi in ranges], fixed)
+    except DomainError as exc:
+        raise session._locate(exc, origins) from None
+    return Reply(output=[Plot(samples, marked, session.digits)])
+
+
 META: dict[str, Meta] = {m.name: m for m in (
     Meta(":help", ":help", "this list", _cmd_help),
     Meta(":vars", ":vars [NAME]",
@@ -825,6 +884,9 @@ META: dict[str, Meta] = {m.name: m for m in (
          "gradient descent on EXPR, with the options of grad descend (--maximize, "
          "--optimizer, --target, --every, --json, …); its inputs then hold the trained point "
          "(Ctrl-C stops it and keeps the point so far)", _cmd_descend),
+    Meta(":plot", ":plot EXPR x=A:B [y=C:D] [--at x=1] [--points N]",
+         "f and its gradient over a range (two ranges: a heatmap), as grad plot draws it; "
+         "the other inputs keep the session's values", _cmd_plot),
     Meta(":del", ":del NAME…", "forget inputs or definitions", _cmd_del),
     Meta(":reset", ":reset", "forget everything", _cmd_reset),
     Meta(":save", ":save FILE",

@@ -233,3 +233,36 @@ def descent_trace_line(params: Sequence[str], has_loss: bool) -> str:
     pairs = "{" + ",".join(_string(n).replace("%", "%%") + ":%r" for n in params) + "}"
     return ('{"step":%d,"value":%r,"point":' + pairs + ',"gradient":' + pairs
             + ',"grad_norm":%r' + (',"loss":%r' if has_loss else "") + "}")
+
+
+
+def plot(samples, marked=None, path=None) -> dict:
+    """`grad plot --json`: every sample's point, value and gradient (null where undefined);
+    for two inputs the first varies fastest."""
+    axes = samples.axes
+    names = [a.name for a in axes]
+    if len(axes) == 1:
+        points = [(x,) for x in axes[0].points]
+    else:
+        points = [(x, y) for y in axes[1].points for x in axes[0].points]
+    result = {
+        "inputs": names,
+        "ranges": {a.name: {"from": a.lo, "to": a.hi, "points": len(a.points)} for a in axes},
+        "fixed": dict(samples.fixed),
+        "samples": [{"point": dict(zip(names, p)), "value": number(v),
+                     "gradient": dict(zip(names, map(number, g)))}
+                    for p, v, g in zip(points, samples.values, samples.grads)],
+    }
+    if marked is not None:
+        result["at"] = {"point": {n: marked.point[n] for n in names},
+                        "value": number(marked.value),
+                        "gradient": {n: number(g) for n, g in zip(names, marked.grads)}}
+    if path is not None:
+        r = path.result
+        result["descent"] = {
+            "optimizer": r.config.optimizer, "lr": r.config.lr, "steps": r.steps,
+            "stopped": r.stopped, "reason": r.reason,
+            "path": [{"step": s.step, "point": dict(zip(r.params, map(number, s.point))),
+                      "value": number(s.value)} for s in path.steps],
+        }
+    return result
