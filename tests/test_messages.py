@@ -31,6 +31,21 @@ def test_a_leading_minus_is_still_a_formula(grad):
     assert result.returncode == 0 and '"value":-8' in result.stdout
 
 
+@pytest.mark.parametrize("word", ["-j", "-x=1"])
+def test_a_word_with_a_leading_minus_is_quoted_as_typed(grad, word):
+    # the option parser's guard for '-x^2 + 1' must not show in the message (" -j")
+    result = grad("eval", "x", "x=1", word)
+    assert result.returncode == ExitCode.USAGE and result.stdout == ""
+    assert result.stderr.startswith(f"error: '{word}' is not a binding of the form NAME=NUMBER")
+
+
+@pytest.mark.parametrize("command", ["eval", "check", "descend"])
+def test_a_formula_with_a_leading_minus_is_shown_as_typed_in_an_error(grad, command):
+    result = grad(command, "-x^^2", "x=1")
+    assert result.returncode == ExitCode.SYNTAX
+    assert result.stderr.splitlines()[1:3] == ["  -x^^2", "     ^"]
+
+
 def test_a_function_name_without_parentheses_hints_the_call(grad):
     result = grad("eval", "sin x", "x=1")
     assert result.returncode == ExitCode.SYNTAX

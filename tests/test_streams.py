@@ -125,3 +125,15 @@ def test_a_reader_that_leaves_early_stays_quiet(tmp_path):
                    "echo \"code ${PIPESTATUS[0]}\" >&2", tmp_path)
     err = result.stderr.decode()
     assert err.strip() == "code 1", err
+
+
+def test_a_long_message_stays_one_line_when_stderr_is_not_a_terminal(tmp_path):
+    # piped, the width is the default 80 columns: a message longer than that must not be
+    # word-wrapped onto a second line (scripts read stderr line by line)
+    name = "a-formula-file-with-a-rather-long-name-that-does-not-exist.grad"
+    command = f"unset COLUMNS; grad eval -f {name} x=1"
+    one_line_error(shell(command, tmp_path), 2, f"'{name}'")
+    long = "an_input_whose_name_is_long_enough_to_pass_the_width"
+    result = shell(f"unset COLUMNS; grad eval {long} {long}=1e-400 --json", tmp_path)
+    assert result.returncode == 0
+    assert result.stderr.decode().count("\n") == 1, result.stderr  # the warning

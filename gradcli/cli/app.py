@@ -104,6 +104,8 @@ def read_source(expression: str | None, file: Path | None) -> str:
         raise UsageError("no formula given", hint="grad eval '(x + y) * z' x=-2 y=5 z=-4")
     if expression == "-":
         return read_text("-")
+    if expression.startswith(" -"):  # _protect_leading_minus's space: show the formula as typed
+        return expression[1:]
     return expression
 
 
@@ -115,6 +117,7 @@ def parse_bindings(words: list[str]) -> dict[str, float]:
 
     given = {}
     for word in words:
+        word = word.removeprefix(" ")  # the space _protect_leading_minus put before a '-'
         name, value = parse_binding(word)
         if value == 0.0:
             try:

@@ -171,4 +171,10 @@ def consoles():
     never read as markup or :emoji: codes: formulas and messages are printed as written."""
     plain = dict(markup=False, emoji=False)
     cls = console_class()
-    return cls(**plain), cls(stderr=True, **plain)
+    # off a terminal a message is never broken at the assumed width: one message, one line
+    # (the error excerpt keeps to the width by itself)
+    try:
+        piped = not sys.stderr.isatty()
+    except (AttributeError, ValueError):  # no stderr, or a closed one
+        piped = True
+    return cls(**plain), cls(stderr=True, soft_wrap=piped, **plain)

@@ -1,9 +1,10 @@
 """Peak memory and time of long `grad descend` runs with their outputs, all in one run of this
 script so that the figures compare (ratios, not absolute numbers, carry over to other machines).
 
-    .venv/bin/python tests/perf/bench_descend_outputs.py [STEPS]
+    .venv/bin/python tests/perf/bench_descend_outputs.py [STEPS] [--ops 200]
 
-Runs the installed command on (x - 3)^2 + (y + 1)^2 for STEPS steps (default 1,000,000):
+Runs the installed command on (x - 3)^2 + (y + 1)^2 (or, with --ops N, a sum of terms
+(x - a)^2 * (y + b)^2 with about N operations) for STEPS steps (default 1,000,000):
 without outputs, with --json (to /dev/null), with --csv, with --json --csv --plot, and the
 time from Ctrl-C to exit. Peak RSS is the child's own (os.wait4). Targets: --json --csv --plot
 under 100 MB peak; --json at most 1.3x the time of the run without it; Ctrl-C to exit under a
@@ -22,6 +23,13 @@ from pathlib import Path
 
 GRAD = str(Path(sys.executable).with_name("grad"))
 FORMULA = ["(x - 3)^2 + (y + 1)^2", "x=0", "y=0", "--lr", "1e-7"]
+
+
+def wide_formula(ops: int) -> list[str]:
+    """About `ops` operations over the same two parameters: each term is 5 (-, ^, +, ^, *),
+    and the terms are added."""
+    terms = [f"(x - {i % 7})^2 * (y + {i % 5})^2" for i in range(max(1, (ops + 1) // 6))]
+    return [" + ".join(terms), "x=0", "y=0", "--lr", "1e-9"]
 
 
 def measure(args: list[str], cwd: str) -> tuple[float, float]:
@@ -58,9 +66,16 @@ def interrupt_latency(cwd: str) -> float:
 
 
 def main() -> None:
-    steps = sys.argv[1] if len(sys.argv) > 1 else "1000000"
+    global FORMULA
+    args = sys.argv[1:]
+    if "--ops" in args:
+        at = args.index("--ops")
+        FORMULA = wide_formula(int(args[at + 1]))
+        del args[at:at + 2]
+    steps = args[0] if args else "1000000"
     with tempfile.TemporaryDirectory() as cwd:
-        print(f"grad descend, {int(steps):,} steps; best of 3 (time), largest peak RSS")
+        print(f"grad descend {FORMULA[0][:40]!r}, {int(steps):,} steps; "
+              "best of 3 (time), largest peak RSS")
         plain = best(["--steps", steps], cwd)
         rows = [("no outputs", plain),
                 ("--json", best(["--steps", steps, "--json"], cwd)),
