@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from gradcli.core.descend import DescendConfig, Descent, Thinned, run
+from gradcli.core.descend import DescendConfig, Descent, Thinned, run_to_end
 from gradcli.core.engine import Tape
 from gradcli.core.errors import DomainError, GradcliError, UsageError
 from gradcli.core.syntax import parse
@@ -19,7 +19,7 @@ ROSENBROCK = "(1 - x)^2 + 100*(y - x^2)^2"
 def descend(formula: str, point: dict, **options):
     if "params" in options and options["params"] is not None:
         options["params"] = tuple(options["params"])
-    return run(Tape(parse(formula)), point, DescendConfig(**options))
+    return run_to_end(Tape(parse(formula)), point, DescendConfig(**options))
 
 
 def xs(trace, i=0):

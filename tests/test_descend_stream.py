@@ -16,14 +16,14 @@ import pytest
 from conftest import default_sigint, grad_executable, strict_json
 
 from gradcli.output import jsonout
-from gradcli.core.descend import DescendConfig, run
+from gradcli.core.descend import DescendConfig, run_to_end
 from gradcli.core.engine import Tape
 from gradcli.core.syntax import parse
 
 
 def reference(formula: str, point: dict, **options) -> dict:
     """The document as it was built before streaming: one dict of the whole run."""
-    result, trace = run(Tape(parse(formula)), point, DescendConfig(**options))
+    result, trace = run_to_end(Tape(parse(formula)), point, DescendConfig(**options))
     return strict_json(jsonout.dumps(jsonout.descent(result, trace)))
 
 

@@ -157,7 +157,7 @@ def test_partials_are_computed_once_for_the_diagnostics_and_the_explanation(monk
     point = {"x": -2.0, "y": 5.0, "z": -4.0}
     tape.evaluate(point)
     swept = len(calls)  # the backward sweep's own products
-    result = request.run(tape, point)
+    result = request.answer(tape, point)
     assert len(calls) == 2 * swept + 1  # the sweep again, and the one mul's partials once
     explain(result.evaluation)
     to_dot(result.evaluation)

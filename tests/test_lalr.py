@@ -124,7 +124,7 @@ def _plain(value):
 def driver_outcome(text: str):
     builder = _TreeBuilder()
     try:
-        lalr.run(text, builder)
+        lalr.parse_into(text, builder)
     except SyntaxProblem as exc:
         return "error", exc.span.start, exc.message
     return _plain(builder.tree)

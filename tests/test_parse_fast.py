@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gradcli.core.errors import GradcliError
-from gradcli.core.lalr import run
+from gradcli.core.lalr import parse_into
 from gradcli.core.syntax import _Builder, parse
 from plain_parser import plain_run
 
@@ -38,8 +38,8 @@ def parsed(text: str):
 
 
 def assert_same(text: str) -> None:
-    assert outcome(run, text) == outcome(plain_run, text), text
-    with mock.patch("gradcli.core.lalr.run", plain_run):
+    assert outcome(parse_into, text) == outcome(plain_run, text), text
+    with mock.patch("gradcli.core.lalr.parse_into", plain_run):
         expected = parsed(text)
     assert parsed(text) == expected, text
 

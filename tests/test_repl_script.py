@@ -146,7 +146,7 @@ def test_the_plain_reader_does_not_load_prompt_toolkit():
     import sys
 
     code = ("import sys, io; sys.stdin = io.StringIO('x = 1\\n'); from gradcli.cli import repl; "
-            "code = repl.run(interactive=False); "
+            "code = repl.interact(interactive=False); "
             "assert 'prompt_toolkit' not in sys.modules, 'loaded'; print(code)")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           timeout=60)

@@ -578,8 +578,8 @@ def test_a_line_is_lexed_and_parsed_once(monkeypatch):
 
     session = session_of("x = 1; y = 2", "q = x + y")
     runs = []
-    real = lalr.run
-    monkeypatch.setattr(lalr, "run", lambda text, builder: runs.append(text) or
+    real = lalr.parse_into
+    monkeypatch.setattr(lalr, "parse_into", lambda text, builder: runs.append(text) or
                         real(text, builder))
     matches = []
     real_finditer = lalr.LEX_RE.finditer

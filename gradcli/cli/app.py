@@ -84,9 +84,9 @@ def _root(
     if is_closed(sys.stdin):  # nothing to read, no REPL to run
         raise UsageError("cannot read standard input: it is closed")
     if sys.stdin.isatty() and sys.stdout.isatty():  # `grad` alone on a terminal: the REPL
-        from .repl import run
+        from .repl import interact
 
-        raise typer.Exit(run(interactive=True))
+        raise typer.Exit(interact(interactive=True))
     with redirect_stdout(sys.stderr):  # Rich help prints itself (to stdout): send it to stderr
         text = ctx.get_help()
     if text:
@@ -272,7 +272,7 @@ def run_eval(tape, point, *, wrt: str | None = None, check: bool = False,
         check_drawable(tape.graph)
     from ..core import request
 
-    result = request.run(tape, point, split_names(wrt), check)
+    result = request.answer(tape, point, split_names(wrt), check)
     for message in result.warnings:
         _warn(message)
     ev = result.evaluation
@@ -381,9 +381,9 @@ def repl_cmd() -> None:
 
       grad repl < session.grad
     """
-    from .repl import run
+    from .repl import interact
 
-    raise typer.Exit(run())
+    raise typer.Exit(interact())
 
 
 @app.command("descend")

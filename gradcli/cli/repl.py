@@ -124,7 +124,7 @@ class Pending:
         return text, first
 
 
-def run(interactive: bool | None = None) -> int:
+def interact(interactive: bool | None = None) -> int:
     """Run the REPL; returns the exit code."""
     if interactive is None:  # a person types: prompt even if the output goes to a pipe
         interactive = sys.stdin.isatty() and (sys.stdout.isatty() or sys.stderr.isatty())

@@ -426,7 +426,7 @@ class Session:
                   check: bool = False) -> request.Result:
         tape, point, origins = self._compile(graph)
         try:
-            return request.run(tape, point, wrt, check)
+            return request.answer(tape, point, wrt, check)
         except DomainError as exc:
             raise self._locate(exc, origins) from None
 

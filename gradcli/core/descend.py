@@ -418,7 +418,7 @@ def isfinite_all(xs: Sequence[float]) -> bool:
     return all(map(math.isfinite, xs))
 
 
-def run(tape: Tape, point: Mapping[str, float], config: DescendConfig) -> tuple[Result,
+def run_to_end(tape: Tape, point: Mapping[str, float], config: DescendConfig) -> tuple[Result,
                                                                                 list[Step]]:
     """Run to the end and return the result and the whole trace."""
     descent = Descent(tape, point, config)

@@ -32,7 +32,7 @@ class Contribution(NamedTuple):
     note: str = ""  # why downstream is not simply upstream × local, if it is not
 
 
-class Step(NamedTuple):
+class BackwardStep(NamedTuple):
     number: int
     node: int
     label: str  # the node's name, its number for a constant, or #id for an unnamed node
@@ -47,7 +47,7 @@ class Step(NamedTuple):
 
 class Explanation(NamedTuple):
     output: str  # the output's label, f unless the program names it
-    steps: tuple[Step, ...]
+    steps: tuple[BackwardStep, ...]
     labels: tuple[str, ...]  # how to refer to every node (see label)
 
 
@@ -150,7 +150,7 @@ def explain(ev: Evaluation) -> Explanation:
     for node_received in received:
         for c in node_received:
             sent[c.user].append(c)
-    steps: list[Step] = []
+    steps: list[BackwardStep] = []
     for node in range(len(graph.ops) - 1, -1, -1):
         op = graph.ops[node]
         if op == CONST:
@@ -159,7 +159,7 @@ def explain(ev: Evaluation) -> Explanation:
             continue  # its gradient was stated where it arrived
         rule = OPS.get(op)
         outgoing = sorted(sent[node], key=lambda c: c.slot)
-        steps.append(Step(
+        steps.append(BackwardStep(
             number=len(steps) + 1,
             node=node,
             label=label(graph, node, output),
@@ -175,7 +175,7 @@ def explain(ev: Evaluation) -> Explanation:
     return Explanation(output, tuple(steps), labels)
 
 
-def branch_sum(step: Step) -> float:
+def branch_sum(step: BackwardStep) -> float:
     """The sum of the contributions gathered at a step, added in the engine's order."""
     total = 0.0
     for c in step.gathered:

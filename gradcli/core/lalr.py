@@ -167,7 +167,7 @@ def _make_fast_tables(tables: dict) -> _FastTables:
 
 # --- the driver ------------------------------------------------------------------------
 
-def run(text: str, builder) -> None:
+def parse_into(text: str, builder) -> None:
     """Parse `text`, calling the builder's method named by each rule on its reduction.
     Raises SyntaxProblem."""
     fast = _fast_tables()

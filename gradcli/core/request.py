@@ -41,9 +41,10 @@ def wrt_names(graph: Graph, wrt: list[str] | None) -> list[str]:
     return wrt
 
 
-def run(tape: Tape, point: Mapping[str, float], wrt: list[str] | None = None,
-        check: bool = False) -> Result:
-    """Evaluate at `point`. Raises UsageError (bad wrt) and DomainError."""
+def answer(tape: Tape, point: Mapping[str, float], wrt: list[str] | None = None,
+           check: bool = False) -> Result:
+    """The evaluation at `point` as eval, example and the REPL show it: values, gradients,
+    diagnostics and the optional check. Raises UsageError (bad wrt) and DomainError."""
     names = wrt_names(tape.graph, wrt)
     ev = with_partials(tape.evaluate(point))  # shared by the diagnostics and an explanation
     rows = None

@@ -235,7 +235,7 @@ def parse(text: str) -> Graph:
     """Parse a formula or program into a Graph. Raises SyntaxProblem (and its subclasses)."""
     with gc_paused():  # one pause for all: the builder's lists become the graph's tuples
         builder = _Builder(text)
-        lalr.run(text, builder)
+        lalr.parse_into(text, builder)
         if builder.output is None:
             hint = "add a formula, e.g. f = x * y" if builder.defaults else None
             raise SyntaxProblem("nothing to evaluate: there is no formula", source=text,
@@ -315,7 +315,7 @@ def parse_statements(text: str) -> tuple[list[Statement], SyntaxProblem | None]:
     with gc_paused():
         builder = _StatementBuilder(text)
         try:
-            lalr.run(text, builder)
+            lalr.parse_into(text, builder)
         except SyntaxProblem as exc:
             return builder.statements, exc
         return builder.statements, None

@@ -2,14 +2,14 @@
 (gradcli.core.descend's Descent), what the outputs keep of it, and Ctrl-C.
 
 Memory does not grow with the number of steps: the `--json` trace and the `--csv` file are
-written as the run goes (the JSON to its stream, the CSV to a temporary file beside its
-destination that replaces it when complete), and the table and pictures read a bounded sample
+written as the run goes (the JSON to its stream, the CSV through the one file writer,
+gradcli/output/files.py), and the table and pictures read a bounded sample
 of the steps (Thinned) and the rows `--every` picks. After Ctrl-C or a divergence both are
 finished all the same, and a second Ctrl-C waits until they are.
 
 Both front ends call descend_command.run_descent, which runs `drive`, writes the `--plot`
-picture and has the run rendered, so they cannot disagree.
-Core: no UI library, no printing.
+picture and has the run rendered, so they cannot disagree. No UI library and no printing
+here: what is shown is left to the renderers.
 """
 
 from __future__ import annotations

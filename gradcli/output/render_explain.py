@@ -14,7 +14,7 @@ from .render_table import FoldingTable
 if TYPE_CHECKING:  # types only: keep start-up imports to what runs
     from ..core.diagnostics import Diagnostic
     from ..core.examples import Example
-    from ..core.explain import Contribution, Explanation, Step
+    from ..core.explain import BackwardStep, Contribution, Explanation
     from ..core.numeric import Sweep
 
 
@@ -59,7 +59,7 @@ def _shorten(items: list[str], keep: int = 8) -> list[str]:
     return items[:keep] + [f"… {len(items) - keep - 1} more", items[-1]]
 
 
-def _gathered(expl: Explanation, step: Step, digits: int) -> Text:
+def _gathered(expl: Explanation, step: BackwardStep, digits: int) -> Text:
     f = expl.output
     labels = expl.labels
     text = Text("    ")
