@@ -7,8 +7,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from gradcli.core.errors import Span, SyntaxProblem
-from gradcli.core.lalr import (CALL, CALL_FILTERED, INLINE, Splice, accepts, children_of, syntax_error,
-                          tables)
+from gradcli.core.lalr import (
+    CALL,
+    CALL_FILTERED,
+    INLINE,
+    Splice,
+    accepts,
+    children_of,
+    syntax_error,
+    tables,
+)
 from gradcli.core.syntax import _Builder
 from gradcli.core.tokens import LEX_RE, Tok
 
@@ -23,8 +31,9 @@ def tokens(text: str) -> Iterator[Tok]:
         word = match.group(kind)
         end = match.end()
         if kind == "BAD":
-            raise SyntaxProblem(f"unexpected character {word!r}", source=text,
-                                span=Span(end - len(word), end))
+            raise SyntaxProblem(
+                f"unexpected character {word!r}", source=text, span=Span(end - len(word), end)
+            )
         if kind == "LPAR":
             depth += 1
         elif kind == "RPAR":
@@ -38,8 +47,10 @@ def tokens(text: str) -> Iterator[Tok]:
 def plain_run(text: str, builder: _Builder) -> None:
     table = tables()
     actions, end = table["actions"], table["end"]
-    rules = [(kind, origin, size, getattr(builder, method) if method else None)
-             for kind, origin, size, method in table["rules"]]
+    rules = [
+        (kind, origin, size, getattr(builder, method) if method else None)
+        for kind, origin, size, method in table["rules"]
+    ]
     states = [table["start"]]
     values: list = []
     previous = None

@@ -6,8 +6,7 @@ from gradcli.core.engine import Evaluation, Tape
 from gradcli.core.errors import DomainError
 from gradcli.core.syntax import parse
 
-UNARY = ["sin", "exp", "sigmoid", "tanh", "relu", "abs", "sqrt", "log", "-", "tiny", "cbrt",
-         "erf"]
+UNARY = ["sin", "exp", "sigmoid", "tanh", "relu", "abs", "sqrt", "log", "-", "tiny", "cbrt", "erf"]
 BINARY = ["+", "-", "*", "/", "^", "max", "min", "atan2", "hypot"]
 CALLED = ("max", "min", "atan2", "hypot")
 LEAVES = ["x", "y", "pi", "e", "2", "0.5", "0", "1e-300", "1e300", "-3", "40"]

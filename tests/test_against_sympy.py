@@ -30,9 +30,12 @@ UNARY = [
     ("sinh({})", sympy.sinh),
     # cbrt's slope is infinite at 0, where SymPy may simplify (x - x) away: an offset that no
     # drawn formula hits exactly keeps the argument off 0
-    ("cbrt(({}) - 0.3183098861837907)",
-     lambda a: (lambda t: sympy.sign(t) * sympy.Abs(t) ** sympy.Rational(1, 3))(
-         a - sympy.Rational(0.3183098861837907))),
+    (
+        "cbrt(({}) - 0.3183098861837907)",
+        lambda a: (lambda t: sympy.sign(t) * sympy.Abs(t) ** sympy.Rational(1, 3))(
+            a - sympy.Rational(0.3183098861837907)
+        ),
+    ),
     ("erf({})", sympy.erf),
 ]
 BINARY = [
@@ -46,22 +49,25 @@ BINARY = [
     # nan at 0, 0): x kept positive for atan2, and an offset no drawn formula hits exactly
     # keeps hypot off the origin; their edges are tested in test_ops and test_numeric_edges
     ("atan2({}, 2.5 + ({})^2)", lambda a, b: sympy.atan2(a, sympy.Rational(5, 2) + b**2)),
-    ("hypot({}, ({}) - 0.3183098861837907)",
-     lambda a, b: sympy.sqrt(a**2 + (b - sympy.Rational(0.3183098861837907))**2)),
+    (
+        "hypot({}, ({}) - 0.3183098861837907)",
+        lambda a, b: sympy.sqrt(a**2 + (b - sympy.Rational(0.3183098861837907)) ** 2),
+    ),
 ]
 
 leaves = st.one_of(
     st.sampled_from(NAMES).map(lambda n: (n, SYMBOLS[n])),
-    st.sampled_from([0.5, 2, 3, 1.25]).map(
-        lambda c: (repr(c), sympy.nsimplify(c))),
+    st.sampled_from([0.5, 2, 3, 1.25]).map(lambda c: (repr(c), sympy.nsimplify(c))),
 )
 
 
 def extend(children):
     unary = st.tuples(st.sampled_from(UNARY), children).map(
-        lambda t: (t[0][0].format(t[1][0]), t[0][1](t[1][1])))
+        lambda t: (t[0][0].format(t[1][0]), t[0][1](t[1][1]))
+    )
     binary = st.tuples(st.sampled_from(BINARY), children, children).map(
-        lambda t: (t[0][0].format(t[1][0], t[2][0]), t[0][1](t[1][1], t[2][1])))
+        lambda t: (t[0][0].format(t[1][0], t[2][0]), t[0][1](t[1][1], t[2][1]))
+    )
     return unary | binary
 
 

@@ -16,7 +16,8 @@ from gradcli.core.graph import CONST, INPUT
 from gradcli.core.syntax import parse
 
 _SPEC = importlib.util.spec_from_file_location(
-    "gradcli_bench", Path(__file__).parent / "perf" / "bench.py")
+    "gradcli_bench", Path(__file__).parent / "perf" / "bench.py"
+)
 bench = importlib.util.module_from_spec(_SPEC)
 sys.modules["gradcli_bench"] = bench  # dataclasses look their module up while defining
 _SPEC.loader.exec_module(bench)
@@ -33,7 +34,8 @@ def engine_answer(dag) -> list[float]:
 
 def close(a: list[float], b: list[float], rel: float = 1e-12) -> bool:
     return len(a) == len(b) and all(
-        math.isclose(x, y, rel_tol=rel, abs_tol=1e-300) for x, y in zip(a, b))
+        math.isclose(x, y, rel_tol=rel, abs_tol=1e-300) for x, y in zip(a, b)
+    )
 
 
 @pytest.mark.parametrize("for_descent", [False, True])

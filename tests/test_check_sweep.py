@@ -50,15 +50,18 @@ def test_sweep_errors_are_against_an_independent_derivative():
     assert s.rows[1].error == pytest.approx(exact * 1e-4 / 6, rel=1e-2)
 
 
-@pytest.mark.parametrize("source, point, name, crossed", [
-    ("abs(x)", {"x": 0.0}, "x", ["abs"]),
-    ("abs(x)", {"x": 1.0}, "x", []),
-    ("relu(x) * 3", {"x": 1e-9}, "x", ["relu"]),
-    ("relu(x) * 3", {"x": -1.0}, "x", []),
-    ("max(x, y)", {"x": 1.0, "y": 1.0 + 1e-9}, "x", ["max"]),
-    ("max(x, y)", {"x": 1.0, "y": 2.0}, "x", []),
-    ("min(x, y) + x^2", {"x": 2.0, "y": 2.0}, "y", ["min"]),
-])
+@pytest.mark.parametrize(
+    "source, point, name, crossed",
+    [
+        ("abs(x)", {"x": 0.0}, "x", ["abs"]),
+        ("abs(x)", {"x": 1.0}, "x", []),
+        ("relu(x) * 3", {"x": 1e-9}, "x", ["relu"]),
+        ("relu(x) * 3", {"x": -1.0}, "x", []),
+        ("max(x, y)", {"x": 1.0, "y": 1.0 + 1e-9}, "x", ["max"]),
+        ("max(x, y)", {"x": 1.0, "y": 2.0}, "x", []),
+        ("min(x, y) + x^2", {"x": 2.0, "y": 2.0}, "y", ["min"]),
+    ],
+)
 def test_kinks_crossed(source, point, name, crossed):
     tape = Tape(parse(source))
     ev = tape.evaluate(point)

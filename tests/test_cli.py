@@ -1,7 +1,6 @@
 """The installed `grad` command, run as a user runs it."""
 
 import pytest
-
 from conftest import strict_json
 
 NEURON = "1/(1 + exp(-(w0*x0 + w1*x1 + w2)))"
@@ -84,12 +83,13 @@ def test_formula_starting_with_minus(grad):
 
 def test_file_and_stdin(grad, tmp_path):
     program = tmp_path / "neuron.grad"
-    program.write_text("w0 = 2; x0 = -1; w1 = -3; x1 = -2; w2 = -3\n"
-                       "f = sigmoid(w0*x0 + w1*x1 + w2)\n")
+    program.write_text(
+        "w0 = 2; x0 = -1; w1 = -3; x1 = -2; w2 = -3\nf = sigmoid(w0*x0 + w1*x1 + w2)\n"
+    )
     data = strict_json(grad("eval", "-f", str(program), "--json").stdout)
     assert data["value"] == pytest.approx(0.7310585786300049, rel=1e-12)
     data = strict_json(grad("eval", "-f", str(program), "w2=0", "--json").stdout)
-    assert data["value"] == pytest.approx(1 / (1 + 2.718281828459045 ** -4), rel=1e-12)
+    assert data["value"] == pytest.approx(1 / (1 + 2.718281828459045**-4), rel=1e-12)
     data = strict_json(grad("eval", "-", "x=2", "--json", input="x * x\n").stdout)
     assert data["gradient"] == {"x": 4}
     assert_clean_failure(grad("eval", "-f", str(tmp_path / "missing.grad")), 2)
@@ -187,8 +187,12 @@ def test_python_dash_m(tmp_path):
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "gradcli", "eval", "x*y", "x=2", "y=3",
-                             "--json"], capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-m", "gradcli", "eval", "x*y", "x=2", "y=3", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert strict_json(result.stdout)["gradient"] == {"x": 3, "y": 2}
 

@@ -131,8 +131,11 @@ def programs(draw, unary=UNARY, binary=BINARY, most=25):
 
 
 @settings(max_examples=200, deadline=None)
-@given(programs(), st.lists(st.floats(-3, 3), min_size=3, max_size=3),
-       st.sets(st.sampled_from(["x", "y", "z"]), min_size=1))
+@given(
+    programs(),
+    st.lists(st.floats(-3, 3), min_size=3, max_size=3),
+    st.sets(st.sampled_from(["x", "y", "z"]), min_size=1),
+)
 def test_random_programs_match_the_plain_engine_bit_for_bit(program, coords, wrt):
     graph = parse(program)
     point = dict(zip(["x", "y", "z"], coords))
@@ -152,14 +155,31 @@ def test_a_non_finite_parameter_fails_in_both(x):
         compile_graph(parse("exp(x) + 1"), ["x"])(x)
 
 
-EXTREME = st.sampled_from([0.0, -0.0, 1.0, -2.5, 1e-300, 1e154, -1e154, 1e300, -1e300,
-                           1.7e308, math.inf, -math.inf, math.nan])
+EXTREME = st.sampled_from(
+    [
+        0.0,
+        -0.0,
+        1.0,
+        -2.5,
+        1e-300,
+        1e154,
+        -1e154,
+        1e300,
+        -1e300,
+        1.7e308,
+        math.inf,
+        -math.inf,
+        math.nan,
+    ]
+)
 
 
 @settings(max_examples=300, deadline=None)
-@given(programs(["tanh", "sigmoid", "relu", "atan", "exp", "sin", "-"], ["+", "-", "*", "/"], 8),
-       st.lists(EXTREME, min_size=3, max_size=3),
-       st.sets(st.sampled_from(["x", "y", "z"]), min_size=1))
+@given(
+    programs(["tanh", "sigmoid", "relu", "atan", "exp", "sin", "-"], ["+", "-", "*", "/"], 8),
+    st.lists(EXTREME, min_size=3, max_size=3),
+    st.sets(st.sampled_from(["x", "y", "z"]), min_size=1),
+)
 def test_random_programs_fail_exactly_where_the_plain_engine_does(program, coords, wrt):
     """Values that overflow (and non-finite parameters) reach the output, vanish in an op
     like tanh or 1/x, or stop at an error: the narrowed finiteness test must see every case."""
@@ -168,6 +188,7 @@ def test_random_programs_fail_exactly_where_the_plain_engine_does(program, coord
     wanted = [n for n in ["x", "y", "z"] if n in wrt and n in graph.inputs]
     if not wanted:
         return
-    point = {n: point[n] if n in wanted or math.isfinite(point[n]) else 1.0
-             for n in graph.inputs}  # a data input is always finite
+    point = {
+        n: point[n] if n in wanted or math.isfinite(point[n]) else 1.0 for n in graph.inputs
+    }  # a data input is always finite
     assert_same_as_tape(program, point, wanted)

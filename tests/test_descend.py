@@ -28,6 +28,7 @@ def xs(trace, i=0):
 
 # --- SGD -------------------------------------------------------------------------------------
 
+
 def test_sgd_on_a_quadratic_follows_the_closed_form_iterates():
     # f = a(x - c)²: x_k = c + (x_0 - c)(1 - 2·a·lr)^k
     a, c, x0, lr = 1.5, 2.0, -1.0, 0.1
@@ -35,17 +36,16 @@ def test_sgd_on_a_quadratic_follows_the_closed_form_iterates():
     assert result.stopped == "steps" and result.steps == 30 and len(trace) == 31
     for k, x in enumerate(xs(trace)):
         assert x == pytest.approx(c + (x0 - c) * (1 - 2 * a * lr) ** k, rel=1e-12, abs=1e-15)
-    assert result.last.value == pytest.approx(a * (x0 - c) ** 2 * (1 - 2 * a * lr) ** 60,
-                                              rel=1e-10)
+    assert result.last.value == pytest.approx(a * (x0 - c) ** 2 * (1 - 2 * a * lr) ** 60, rel=1e-10)
 
 
 def test_sgd_on_a_two_parameter_bowl_follows_the_closed_form():
     # f = 2x² + 0.5y²: x_k = x_0(1 - 4lr)^k, y_k = y_0(1 - lr)^k
     result, trace = descend("2*x^2 + 0.5*y^2", {"x": 1.0, "y": -3.0}, lr=0.05, steps=20)
     for k, step in enumerate(trace):
-        assert step.point[0] == pytest.approx(0.8 ** k, rel=1e-12)
-        assert step.point[1] == pytest.approx(-3.0 * 0.95 ** k, rel=1e-12)
-        assert step.norm == pytest.approx(math.hypot(4 * 0.8 ** k, -3 * 0.95 ** k), rel=1e-12)
+        assert step.point[0] == pytest.approx(0.8**k, rel=1e-12)
+        assert step.point[1] == pytest.approx(-3.0 * 0.95**k, rel=1e-12)
+        assert step.norm == pytest.approx(math.hypot(4 * 0.8**k, -3 * 0.95**k), rel=1e-12)
 
 
 def test_one_sgd_step_is_v_minus_rate_times_the_hand_computed_gradient():
@@ -66,6 +66,7 @@ def test_one_sgd_step_is_v_minus_rate_times_the_hand_computed_gradient():
 
 
 # --- momentum, nesterov, adam ----------------------------------------------------------------
+
 
 def test_momentum_first_three_steps_by_hand():
     # f = x², x0 = 1, lr 0.1, μ 0.9: g = 2x; b1 = g0; b ← μb + g; x ← x − lr·b
@@ -90,15 +91,14 @@ def test_adam_first_steps_against_the_textbook_formula():
         g = 2 * x + 3
         m = b1 * m + (1 - b1) * g
         v = b2 * v + (1 - b2) * g * g
-        x = x - lr * (m / (1 - b1 ** t)) / (math.sqrt(v / (1 - b2 ** t)) + eps)
+        x = x - lr * (m / (1 - b1**t)) / (math.sqrt(v / (1 - b2**t)) + eps)
         assert trace[t].point[0] == pytest.approx(x, rel=1e-13)
     # the first step of Adam moves by lr·g/(|g| + ε), about lr
     assert trace[1].point[0] == pytest.approx(1.0 - 0.1 * 5 / (5 + 1e-8), rel=1e-15)
 
 
 def test_adam_on_rosenbrock_reaches_one_one():
-    result, _ = descend(ROSENBROCK, {"x": -1.5, "y": 2.0}, optimizer="adam", lr=0.05,
-                        steps=3000)
+    result, _ = descend(ROSENBROCK, {"x": -1.5, "y": 2.0}, optimizer="adam", lr=0.05, steps=3000)
     assert result.final["x"] == pytest.approx(1.0, abs=1e-3)
     assert result.final["y"] == pytest.approx(1.0, abs=1e-3)
     assert result.last.value < 1e-6
@@ -106,9 +106,11 @@ def test_adam_on_rosenbrock_reaches_one_one():
 
 # --- the neuron and error backpropagation ----------------------------------------------------
 
+
 def test_sigmoid_neuron_trained_toward_one_rises_monotonically():
-    result, trace = descend(NEURON, NEURON_START, params=["w0", "w1", "w2"], target=1.0,
-                            lr=0.5, steps=200)
+    result, trace = descend(
+        NEURON, NEURON_START, params=["w0", "w1", "w2"], target=1.0, lr=0.5, steps=200
+    )
     values = [s.value for s in trace]
     assert values[0] == pytest.approx(0.73, abs=0.005)
     assert all(b > a for a, b in zip(values, values[1:]))
@@ -123,6 +125,7 @@ def test_sigmoid_neuron_trained_toward_one_rises_monotonically():
 
 
 # --- stopping --------------------------------------------------------------------------------
+
 
 def test_tol_stops_early_when_the_gradient_norm_falls_below_it():
     # x_k = 3·0.8^k, |f'| = 6·0.8^k < 1e-3 first at k = 39
@@ -144,7 +147,7 @@ def test_too_large_a_rate_diverges_cleanly_with_a_hint():
     result, trace = descend("x^2", {"x": 1.0}, lr=1.5, steps=5000)
     assert result.stopped == "diverged" and result.exit_code == 1
     assert all(math.isfinite(s.value) for s in trace)
-    assert abs(result.last.point[0]) == 2.0 ** result.last.step
+    assert abs(result.last.point[0]) == 2.0**result.last.step
     assert result.failed_step == result.last.step + 1
     assert "--lr 0.15" in result.hint
     assert isinstance(result.error, DomainError)
@@ -180,7 +183,7 @@ def test_maximize_climbs():
     result, trace = descend("1 - (x - 2)^2", {"x": 0.0}, lr=0.1, steps=25, maximize=True)
     assert trace[1].point[0] == pytest.approx(0.4, rel=1e-15)
     for k, x in enumerate(xs(trace)):
-        assert x == pytest.approx(2 - 2 * 0.8 ** k, rel=1e-12)
+        assert x == pytest.approx(2 - 2 * 0.8**k, rel=1e-12)
     assert result.last.value > result.first.value
 
 
@@ -193,11 +196,23 @@ def test_interruption_still_gives_a_summary():
     assert result.stopped == "interrupted" and result.steps == 7 and result.exit_code == 130
 
 
-@pytest.mark.parametrize("options", [
-    {"lr": 0.0}, {"lr": -1.0}, {"lr": math.inf}, {"steps": -1}, {"tol": -1.0},
-    {"momentum": 1.0}, {"beta1": 1.0}, {"beta2": -0.1}, {"eps": 0.0},
-    {"optimizer": "lbfgs"}, {"maximize": True, "target": 1.0}, {"params": ("nope",)},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"lr": 0.0},
+        {"lr": -1.0},
+        {"lr": math.inf},
+        {"steps": -1},
+        {"tol": -1.0},
+        {"momentum": 1.0},
+        {"beta1": 1.0},
+        {"beta2": -0.1},
+        {"eps": 0.0},
+        {"optimizer": "lbfgs"},
+        {"maximize": True, "target": 1.0},
+        {"params": ("nope",)},
+    ],
+)
 def test_bad_settings_are_usage_errors(options):
     with pytest.raises(UsageError):
         Descent(Tape(parse("x^2")), {"x": 1.0}, DescendConfig(**options))
@@ -222,5 +237,5 @@ def test_an_update_that_overflows_diverges():
 def test_a_run_that_climbs_while_minimising_gets_a_hint():
     # x ← x − 1.5·2x = −2x: f grows but stays finite for 10 steps
     result, trace = descend("x^2", {"x": 1.0}, lr=1.5, steps=10)
-    assert result.stopped == "steps" and trace[-1].value == 4.0 ** 10
+    assert result.stopped == "steps" and trace[-1].value == 4.0**10
     assert "--lr 0.15" in result.hint

@@ -23,14 +23,24 @@ def test_human_output_has_table_plot_and_summary(grad):
     result = grad("descend", "(x - 3)^2 + (y + 1)^2", "x=0", "y=0", "--steps", "50")
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    for word in ("trace", "step", "|∇|", "f over the steps", "stopped", "final point",
-                 "took all 50 steps"):
+    for word in (
+        "trace",
+        "step",
+        "|∇|",
+        "f over the steps",
+        "stopped",
+        "final point",
+        "took all 50 steps",
+    ):
         assert word in out
     # x_k = 3(1 − 0.8^k): at 50 steps 3 − 3·0.8^50 ≈ 2.99996
     assert "x = 2.99996" in out and "y = -0.999986" in out
     # about 20 rows by default: steps 0, 3, 6, …, 48 and the last, 50
-    rows = [line.split("│")[1].strip() for line in out.splitlines()
-            if line.startswith("│") and line.split("│")[1].strip().isdigit()]
+    rows = [
+        line.split("│")[1].strip()
+        for line in out.splitlines()
+        if line.startswith("│") and line.split("│")[1].strip().isdigit()
+    ]
     assert rows[:3] == ["0", "3", "6"] and rows[-1] == "50" and len(rows) <= 21
     assert "\x1b[" not in out  # no colour when piped / NO_COLOR
 
@@ -40,8 +50,15 @@ def test_progress_bar_only_on_a_terminal(grad, tmp_path):
     args = ["descend", "x^2", "x=1", "--lr", "1e-6", "--steps", "30000"]
     env = {**os.environ, "COLUMNS": "100"}
     env.pop("NO_COLOR", None)
-    child = pexpect.spawn(grad_executable(), args, env=env, cwd=str(tmp_path),
-                          encoding="utf-8", timeout=60, dimensions=(40, 100))
+    child = pexpect.spawn(
+        grad_executable(),
+        args,
+        env=env,
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=60,
+        dimensions=(40, 100),
+    )
     child.expect(pexpect.EOF)
     child.close()
     assert child.exitstatus == 0
@@ -53,14 +70,28 @@ def test_progress_bar_only_on_a_terminal(grad, tmp_path):
 
 def test_every_selects_the_rows(grad):
     result = grad("descend", "x^2", "x=1", "--steps", "10", "--every", "4")
-    rows = [line.split("│")[1].strip() for line in result.stdout.splitlines()
-            if line.startswith("│") and line.split("│")[1].strip().isdigit()]
+    rows = [
+        line.split("│")[1].strip()
+        for line in result.stdout.splitlines()
+        if line.startswith("│") and line.split("│")[1].strip().isdigit()
+    ]
     assert rows == ["0", "4", "8", "10"]
 
 
 def test_json_output_is_strict_and_complete(grad):
-    result = grad("descend", *NEURON, "--wrt", "w0,w1,w2", "--target", "1", "--lr", "0.5",
-                  "--steps", "40", "--json")
+    result = grad(
+        "descend",
+        *NEURON,
+        "--wrt",
+        "w0,w1,w2",
+        "--target",
+        "1",
+        "--lr",
+        "0.5",
+        "--steps",
+        "40",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     data = strict_json(result.stdout)
     assert data["stopped"] == "steps" and data["steps"] == 40
@@ -82,8 +113,9 @@ def test_json_output_is_strict_and_complete(grad):
 
 
 def test_csv_writes_the_full_trace(grad, tmp_path):
-    result = grad("descend", "x^2 + 3*y^2", "x=1", "y=1", "--steps", "30", "--csv",
-                  "run.csv", "--json")
+    result = grad(
+        "descend", "x^2 + 3*y^2", "x=1", "y=1", "--steps", "30", "--csv", "run.csv", "--json"
+    )
     assert result.returncode == 0, result.stderr
     data = strict_json(result.stdout)
     with open(tmp_path / "run.csv", newline="") as handle:
@@ -96,8 +128,8 @@ def test_csv_writes_the_full_trace(grad, tmp_path):
         assert float(row["x"]) == t["point"]["x"] and float(row["y"]) == t["point"]["y"]
         assert float(row["grad_y"]) == t["gradient"]["y"]
     # closed form: x_k = 0.8^k, y_k = 0.4^k
-    assert float(rows[30]["x"]) == pytest.approx(0.8 ** 30, rel=1e-12)
-    assert float(rows[30]["y"]) == pytest.approx(0.4 ** 30, rel=1e-12)
+    assert float(rows[30]["x"]) == pytest.approx(0.8**30, rel=1e-12)
+    assert float(rows[30]["y"]) == pytest.approx(0.4**30, rel=1e-12)
 
 
 def test_exit_codes_converged_not_converged(grad):
@@ -143,21 +175,35 @@ def test_maximize_and_a_formula_starting_with_minus(grad):
 
 
 def test_adam_on_rosenbrock(grad):
-    result = grad("descend", "(1-x)^2 + 100*(y-x^2)^2", "x=-1.5", "y=2", "--optimizer", "adam",
-                  "--lr", "0.05", "--steps", "3000", "--json")
+    result = grad(
+        "descend",
+        "(1-x)^2 + 100*(y-x^2)^2",
+        "x=-1.5",
+        "y=2",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.05",
+        "--steps",
+        "3000",
+        "--json",
+    )
     data = strict_json(result.stdout)
     assert data["final"]["x"] == pytest.approx(1, abs=1e-3)
     assert data["final"]["y"] == pytest.approx(1, abs=1e-3)
 
 
-@pytest.mark.parametrize("args, words", [
-    (["x^2", "x=1", "--wrt", "y"], "not an input"),
-    (["x^2", "x=1", "--lr", "0"], "--lr"),
-    (["x^2", "x=1", "--maximize", "--target", "1"], "do not go together"),
-    (["x^2", "x=1", "--plot", "run.jpg"], ".png or .svg"),
-    (["x^2", "x=1", "--optimizer", "lbfgs"], "lbfgs"),
-    (["x^2"], "no value for x"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["x^2", "x=1", "--wrt", "y"], "not an input"),
+        (["x^2", "x=1", "--lr", "0"], "--lr"),
+        (["x^2", "x=1", "--maximize", "--target", "1"], "do not go together"),
+        (["x^2", "x=1", "--plot", "run.jpg"], ".png or .svg"),
+        (["x^2", "x=1", "--optimizer", "lbfgs"], "lbfgs"),
+        (["x^2"], "no value for x"),
+    ],
+)
 def test_usage_errors_exit_2(grad, args, words):
     result = grad("descend", *args)
     assert result.returncode == 2
@@ -174,13 +220,26 @@ def test_bad_start_is_an_evaluation_error(grad):
 
 def test_plot_png_and_svg(grad, tmp_path):
     pytest.importorskip("matplotlib")
-    result = grad("descend", "(1-x)^2 + 100*(y-x^2)^2", "x=-1.5", "y=2", "--optimizer", "adam",
-                  "--lr", "0.05", "--steps", "500", "--plot", "run.png")
+    result = grad(
+        "descend",
+        "(1-x)^2 + 100*(y-x^2)^2",
+        "x=-1.5",
+        "y=2",
+        "--optimizer",
+        "adam",
+        "--lr",
+        "0.05",
+        "--steps",
+        "500",
+        "--plot",
+        "run.png",
+    )
     assert result.returncode == 0, result.stderr
     png = (tmp_path / "run.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
-    result = grad("descend", *NEURON, "--wrt", "w0,w1,w2", "--target", "1", "--plot",
-                  "neuron.svg", "--json")
+    result = grad(
+        "descend", *NEURON, "--wrt", "w0,w1,w2", "--target", "1", "--plot", "neuron.svg", "--json"
+    )
     assert result.returncode == 0, result.stderr
     svg = (tmp_path / "neuron.svg").read_text()
     assert "<svg" in svg and svg.rstrip().endswith("</svg>")
@@ -191,8 +250,7 @@ def test_plot_without_matplotlib_says_how_to_install(grad, tmp_path):
     hidden = tmp_path / "hide"
     (hidden / "matplotlib").mkdir(parents=True)
     (hidden / "matplotlib" / "__init__.py").write_text("raise ImportError('hidden')\n")
-    result = grad("descend", "x^2", "x=1", "--plot", "run.png",
-                  env={"PYTHONPATH": str(hidden)})
+    result = grad("descend", "x^2", "x=1", "--plot", "run.png", env={"PYTHONPATH": str(hidden)})
     assert result.returncode == 2
     assert "pip install 'gradcli[plot]'" in result.stderr
     assert not (tmp_path / "run.png").exists()
@@ -202,10 +260,26 @@ def test_plot_without_matplotlib_says_how_to_install(grad, tmp_path):
 @pytest.mark.parametrize("as_json", [False, True])
 def test_ctrl_c_stops_and_still_reports(tmp_path, as_json):
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120"}
-    args = [grad_executable(), "descend", "x^2 + y^2", "x=1", "y=1", "--lr", "1e-9",
-            "--steps", "100000000"] + (["--json"] if as_json else [])
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               cwd=tmp_path, env=env, preexec_fn=default_sigint)
+    args = [
+        grad_executable(),
+        "descend",
+        "x^2 + y^2",
+        "x=1",
+        "y=1",
+        "--lr",
+        "1e-9",
+        "--steps",
+        "100000000",
+    ] + (["--json"] if as_json else [])
+    process = subprocess.Popen(
+        args,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        preexec_fn=default_sigint,
+    )
     time.sleep(1.5)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=30)
@@ -220,8 +294,19 @@ def test_ctrl_c_stops_and_still_reports(tmp_path, as_json):
 
 
 def test_a_parameter_named_twice_in_wrt_counts_once(grad):
-    result = grad("descend", "x^2 + y^2", "x=1", "y=1", "--wrt", "x,x", "--steps", "2",
-                  "--lr", "0.25", "--json")
+    result = grad(
+        "descend",
+        "x^2 + y^2",
+        "x=1",
+        "y=1",
+        "--wrt",
+        "x,x",
+        "--steps",
+        "2",
+        "--lr",
+        "0.25",
+        "--json",
+    )
     assert result.returncode == 0, result.stderr
     data = strict_json(result.stdout)
     assert data["final"] == {"x": 0.25} and data["fixed"] == {"y": 1.0}  # x·(1 − 2·0.25)²

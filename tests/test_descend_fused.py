@@ -39,8 +39,16 @@ def outcome(descent: Descent):
         return type(exc), exc.message, exc.hint
     result = descent.result()
     error = result.error and (type(result.error), result.error.message, result.error.hint)
-    return (trace, result.stopped, result.reason, result.failed_step, result.hint, error,
-            bits(result.first), bits(result.last))
+    return (
+        trace,
+        result.stopped,
+        result.reason,
+        result.failed_step,
+        result.hint,
+        error,
+        bits(result.first),
+        bits(result.last),
+    )
 
 
 def both(text: str, point: dict, config: DescendConfig):
@@ -122,8 +130,12 @@ ENDINGS = [
     # x ← −3x: the squared error overflows long before its gradient does
     ("0.001 * x", {"x": 1.0}, {"lr": 2e6, "target": 0.0, "steps": 5000}, "overflows at f"),
     ("x^2", {"x": 3.0}, {"lr": 0.1, "steps": 10_000, "tol": 1e-3}, "fell below --tol"),
-    ("(x - 1)^2 + y^2", {"x": 0.0, "y": 1.0}, {"lr": 0.01, "steps": 50, "target": 0.5},
-     "took all 50 steps"),
+    (
+        "(x - 1)^2 + y^2",
+        {"x": 0.0, "y": 1.0},
+        {"lr": 0.01, "steps": 50, "target": 0.5},
+        "took all 50 steps",
+    ),
     # the gradient -0.0 at -0.0: the signs of zeros in the point and the momentum buffer
     ("relu(x)", {"x": -0.0}, {"steps": 3, "maximize": True}, "took all 3 steps"),
 ]
@@ -152,8 +164,11 @@ def test_a_bad_start_raises_the_same_error():
 
 
 def test_ctrl_c_inside_the_generated_loop_keeps_the_last_step_seen():
-    descent = Descent(Tape(parse("sigmoid(w*x + b)")), {"w": 0.5, "x": 2.0, "b": 0.1},
-                      DescendConfig(lr=1e-3, steps=10**7))
+    descent = Descent(
+        Tape(parse("sigmoid(w*x + b)")),
+        {"w": 0.5, "x": 2.0, "b": 0.1},
+        DescendConfig(lr=1e-3, steps=10**7),
+    )
     assert len(descent.loops) == 2
     seen = []
 
@@ -191,6 +206,7 @@ def test_graphs_above_the_compiled_limit_use_the_plain_loop(monkeypatch):
     import gradcli.core.descend as descend
 
     monkeypatch.setattr(descend, "MAX_NODES", 3)
-    descent = Descent(Tape(parse("sin(x) * cos(y) + x")), {"x": 1.0, "y": 2.0},
-                      DescendConfig(steps=5))
+    descent = Descent(
+        Tape(parse("sin(x) * cos(y) + x")), {"x": 1.0, "y": 2.0}, DescendConfig(steps=5)
+    )
     assert len(descent.loops) == 1 and len(list(descent)) == 6

@@ -15,10 +15,10 @@ import time
 import pytest
 from conftest import default_sigint, grad_executable, strict_json
 
-from gradcli.output import jsonout
 from gradcli.core.descend import DescendConfig, run_to_end
 from gradcli.core.engine import Tape
 from gradcli.core.syntax import parse
+from gradcli.output import jsonout
 
 
 def reference(formula: str, point: dict, **options) -> dict:
@@ -29,14 +29,25 @@ def reference(formula: str, point: dict, **options) -> dict:
 
 RUNS = [
     ("(x - 3)^2 + (y + 1)^2", {"x": 0.0, "y": 0.0}, ["--steps", "50"], {"steps": 50}),
-    ("sigmoid(w0*x0 + w1*x1 + w2)", {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0},
-     ["--wrt", "w0,w1,w2", "--target", "1", "--lr", "0.5", "--steps", "30"],
-     {"params": ("w0", "w1", "w2"), "target": 1.0, "lr": 0.5, "steps": 30}),
+    (
+        "sigmoid(w0*x0 + w1*x1 + w2)",
+        {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0},
+        ["--wrt", "w0,w1,w2", "--target", "1", "--lr", "0.5", "--steps", "30"],
+        {"params": ("w0", "w1", "w2"), "target": 1.0, "lr": 0.5, "steps": 30},
+    ),
     ("log(x)", {"x": 0.5}, ["--lr", "10", "--steps", "5"], {"lr": 10.0, "steps": 5}),
-    ("x^2", {"x": 3.0}, ["--tol", "1e-3", "--steps", "10000", "--optimizer", "adam"],
-     {"tol": 1e-3, "steps": 10000, "optimizer": "adam"}),
-    ("x^2 + y^2", {"x": 1.0, "y": 2.0}, ["--steps", "5000", "--lr", "1e-4"],
-     {"steps": 5000, "lr": 1e-4}),  # several chunks
+    (
+        "x^2",
+        {"x": 3.0},
+        ["--tol", "1e-3", "--steps", "10000", "--optimizer", "adam"],
+        {"tol": 1e-3, "steps": 10000, "optimizer": "adam"},
+    ),
+    (
+        "x^2 + y^2",
+        {"x": 1.0, "y": 2.0},
+        ["--steps", "5000", "--lr", "1e-4"],
+        {"steps": 5000, "lr": 1e-4},
+    ),  # several chunks
 ]
 
 
@@ -48,8 +59,7 @@ def test_the_streamed_json_is_the_whole_run_document(grad, formula, point, args,
 
 
 @pytest.mark.parametrize("formula, point, args, options", RUNS[:3])
-def test_the_streamed_csv_has_every_step_exactly(grad, tmp_path, formula, point, args,
-                                                 options):
+def test_the_streamed_csv_has_every_step_exactly(grad, tmp_path, formula, point, args, options):
     bindings = [f"{n}={v!r}" for n, v in point.items()]
     grad("descend", formula, *bindings, *args, "--csv", "t.csv")
     rows = list(csv.reader(io.StringIO((tmp_path / "t.csv").read_text())))
@@ -57,9 +67,14 @@ def test_the_streamed_csv_has_every_step_exactly(grad, tmp_path, formula, point,
     assert len(rows) == len(document["trace"]) + 1
     params = list(document["final"])
     for row, step in zip(rows[1:], document["trace"]):
-        expected = [step["step"], step["value"], *([step["loss"]] if "loss" in step else []),
-                    *(step["point"][p] for p in params),
-                    *(step["gradient"][p] for p in params), step["grad_norm"]]
+        expected = [
+            step["step"],
+            step["value"],
+            *([step["loss"]] if "loss" in step else []),
+            *(step["point"][p] for p in params),
+            *(step["gradient"][p] for p in params),
+            step["grad_norm"],
+        ]
         assert [int(row[0]), *map(float, row[1:])] == expected
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".t.csv")]
 
@@ -70,8 +85,9 @@ def test_every_thins_the_json_trace_and_keeps_the_last_step(grad):
     assert [s["step"] for s in data["trace"]] == [0, 10, 20, 25]
     whole = reference("x^2", {"x": 1.0}, steps=25)
     assert data["trace"] == [s for s in whole["trace"] if s["step"] in (0, 10, 20, 25)]
-    assert {k: v for k, v in data.items() if k != "trace"} == \
-        {k: v for k, v in whole.items() if k != "trace"}
+    assert {k: v for k, v in data.items() if k != "trace"} == {
+        k: v for k, v in whole.items() if k != "trace"
+    }
 
 
 def test_a_bad_start_writes_nothing(grad, tmp_path):
@@ -93,8 +109,13 @@ def test_text_mode_divergence_is_said_on_stderr_too(grad):
 def peak_rss_kb(args: list[str], cwd) -> int:
     """Peak resident memory of one run of the real command (its own, from wait4)."""
     env = {**os.environ, "NO_COLOR": "1", "MPLBACKEND": "Agg"}
-    process = subprocess.Popen([grad_executable(), *args], stdout=subprocess.DEVNULL,
-                               stderr=subprocess.PIPE, cwd=cwd, env=env)
+    process = subprocess.Popen(
+        [grad_executable(), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=cwd,
+        env=env,
+    )
     _, status, usage = os.wait4(process.pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0, process.stderr.read()
     process.stderr.close()
@@ -103,8 +124,19 @@ def peak_rss_kb(args: list[str], cwd) -> int:
 
 def test_memory_does_not_grow_with_the_number_of_steps(tmp_path):
     pytest.importorskip("matplotlib")
-    args = ["descend", "x^2 + y^2", "x=1", "y=2", "--lr", "1e-7", "--json", "--csv", "t.csv",
-            "--plot", "t.png"]
+    args = [
+        "descend",
+        "x^2 + y^2",
+        "x=1",
+        "y=2",
+        "--lr",
+        "1e-7",
+        "--json",
+        "--csv",
+        "t.csv",
+        "--plot",
+        "t.png",
+    ]
     small = peak_rss_kb([*args, "--steps", "20000"], tmp_path)
     large = peak_rss_kb([*args, "--steps", "200000"], tmp_path)
     # the whole trace in memory took ~1.4 kB a step: 250 MB more for the larger run
@@ -116,10 +148,27 @@ def test_ctrl_c_mid_run_leaves_valid_json_and_csv(tmp_path, interrupts):
     """A second Ctrl-C while the files are finished still leaves them whole."""
     env = {**os.environ, "NO_COLOR": "1"}
     process = subprocess.Popen(
-        [grad_executable(), "descend", "x^2 + y^2", "x=1", "y=1", "--lr", "1e-9", "--steps",
-         "100000000", "--json", "--csv", "t.csv"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=env, bufsize=0,
-        preexec_fn=default_sigint)
+        [
+            grad_executable(),
+            "descend",
+            "x^2 + y^2",
+            "x=1",
+            "y=1",
+            "--lr",
+            "1e-9",
+            "--steps",
+            "100000000",
+            "--json",
+            "--csv",
+            "t.csv",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        env=env,
+        bufsize=0,
+        preexec_fn=default_sigint,
+    )
     first, deadline = b"", time.monotonic() + 60
     while b'"step":2048' not in first:  # the run is under way: its first chunk is out
         ready, _, _ = select.select([process.stdout], [], [], 1.0)

@@ -7,17 +7,18 @@ import math
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from plain_diagnostics import plain_diagnose
+from strategies import evaluations
 
 from gradcli.core.diagnostics import SATURATION, diagnose
 from gradcli.core.engine import Tape, resolve_point
 from gradcli.core.examples import EXAMPLES
 from gradcli.core.syntax import parse
-from plain_diagnostics import plain_diagnose
-from strategies import evaluations
 
 # Values that hit the interesting cases (0 exactly, ties) often, and ordinary ones too.
-VALUES = st.one_of(st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5]),
-                   st.floats(-50, 50, allow_nan=False))
+VALUES = st.one_of(
+    st.sampled_from([0.0, -0.0, 1.0, -1.0, 2.5]), st.floats(-50, 50, allow_nan=False)
+)
 TAPES: dict[str, Tape] = {}
 
 
@@ -99,8 +100,7 @@ def test_zero_gradient_iff_an_input_gradient_is_exactly_zero(x, y, z):
 def test_zero_gradient_reasons():
     tape = Tape(parse("x * y + max(z, w)"))
     ev = tape.evaluate({"x": 2.0, "y": 0.0, "z": 1.0, "w": -1.0})
-    reasons = {ev.graph.names[d.node]: d.reason for d in diagnose(ev)
-               if d.kind == "zero-gradient"}
+    reasons = {ev.graph.names[d.node]: d.reason for d in diagnose(ev) if d.kind == "zero-gradient"}
     assert set(reasons) == {"x", "w"}
     assert "multiplies by 0" in reasons["x"]
     assert "max where it does not win" in reasons["w"]
@@ -123,8 +123,9 @@ def test_underflow_iff_product_of_nonzero_gradients_is_below_normal():
     assert of_kind(kinds("x * 1e-200 * 1e-200", x=1.0), "underflow") == [2]
     assert of_kind(kinds("x * 1e-100 * 1e-100", x=1.0), "underflow") == []
     assert of_kind(kinds("x * 1e-200 * 1e-200", x=1.0), "zero-gradient") == [0]
-    assert "underflows" in diagnose(Tape(parse("x * 1e-200 * 1e-200")).evaluate(
-        {"x": 1.0}))[0].reason
+    assert (
+        "underflows" in diagnose(Tape(parse("x * 1e-200 * 1e-200")).evaluate({"x": 1.0}))[0].reason
+    )
 
 
 def test_lecture_examples_are_clean_except_the_max():
@@ -135,7 +136,9 @@ def test_lecture_examples_are_clean_except_the_max():
     graph = parse(EXAMPLES["gates"].program)
     values, _ = resolve_point(graph, {})
     assert sorted(d.kind for d in diagnose(Tape(graph).evaluate(values))) == [
-        "losing-branch", "zero-gradient"]
+        "losing-branch",
+        "zero-gradient",
+    ]
 
 
 def test_cli_shows_diagnostics_and_json(grad):
@@ -161,15 +164,18 @@ def test_the_same_findings_as_the_plain_pass_over_every_node(ev):
         assert diagnose(ev) == plain_diagnose(ev)
 
 
-@pytest.mark.parametrize("text,point", [
-    ("a = x / -1e160; b = a / -1e160; b", {"x": 1.0}),  # underflow with a negative gradient
-    ("a = x * 1e-160; -(a * 1e-160)", {"x": 1.0}),
-    ("a = sin(x) / 1e160; b = -a / 1e160; b", {"x": 1.0}),
-    ("sqrt(x) * y", {"x": 0.0, "y": -1.0}),  # an infinite local gradient
-    ("max(x, y, x) + relu(y) * x * y", {"x": 0.0, "y": 0.0}),
-    ("q = sigmoid(x) - tanh(y); q * x", {"x": 30.0, "y": -30.0}),
-    ("x - x", {"x": 2.0}),
-])
+@pytest.mark.parametrize(
+    "text,point",
+    [
+        ("a = x / -1e160; b = a / -1e160; b", {"x": 1.0}),  # underflow with a negative gradient
+        ("a = x * 1e-160; -(a * 1e-160)", {"x": 1.0}),
+        ("a = sin(x) / 1e160; b = -a / 1e160; b", {"x": 1.0}),
+        ("sqrt(x) * y", {"x": 0.0, "y": -1.0}),  # an infinite local gradient
+        ("max(x, y, x) + relu(y) * x * y", {"x": 0.0, "y": 0.0}),
+        ("q = sigmoid(x) - tanh(y); q * x", {"x": 30.0, "y": -30.0}),
+        ("x - x", {"x": 2.0}),
+    ],
+)
 def test_the_same_findings_as_the_plain_pass_on_chosen_cases(text, point):
     ev = Tape(parse(text)).evaluate(point)
     assert diagnose(ev) == plain_diagnose(ev)

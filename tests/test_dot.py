@@ -11,17 +11,18 @@ import subprocess
 
 import pytest
 
-from gradcli.output.dot import to_dot, wire_number
 from gradcli.core.engine import Tape, resolve_point
 from gradcli.core.examples import EXAMPLES
 from gradcli.core.syntax import parse
+from gradcli.output.dot import to_dot, wire_number
 
-needs_dot = pytest.mark.skipif(shutil.which("dot") is None and not os.environ.get("CI"),
-                               reason="Graphviz is not installed (CI installs it)")
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None and not os.environ.get("CI"),
+    reason="Graphviz is not installed (CI installs it)",
+)
 
 # The lecture's figure of the sigmoid neuron: forward values and gradients on every wire.
-NEURON_VALUES = ["2.00", "-1.00", "-3.00", "-2.00", "6.00", "4.00", "1.00", "0.37", "1.37",
-                 "0.73"]
+NEURON_VALUES = ["2.00", "-1.00", "-3.00", "-2.00", "6.00", "4.00", "1.00", "0.37", "1.37", "0.73"]
 NEURON_GRADS = ["-0.20", "0.39", "-0.39", "-0.59", "0.20", "-0.53", "1.00"]
 
 
@@ -32,8 +33,9 @@ def example_dot(name: str) -> str:
 
 
 def svg_text(dot_text: str) -> list[str]:
-    done = subprocess.run(["dot", "-Tsvg"], input=dot_text, capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        ["dot", "-Tsvg"], input=dot_text, capture_output=True, text=True, check=True
+    )
     return [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", done.stdout)]
 
 
@@ -50,8 +52,10 @@ def test_dot_structure():
     assert text.startswith("digraph gradcli {") and "rankdir=LR;" in text
     # one wire per operand use plus the output wire; values green, gradients red
     assert text.count(" -> ") == 4 + 1
-    assert 'n2 -> n4 [label=<<font color="#1a7f37">3.00</font><br/>' \
-           '<font color="#cf222e">-4.00</font>>]' in text  # q = 3, ∂f/∂q = -4
+    assert (
+        'n2 -> n4 [label=<<font color="#1a7f37">3.00</font><br/>'
+        '<font color="#cf222e">-4.00</font>>]' in text
+    )  # q = 3, ∂f/∂q = -4
 
 
 @needs_dot
@@ -61,8 +65,22 @@ def test_svg_of_the_neuron_has_every_number_of_the_lecture(name):
     if name == "neuron":
         expected = NEURON_VALUES + NEURON_GRADS
     else:  # one sigmoid gate replaces ·-1, exp, +1 and 1/x: the wires before it are the same
-        expected = ["2.00", "-1.00", "-3.00", "-2.00", "6.00", "4.00", "1.00", "0.73",
-                    "-0.20", "0.39", "-0.39", "-0.59", "0.20", "1.00"]
+        expected = [
+            "2.00",
+            "-1.00",
+            "-3.00",
+            "-2.00",
+            "6.00",
+            "4.00",
+            "1.00",
+            "0.73",
+            "-0.20",
+            "0.39",
+            "-0.39",
+            "-0.59",
+            "0.20",
+            "1.00",
+        ]
     for number in expected:
         assert number in texts, number
     for label in ("w0", "x0", "w1", "x1", "w2", "dot", "f"):
@@ -100,8 +118,7 @@ def test_cli_svg_png_and_dot(grad, tmp_path):
 def test_cli_without_graphviz(grad, tmp_path):
     empty = tmp_path / "empty-bin"
     empty.mkdir()
-    result = grad("eval", "x * y", "x=1", "y=2", "--svg", "out.svg",
-                  env={"PATH": str(empty)})
+    result = grad("eval", "x * y", "x=1", "y=2", "--svg", "out.svg", env={"PATH": str(empty)})
     assert result.returncode == 2
     assert "Graphviz" in result.stderr and "apt-get install graphviz" in result.stderr
     assert "brew install graphviz" in result.stderr
@@ -117,6 +134,7 @@ def test_cli_format_conflicts(grad):
 
 
 # --- large diagrams ----------------------------------------------------------------------
+
 
 def copies(k: int) -> str:
     return " + ".join(["sin(x)*cos(y)"] * k)
@@ -135,9 +153,13 @@ def test_large_diagrams_are_compact_gates_carry_their_numbers():
     assert f'<font color="#1a7f37">{f:.2f}</font>' in text  # the output gate's value
     # x is drawn at each of its 100 uses: that wire's gradient, and the total
     share, total = math.cos(1) * math.cos(2), 100 * math.cos(1) * math.cos(2)
-    assert text.count(f"<b>x</b> ") == 100
-    assert text.count(f'<font color="#cf222e">{share:.2f}</font> '
-                      f'<font color="#cf222e">(Σ {total:.2f})</font>') == 100
+    assert text.count("<b>x</b> ") == 100
+    assert (
+        text.count(
+            f'<font color="#cf222e">{share:.2f}</font> <font color="#cf222e">(Σ {total:.2f})</font>'
+        )
+        == 100
+    )
 
 
 def test_small_diagrams_with_wires_across_many_ranks_are_compact_too():
@@ -201,10 +223,13 @@ def fake_dot(folder, script: str) -> dict:
     return {"PATH": f"{folder}{os.pathsep}{os.environ['PATH']}"}
 
 
-@pytest.mark.parametrize("script,message", [
-    ("echo 'Error: <stdin>: syntax error in line 1' >&2; exit 1", "syntax error in line 1"),
-    ("kill -SEGV $$", "crashed"),
-])
+@pytest.mark.parametrize(
+    "script,message",
+    [
+        ("echo 'Error: <stdin>: syntax error in line 1' >&2; exit 1", "syntax error in line 1"),
+        ("kill -SEGV $$", "crashed"),
+    ],
+)
 def test_a_failing_dot_is_a_graphviz_error_not_a_domain_error(grad, tmp_path, script, message):
     env = fake_dot(tmp_path / "bin", script)
     result = grad("eval", "x * y", "x=1", "y=2", "--svg", "out.svg", env=env)
@@ -214,8 +239,8 @@ def test_a_failing_dot_is_a_graphviz_error_not_a_domain_error(grad, tmp_path, sc
 
 
 def test_a_dot_that_does_not_finish_is_stopped(tmp_path, monkeypatch):
-    from gradcli.output import dot
     from gradcli.core.errors import ExitCode, GraphvizError
+    from gradcli.output import dot
 
     env = fake_dot(tmp_path / "bin", "exec sleep 30\n")
     monkeypatch.setenv("PATH", env["PATH"])

@@ -35,7 +35,11 @@ def test_gate_patterns():
     assert grads("x * y", x=3.0, y=-4.0) == {"x": -4.0, "y": 3.0}
     assert grads("max(z, w)", z=2.0, w=-1.0) == {"z": 1.0, "w": 0.0}
     assert grads("2 * (x*y + max(z, w))", x=3.0, y=-4.0, z=2.0, w=-1.0) == {
-        "x": -8.0, "y": 6.0, "z": 2.0, "w": 0.0}
+        "x": -8.0,
+        "y": 6.0,
+        "z": 2.0,
+        "w": 0.0,
+    }
 
 
 def test_kinks_follow_pytorch():

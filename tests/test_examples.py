@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import sympy as sp
-
 from conftest import strict_json
+
 from gradcli.core.engine import Tape, resolve_point
 from gradcli.core.examples import EXAMPLES
 from gradcli.core.syntax import parse
@@ -34,7 +34,12 @@ def test_neuron_matches_the_lecture(name):
     ev = evaluate(name)
     assert round(ev.value, 2) == 0.73
     assert {n: round(g, 2) for n, g in ev.gradient().items()} == {
-        "w0": -0.2, "x0": 0.39, "w1": -0.39, "x1": -0.59, "w2": 0.2}
+        "w0": -0.2,
+        "x0": 0.39,
+        "w1": -0.39,
+        "x1": -0.59,
+        "w2": 0.2,
+    }
 
 
 def test_both_neurons_agree():
@@ -73,5 +78,4 @@ def test_cli_lists_and_runs_examples(grad):
 def test_cli_unknown_example(grad):
     result = grad("example", "nueron")
     assert result.returncode == 2
-    assert "no example called 'nueron'" in result.stderr and "did you mean neuron" in \
-        result.stderr
+    assert "no example called 'nueron'" in result.stderr and "did you mean neuron" in result.stderr

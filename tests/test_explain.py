@@ -24,13 +24,19 @@ def test_circuit_steps_by_hand():
     # ∂f/∂x = ∂f/∂q · 1 = -4, ∂f/∂y = -4.
     steps = explain(run(EXAMPLES["circuit"].program)).steps
     assert [(s.number, s.label, s.formula, s.op) for s in steps] == [
-        (1, "f", "q * z", "mul"), (2, "q", "x + y", "add")]
+        (1, "f", "q * z", "mul"),
+        (2, "q", "x + y", "add"),
+    ]
     f, q = steps
     assert f.gathered == () and f.grad == 1
     assert [(c.local_formula, c.local, c.upstream, c.downstream) for c in f.inputs] == [
-        ("z", -4, 1, -4), ("q", 3, 1, 3)]
+        ("z", -4, 1, -4),
+        ("q", 3, 1, 3),
+    ]
     assert [(c.local_formula, c.local, c.upstream, c.downstream) for c in q.inputs] == [
-        ("1", 1, -4, -4), ("1", 1, -4, -4)]
+        ("1", 1, -4, -4),
+        ("1", 1, -4, -4),
+    ]
     assert q.grad == -4 and q.role == "distributor" and f.role == "swapper"
 
 
@@ -45,7 +51,7 @@ def test_neuron_steps_match_the_lecture_figure():
     # local gradients of the four gates: -1/x², 1, exp(x), -1
     div, add1, exp, neg = steps[:4]
     assert div.inputs[0].local_formula == "-1/#13²"
-    assert div.inputs[0].local == pytest.approx(-1 / 1.3678794411714423 ** 2)
+    assert div.inputs[0].local == pytest.approx(-1 / 1.3678794411714423**2)
     assert add1.inputs[0].local == 1
     assert exp.inputs[0].local_formula == "exp(#11)"
     assert exp.inputs[0].local == pytest.approx(math.exp(-1))
@@ -53,7 +59,12 @@ def test_neuron_steps_match_the_lecture_figure():
     final = {c.operand: round(c.downstream, 2) for s in steps for c in s.inputs}
     graph = parse(EXAMPLES["neuron"].program)
     assert {n: final[i] for n, i in graph.inputs.items()} == {
-        "w0": -0.2, "x0": 0.39, "w1": -0.39, "x1": -0.59, "w2": 0.2}
+        "w0": -0.2,
+        "x0": 0.39,
+        "w1": -0.39,
+        "x1": -0.59,
+        "w2": 0.2,
+    }
 
 
 def test_branches_show_each_path_and_their_sum():
@@ -74,11 +85,14 @@ def test_constants_get_no_step_and_unnamed_nodes_are_numbered():
     assert [c.downstream for c in router.inputs] == [2, 0]  # max routes to z only
 
 
-@pytest.mark.parametrize("source, point", [
-    ("a = x * y; b = a + x; f = b * a + sin(x)", {"x": 0.7, "y": -1.3}),
-    ("q = exp(x); f = q * q + q / (1 + q)", {"x": 0.4}),
-    ("f = max(x, y, x) * min(y, x) + abs(x - y)", {"x": 1.5, "y": 1.5}),
-])
+@pytest.mark.parametrize(
+    "source, point",
+    [
+        ("a = x * y; b = a + x; f = b * a + sin(x)", {"x": 0.7, "y": -1.3}),
+        ("q = exp(x); f = q * q + q / (1 + q)", {"x": 0.4}),
+        ("f = max(x, y, x) * min(y, x) + abs(x - y)", {"x": 1.5, "y": 1.5}),
+    ],
+)
 def test_branch_sums_equal_the_engine_gradients_exactly(source, point):
     ev = run(source, **point)
     expl = explain(ev)
@@ -105,7 +119,7 @@ def test_cli_explain_numbered_steps(grad):
     assert result.returncode == 0, result.stderr
     lines = [line.strip() for line in result.stdout.splitlines()]
     start = lines.index("step 1  f = q * z   mul, swapper   value -12")
-    assert lines[start:start + 8] == [
+    assert lines[start : start + 8] == [
         "step 1  f = q * z   mul, swapper   value -12",
         "∂f/∂f = 1   (the backward pass starts here)",
         "∂f/∂q = ∂f/∂f · ∂f/∂q = 1 × z = 1 × -4 = -4",
@@ -126,8 +140,7 @@ def test_cli_explain_neuron_and_branch_sum(grad):
     assert "∂f/∂x1 = ∂f/∂#5 · ∂#5/∂x1 = 0.2 × w1 = 0.2 × -3 = -0.59" in out
     assert "step 8" in out and "step 9" not in out
     result = grad("eval", "x*x + relu(x)", "x=3", "--explain")
-    assert "∂f/∂x = 1 + 3 + 3 = 7   (gradients add at branches: x feeds #2, #1)" in \
-        result.stdout
+    assert "∂f/∂x = 1 + 3 + 3 = 7   (gradients add at branches: x feeds #2, #1)" in result.stdout
 
 
 def test_cli_explain_json(grad):
@@ -138,7 +151,9 @@ def test_cli_explain_json(grad):
     steps = data["explanation"]
     assert [s["label"] for s in steps] == ["f", "q"]
     assert [(c["local_formula"], c["downstream"]) for c in steps[0]["inputs"]] == [
-        ("z", -4), ("q", 3)]
+        ("z", -4),
+        ("q", 3),
+    ]
 
 
 def test_partials_are_computed_once_for_the_diagnostics_and_the_explanation(monkeypatch):

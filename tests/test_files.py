@@ -16,10 +16,10 @@ import tempfile
 import threading
 
 import pytest
-
 from conftest import grad_executable
-from gradcli.output import files
+
 from gradcli.core.errors import UsageError
+from gradcli.output import files
 
 
 def umask_mode() -> int:
@@ -49,6 +49,7 @@ def devices(tmp_path):
 
 
 # --- regular files: beside and rename ---------------------------------------------------------
+
 
 def test_a_new_file_gets_the_umask_mode(tmp_path):
     files.write_text(tmp_path / "new.csv", "a,b\n")
@@ -110,8 +111,7 @@ def test_a_failure_in_the_block_leaves_the_old_file_whole_and_no_temporary(tmp_p
     assert target.read_text() == "old\n" and only(tmp_path) == ["trace.csv"]
 
 
-def test_a_full_disk_at_the_rename_is_a_usage_error_and_leaves_no_temporary(tmp_path,
-                                                                             monkeypatch):
+def test_a_full_disk_at_the_rename_is_a_usage_error_and_leaves_no_temporary(tmp_path, monkeypatch):
     # simulated: os.replace fails as a full or read-only disk would make it
     target = tmp_path / "t.csv"
     target.write_text("old\n")
@@ -142,8 +142,9 @@ def test_the_streaming_form_commits_what_was_written(tmp_path):
     assert target.read_text() == '{"trace": [' + ",".join(map(str, range(1000))) + "]}\n"
 
 
-def test_a_folder_that_takes_no_temporary_file_rewrites_a_writable_file_in_place(tmp_path,
-                                                                                  monkeypatch):
+def test_a_folder_that_takes_no_temporary_file_rewrites_a_writable_file_in_place(
+    tmp_path, monkeypatch
+):
     # simulated: mkstemp refuses as a read-only folder would (the real case runs below under
     # setpriv); the file itself is writable, so it is rewritten, and its longer old text goes
     target = tmp_path / "t.csv"
@@ -163,6 +164,7 @@ def test_a_folder_that_takes_no_temporary_file_rewrites_a_writable_file_in_place
 
 
 # --- anything else: written straight -----------------------------------------------------------
+
 
 def test_a_null_device_stays_a_device(devices):
     files.write_bytes(devices / "null", b"data")
@@ -205,6 +207,7 @@ def test_is_stdout():
 
 # --- reading ------------------------------------------------------------------------------
 
+
 def test_read_text_drops_a_byte_order_mark(tmp_path):
     (tmp_path / "f.grad").write_bytes(b"\xef\xbb\xbfx * 2\n")
     assert files.read_text(tmp_path / "f.grad") == "x * 2\n"
@@ -234,12 +237,16 @@ def test_read_text_refuses_past_the_limit_from_a_pipe(tmp_path, monkeypatch):
 
 # --- the installed grad -------------------------------------------------------------------------
 
+
 def test_csv_dash_is_standard_output_and_replaces_the_table(grad, tmp_path):
     result = grad("descend", "x^2", "x=1", "--steps", "2", "--csv", "-")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == ["step,value,x,grad_x,grad_norm",
-                                          "0,1.0,1.0,2.0,2.0", "1,0.6400000000000001,0.8,1.6,1.6",
-                                          "2,0.4096,0.64,1.28,1.28"]
+    assert result.stdout.splitlines() == [
+        "step,value,x,grad_x,grad_norm",
+        "0,1.0,1.0,2.0,2.0",
+        "1,0.6400000000000001,0.8,1.6,1.6",
+        "2,0.4096,0.64,1.28,1.28",
+    ]
     assert not (tmp_path / "-").exists()
     same = grad("descend", "x^2", "x=1", "--steps", "2", "--csv", "/dev/stdout")
     assert same.returncode == 0 and same.stdout == result.stdout
@@ -262,8 +269,9 @@ def test_svg_dash_writes_the_diagram_alone(grad, tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz")
-@pytest.mark.parametrize("option, name", [("--svg", "c.png"), ("--png", "c.svg"),
-                                          ("--svg", "C.PNG")])
+@pytest.mark.parametrize(
+    "option, name", [("--svg", "c.png"), ("--png", "c.svg"), ("--svg", "C.PNG")]
+)
 def test_a_diagram_named_for_the_other_format_is_a_usage_error(grad, tmp_path, option, name):
     result = grad("eval", "x*y", "x=2", "y=3", option, name)
     assert result.returncode == 2 and result.stdout == ""
@@ -298,9 +306,21 @@ def test_csv_into_an_inherited_descriptor(tmp_path):
     """`--csv >(cat)`: the shell passes /dev/fd/N, a pipe."""
     read_end, write_end = os.pipe()
     process = subprocess.Popen(
-        [grad_executable(), "descend", "x^2", "x=1", "--steps", "2", "--csv",
-         f"/dev/fd/{write_end}"], pass_fds=(write_end,), stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE, cwd=tmp_path)
+        [
+            grad_executable(),
+            "descend",
+            "x^2",
+            "x=1",
+            "--steps",
+            "2",
+            "--csv",
+            f"/dev/fd/{write_end}",
+        ],
+        pass_fds=(write_end,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    )
     os.close(write_end)
     with os.fdopen(read_end) as pipe:
         text = pipe.read()
@@ -319,6 +339,7 @@ def test_csv_through_a_symlink_writes_the_target(grad, tmp_path):
 
 # --- real permissions: root without CAP_DAC_OVERRIDE obeys file modes ---------------------------
 
+
 def _without_override() -> list[str] | None:
     setpriv = shutil.which("setpriv")
     if setpriv is None or os.geteuid() != 0:
@@ -327,8 +348,7 @@ def _without_override() -> list[str] | None:
     folder = tempfile.mkdtemp()
     try:
         os.chmod(folder, 0o555)
-        probe = subprocess.run([*command, "touch", os.path.join(folder, "x")],
-                               capture_output=True)
+        probe = subprocess.run([*command, "touch", os.path.join(folder, "x")], capture_output=True)
         return command if probe.returncode != 0 else None
     finally:
         os.chmod(folder, 0o755)
@@ -337,13 +357,20 @@ def _without_override() -> list[str] | None:
 
 WITHOUT_OVERRIDE = _without_override()
 needs_permissions = pytest.mark.skipif(
-    WITHOUT_OVERRIDE is None, reason="needs root and setpriv to make permissions refuse")
+    WITHOUT_OVERRIDE is None, reason="needs root and setpriv to make permissions refuse"
+)
 
 
 def grad_obeying_modes(tmp_path, *args):
     environment = {**os.environ, "NO_COLOR": "1", "GRADCLI_HISTORY": str(tmp_path / "h")}
-    return subprocess.run([*WITHOUT_OVERRIDE, grad_executable(), *args], capture_output=True,
-                          text=True, cwd=tmp_path, env=environment, timeout=60)
+    return subprocess.run(
+        [*WITHOUT_OVERRIDE, grad_executable(), *args],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=environment,
+        timeout=60,
+    )
 
 
 @needs_permissions
@@ -351,8 +378,9 @@ def test_a_write_only_file_is_written_not_refused_as_unreadable(tmp_path):
     target = tmp_path / "wo.csv"
     target.write_text("old\n")
     target.chmod(0o222)
-    result = grad_obeying_modes(tmp_path, "descend", "x^2", "x=1", "--steps", "2",
-                                "--csv", "wo.csv")
+    result = grad_obeying_modes(
+        tmp_path, "descend", "x^2", "x=1", "--steps", "2", "--csv", "wo.csv"
+    )
     assert result.returncode == 0, result.stderr
     target.chmod(0o644)
     assert target.read_text().startswith("step,")
@@ -366,13 +394,15 @@ def test_a_writable_file_in_a_read_only_folder_is_rewritten_in_place(tmp_path):
     target.write_text("old content that is longer than the new one\n" * 100)
     folder.chmod(0o555)
     try:
-        result = grad_obeying_modes(tmp_path, "descend", "x^2", "x=1", "--steps", "2",
-                                    "--csv", "ro/t.csv")
+        result = grad_obeying_modes(
+            tmp_path, "descend", "x^2", "x=1", "--steps", "2", "--csv", "ro/t.csv"
+        )
         assert result.returncode == 0, result.stderr
         assert target.read_text().splitlines()[-1] == "2,0.4096,0.64,1.28,1.28"
         assert only(folder) == ["t.csv"]
-        new = grad_obeying_modes(tmp_path, "descend", "x^2", "x=1", "--steps", "2",
-                                 "--csv", "ro/new.csv")
+        new = grad_obeying_modes(
+            tmp_path, "descend", "x^2", "x=1", "--steps", "2", "--csv", "ro/new.csv"
+        )
         assert new.returncode == 2 and new.stdout == ""
         assert new.stderr.strip() == "error: cannot write 'ro/new.csv': Permission denied"
     finally:
@@ -388,8 +418,9 @@ def test_a_file_that_cannot_be_written_is_exit_2_and_stays_whole(tmp_path):
     target.chmod(0o444)
     folder.chmod(0o555)
     try:
-        result = grad_obeying_modes(tmp_path, "descend", "x^2", "x=1", "--steps", "2",
-                                    "--csv", "ro/t.csv")
+        result = grad_obeying_modes(
+            tmp_path, "descend", "x^2", "x=1", "--steps", "2", "--csv", "ro/t.csv"
+        )
         assert result.returncode == 2 and result.stdout == ""
         assert result.stderr.strip() == "error: cannot write 'ro/t.csv': Permission denied"
         assert target.read_text() == "old\n" and only(folder) == ["t.csv"]

@@ -4,13 +4,14 @@ the same dicts, and strict (null, never NaN or Infinity)."""
 import json
 import math
 
-from hypothesis import given, settings
-
 from conftest import strict_json
-from gradcli.output import jsonout
+from hypothesis import given, settings
+from strategies import evaluations
+
 from gradcli.core.engine import Tape
 from gradcli.core.syntax import parse
-from strategies import evaluations
+from gradcli.output import jsonout
+
 
 def plain_dumps(data: dict) -> str:
     """The json module alone, on the same data with the nodes as a list of dicts."""
@@ -42,7 +43,13 @@ def test_nodes_are_a_sequence_of_dicts():
     ev = Tape(parse("q = x * 2; q + x")).evaluate({"x": 1.5})
     nodes = jsonout.evaluation(ev)["nodes"]
     assert len(nodes) == 4
-    assert nodes[-1] == {"id": 3, "op": "add", "name": None, "inputs": [2, 0], "value": 4.5,
-                         "grad": 1.0}
+    assert nodes[-1] == {
+        "id": 3,
+        "op": "add",
+        "name": None,
+        "inputs": [2, 0],
+        "value": 4.5,
+        "grad": 1.0,
+    }
     assert nodes[1:3] == [nodes[1], nodes[2]] and nodes[2]["name"] == "q"
     assert [n["id"] for n in nodes] == [0, 1, 2, 3]

@@ -11,20 +11,20 @@ import sys
 from pathlib import Path
 
 import pytest
+import test_parse
+import test_parse_fast
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedToken
 from lark.lexer import Lexer
+from plain_parser import tokens
 
-import test_parse
-import test_parse_fast
 from gradcli.core import lalr
 from gradcli.core.errors import SyntaxProblem
 from gradcli.core.examples import EXAMPLES
 from gradcli.core.lalr_generate import module_text
 from gradcli.core.tokens import Tok
-from plain_parser import tokens
 
 ROOT = Path(__file__).resolve().parent.parent
 GRAMMAR = ROOT / "grammars" / "gradcli.lark"
@@ -32,8 +32,9 @@ TABLES = ROOT / "gradcli" / "core" / "lalr_tables.py"
 
 
 def test_the_tables_in_the_repository_are_what_lark_makes_of_the_grammar():
-    assert TABLES.read_text(encoding="utf-8") == module_text(GRAMMAR.read_text("utf-8")), \
+    assert TABLES.read_text(encoding="utf-8") == module_text(GRAMMAR.read_text("utf-8")), (
         "gradcli/core/lalr_tables.py is stale: run `python -m gradcli.core.lalr_generate`"
+    )
 
 
 def test_a_changed_grammar_makes_other_tables():
@@ -45,22 +46,34 @@ def test_a_changed_grammar_makes_other_tables():
 
 def test_the_tables_are_the_same_whatever_the_string_hashing():
     # Lark numbers states in the order of sets of strings, which PYTHONHASHSEED shuffles
-    code = ("from pathlib import Path; from gradcli.core.lalr_generate import module_text; "
-            f"print(module_text(Path({str(GRAMMAR)!r}).read_text('utf-8')))")
-    texts = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
-             for seed in ("1", "2", "3")}
+    code = (
+        "from pathlib import Path; from gradcli.core.lalr_generate import module_text; "
+        f"print(module_text(Path({str(GRAMMAR)!r}).read_text('utf-8')))"
+    )
+    texts = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        ).stdout
+        for seed in ("1", "2", "3")
+    }
     assert len(texts) == 1
 
 
 def test_parsing_neither_imports_lark_nor_writes_a_file(tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    code = ("import sys; from gradcli.core.syntax import parse; parse('q = x * 2; q + 1'); "
-            "print('lark' in sys.modules)")
+    code = (
+        "import sys; from gradcli.core.syntax import parse; parse('q = x * 2; q + 1'); "
+        "print('lark' in sys.modules)"
+    )
     env = {**os.environ, "HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          cwd=tmp_path, env=env)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
     assert list(home.iterdir()) == []
@@ -69,13 +82,20 @@ def test_parsing_neither_imports_lark_nor_writes_a_file(tmp_path):
 def test_grad_writes_nothing_in_the_home(grad, tmp_path):
     home = tmp_path / "home"
     home.mkdir()
-    result = grad("eval", "(x + y) * z", "x=-2", "y=5", "z=-4",
-                  env={"HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")})
+    result = grad(
+        "eval",
+        "(x + y) * z",
+        "x=-2",
+        "y=5",
+        "z=-4",
+        env={"HOME": str(home), "XDG_CACHE_HOME": str(home / ".cache")},
+    )
     assert result.returncode == 0, result.stderr
     assert list(home.iterdir()) == []
 
 
 # --- Lark's own parser as the reference ----------------------------------------------------
+
 
 class _GradcliTokens(Lexer):
     """gradcli's lexer feeding Lark's parser: the same tokens the driver sees."""
@@ -106,6 +126,7 @@ class _TreeBuilder:
             if method == "start":
                 self.tree = node
             return node
+
         return build
 
 

@@ -105,7 +105,7 @@ def test_no_import_cycle():
                 path.pop()
                 state[node] = 2
             elif state.get(child) == 1:
-                cycles.append(path[path.index(child):] + [child])
+                cycles.append(path[path.index(child) :] + [child])
             elif not state.get(child):
                 state[child] = 1
                 path.append(child)
@@ -125,7 +125,8 @@ def test_importing_the_core_loads_no_ui_library():
         "import sys\n"
         + "".join(f"import gradcli.{m}\n" for m in core)
         + "print(sorted({m.split('.')[0] for m in sys.modules} & "
-        + repr(UI_LIBRARIES) + "))"
+        + repr(UI_LIBRARIES)
+        + "))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -10,8 +10,7 @@ from gradcli.core.errors import ExitCode
 def test_a_mistyped_option_is_an_unknown_option_with_the_nearest_suggested(grad):
     result = grad("eval", "x", "x=1", "--jsn")
     assert result.returncode == ExitCode.USAGE and result.stdout == ""
-    assert result.stderr == ("error: grad eval has no option --jsn\n"
-                             "hint: did you mean --json?\n")
+    assert result.stderr == ("error: grad eval has no option --jsn\nhint: did you mean --json?\n")
     descend = grad("descend", "x^2", "x=1", "--stpes=3")
     assert descend.returncode == 2 and "did you mean --steps?" in descend.stderr
     far = grad("check", "x", "x=1", "--zzzzzz")

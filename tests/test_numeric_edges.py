@@ -5,11 +5,11 @@ ordinary double. References: mpmath at 50 digits, and the rule itself for routin
 import math
 
 import pytest
+from conftest import strict_json
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from mpmath import mp, mpf
 
-from conftest import strict_json
 from gradcli.core.compiled import compile_graph
 from gradcli.core.diagnostics import diagnose
 from gradcli.core.engine import Tape, with_partials
@@ -39,10 +39,14 @@ def gradients(text: str, point: dict) -> dict:
 
 # --- 1. routing gates send exactly 0 ------------------------------------------------------
 
-@pytest.mark.parametrize("args,expected", [
-    (("eval", "max(1, log(x))", "x=1e-310", "--json"), {"x": 0.0}),
-    (("eval", "0*sqrt(relu(x))", "x=-1", "--json"), {"x": 0.0}),
-])
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (("eval", "max(1, log(x))", "x=1e-310", "--json"), {"x": 0.0}),
+        (("eval", "0*sqrt(relu(x))", "x=-1", "--json"), {"x": 0.0}),
+    ],
+)
 def test_the_issues_routing_commands(grad, args, expected):
     result = grad(*args)
     assert result.returncode == 0, result.stderr
@@ -50,7 +54,10 @@ def test_the_issues_routing_commands(grad, args, expected):
 
 
 BAD_UPSTREAM = {  # formulas that send +inf, -inf or nan into the gate at g(x) = 0
-    "inf": "sqrt({})", "-inf": "-sqrt({})", "nan": "0*sqrt({})"}
+    "inf": "sqrt({})",
+    "-inf": "-sqrt({})",
+    "nan": "0*sqrt({})",
+}
 non_positive = st.floats(max_value=0.0, allow_nan=False, allow_infinity=False)
 negative = st.floats(max_value=-5e-324, allow_nan=False, allow_infinity=False)
 
@@ -62,12 +69,19 @@ def test_a_dead_relu_sends_exactly_0_whatever_arrives(x, upstream):
 
 
 @settings(max_examples=60, deadline=None)
-@given(loser=negative, upstream=st.sampled_from(sorted(BAD_UPSTREAM)),
-       op=st.sampled_from(["max", "min"]), first=st.booleans())
+@given(
+    loser=negative,
+    upstream=st.sampled_from(sorted(BAD_UPSTREAM)),
+    op=st.sampled_from(["max", "min"]),
+    first=st.booleans(),
+)
 def test_a_losing_argument_receives_exactly_0_whatever_arrives(loser, upstream, op, first):
     # the winner is 0 (for min: -loser > 0 loses and 0 wins under the minus sign)
-    call = (f"{op}(w, y)" if first else f"{op}(y, w)") if op == "max" else \
-        (f"-{op}(w, -y)" if first else f"-{op}(-y, w)")
+    call = (
+        (f"{op}(w, y)" if first else f"{op}(y, w)")
+        if op == "max"
+        else (f"-{op}(w, -y)" if first else f"-{op}(-y, w)")
+    )
     grads = gradients(BAD_UPSTREAM[upstream].format(call), {"w": 0.0, "y": loser})
     assert grads["y"] == 0.0
     winner = grads["w"]
@@ -81,16 +95,19 @@ def test_a_losing_argument_receives_exactly_0_whatever_arrives(loser, upstream, 
 @given(upstream=st.sampled_from(sorted(BAD_UPSTREAM)), count=st.integers(2, 5))
 def test_tied_arguments_share_even_an_infinite_or_undefined_upstream(upstream, count):
     names = [f"a{i}" for i in range(count)]
-    grads = gradients(BAD_UPSTREAM[upstream].format(f"max({', '.join(names)})"),
-                      dict.fromkeys(names, 0.0))
+    grads = gradients(
+        BAD_UPSTREAM[upstream].format(f"max({', '.join(names)})"), dict.fromkeys(names, 0.0)
+    )
     shares = set(map(repr, grads.values()))
     assert len(shares) == 1  # every winner gets the same share
     assert {"nan": "nan", "inf": "inf", "-inf": "-inf"}[upstream] in shares
 
 
 @settings(max_examples=40, deadline=None)
-@given(up=st.sampled_from([math.inf, -math.inf, math.nan]),
-       inputs=st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=6))
+@given(
+    up=st.sampled_from([math.inf, -math.inf, math.nan]),
+    inputs=st.lists(st.floats(-1e3, 1e3), min_size=2, max_size=6),
+)
 def test_the_routing_rules_at_any_upstream(up, inputs):
     """Op level: a router's loser gets 0.0; a winner up × its share, as the local says."""
     for name in ("max", "min"):
@@ -118,8 +135,12 @@ def test_diagnostics_and_explanation_say_the_gate_blocks():
     assert "losing-branch" in found
     assert "every path from x to f is cut" in found["zero-gradient"].reason
     assert "max where it does not win" in found["zero-gradient"].reason
-    [lost] = [c for received in contributions(ev) for c in received
-              if ev.graph.ops[c.user] == "max" and c.slot == 1]
+    [lost] = [
+        c
+        for received in contributions(ev)
+        for c in received
+        if ev.graph.ops[c.user] == "max" and c.slot == 1
+    ]
     assert lost.upstream == 1.0 and lost.downstream == 0.0 and lost.note == BLOCKED
 
 
@@ -137,15 +158,23 @@ def test_explain_shows_the_block_and_the_division(grad):
 
 # --- 2. 1/x-style derivatives as upstream / x ----------------------------------------------
 
-@pytest.mark.parametrize("formula,point,expected,exact", [
-    ("1e-10*log(x)", ["x=1e-310"], 1.000000000000003e+300, mpf(1e-10) / mpf(1e-310)),
-    # The issue quotes 4.342944819032502e+299, which is what upstream / (x·ln 10) gives: x·ln 10
-    # is subnormal there and keeps only ~12 digits. 4.3429448190325315e+299 is the exact value
-    # correctly rounded.
-    ("1e-10*log10(x)", ["x=1e-310"], 4.3429448190325315e+299,
-     mpf(1e-10) / (mpf(1e-310) * mp.log(10))),
-    ("1e-10*(x/y)", ["x=1e-320", "y=1e-310"], 1.000000000000003e+300, mpf(1e-10) / mpf(1e-310)),
-])
+
+@pytest.mark.parametrize(
+    "formula,point,expected,exact",
+    [
+        ("1e-10*log(x)", ["x=1e-310"], 1.000000000000003e300, mpf(1e-10) / mpf(1e-310)),
+        # The issue quotes 4.342944819032502e+299, which is what upstream / (x·ln 10) gives: x·ln 10
+        # is subnormal there and keeps only ~12 digits. 4.3429448190325315e+299 is the exact value
+        # correctly rounded.
+        (
+            "1e-10*log10(x)",
+            ["x=1e-310"],
+            4.3429448190325315e299,
+            mpf(1e-10) / (mpf(1e-310) * mp.log(10)),
+        ),
+        ("1e-10*(x/y)", ["x=1e-320", "y=1e-310"], 1.000000000000003e300, mpf(1e-10) / mpf(1e-310)),
+    ],
+)
 def test_the_issues_subnormal_commands(grad, formula, point, expected, exact):
     result = grad("eval", formula, *point, "--json")
     assert result.returncode == 0, result.stderr
@@ -172,32 +201,37 @@ EDGES = [
     ("sqrt", lambda x: [1 / (2 * mp.sqrt(x))], 1e-10, (1e-310,)),
     ("sqrt", lambda x: [1 / (2 * mp.sqrt(x))], 1e-300, (5e-324,)),
     ("sqrt", lambda x: [1 / (2 * mp.sqrt(x))], 1e300, (1.7e308,)),
-    ("asin", lambda x: [1 / _sqrt1m(x)], 1.0, (1 - 2.0 ** -40,)),
+    ("asin", lambda x: [1 / _sqrt1m(x)], 1.0, (1 - 2.0**-40,)),
     ("asin", lambda x: [1 / _sqrt1m(x)], 1.0, (-0.9999999999,)),
     ("acos", lambda x: [-1 / _sqrt1m(x)], 1.0, (0.99999999999,)),
-    ("acos", lambda x: [-1 / _sqrt1m(x)], 1e-10, (1 - 2.0 ** -53,)),
+    ("acos", lambda x: [-1 / _sqrt1m(x)], 1e-10, (1 - 2.0**-53,)),
     ("atan", lambda x: [1 / (1 + x * x)], 1e300, (1e200,)),
     ("atan", lambda x: [1 / (1 + x * x)], 1e300, (-1e250,)),
     ("atan", lambda x: [1 / (1 + x * x)], 1e-10, (1e-310,)),
     ("pow", lambda a, b: [b * a ** (b - 1)], 1e-10, (1e-310, 0.001)),
     ("pow", lambda a, b: [b * a ** (b - 1)], 1e300, (1e300, -0.5)),
-    ("pow", lambda a, b: [b * a ** (b - 1), a ** b * mp.log(a)], 1.0, (3.0, 2.5)),
+    ("pow", lambda a, b: [b * a ** (b - 1), a**b * mp.log(a)], 1.0, (3.0, 2.5)),
     ("cbrt", lambda x: [1 / (3 * mp.cbrt(abs(x)) ** 2)], 1e-10, (1e-310,)),
     ("cbrt", lambda x: [1 / (3 * mp.cbrt(abs(x)) ** 2)], 1e-300, (-5e-324,)),
     ("cbrt", lambda x: [1 / (3 * mp.cbrt(abs(x)) ** 2)], 1e300, (1.7e308,)),
-    ("atan2", lambda y, x: [x / (x * x + y * y), -y / (x * x + y * y)], 1e-10,
-     (1e-310, 1e-310)),
-    ("atan2", lambda y, x: [x / (x * x + y * y), -y / (x * x + y * y)], 1e300,
-     (1e300, -1e300)),
-    ("hypot", lambda x, y: [x / mp.sqrt(x * x + y * y), y / mp.sqrt(x * x + y * y)], 1.0,
-     (1e-320, 3e-321)),
-    ("hypot", lambda x, y: [x / mp.sqrt(x * x + y * y), y / mp.sqrt(x * x + y * y)], 1e-10,
-     (1e308, -1e308)),
+    ("atan2", lambda y, x: [x / (x * x + y * y), -y / (x * x + y * y)], 1e-10, (1e-310, 1e-310)),
+    ("atan2", lambda y, x: [x / (x * x + y * y), -y / (x * x + y * y)], 1e300, (1e300, -1e300)),
+    (
+        "hypot",
+        lambda x, y: [x / mp.sqrt(x * x + y * y), y / mp.sqrt(x * x + y * y)],
+        1.0,
+        (1e-320, 3e-321),
+    ),
+    (
+        "hypot",
+        lambda x, y: [x / mp.sqrt(x * x + y * y), y / mp.sqrt(x * x + y * y)],
+        1e-10,
+        (1e308, -1e308),
+    ),
 ]
 
 
-@pytest.mark.parametrize("name,partials,up,args", EDGES,
-                         ids=[f"{e[0]}{e[3]}" for e in EDGES])
+@pytest.mark.parametrize("name,partials,up,args", EDGES, ids=[f"{e[0]}{e[3]}" for e in EDGES])
 def test_contributions_at_the_edges_against_mpmath(name, partials, up, args):
     op = OPS[name]
     sent = op.grads(up, *args, op.forward(*args))
@@ -220,13 +254,13 @@ def test_contributions_at_the_edges_against_mpmath(name, partials, up, args):
 def test_the_old_product_form_overflows_where_the_quotient_does_not():
     """What the edges above guard against: upstream × (1/x) is inf for these arguments."""
     assert 1e-10 * (1.0 / 1e-310) == math.inf
-    assert OPS["log"].grads(1e-10, 1e-310, math.log(1e-310)) == (1.000000000000003e+300,)
+    assert OPS["log"].grads(1e-10, 1e-310, math.log(1e-310)) == (1.000000000000003e300,)
 
 
 def test_explain_keeps_the_local_derivative_as_a_double():
     ev = with_partials(Tape(parse("1e-10*log(x)")).evaluate({"x": 1e-310}))
     [c] = [c for received in contributions(ev) for c in received if c.operand == 1]
-    assert c.local == math.inf and c.downstream == 1.000000000000003e+300
+    assert c.local == math.inf and c.downstream == 1.000000000000003e300
     assert c.note == DIVIDED
 
 
@@ -234,15 +268,17 @@ def test_descent_through_a_subnormal_log_starts_with_the_ordinary_gradient(grad)
     result = grad("descend", "1e-10*log(x) + x^2", "x=1e-310", "--steps", "0", "--json")
     assert result.returncode == 0, result.stderr
     trace = strict_json(result.stdout)["trace"]
-    assert trace[0]["gradient"]["x"] == 1.000000000000003e+300
+    assert trace[0]["gradient"]["x"] == 1.000000000000003e300
 
 
-@pytest.mark.parametrize("text,point,undefined", [
-    ("atan2(y, x)", {"y": 0.0, "x": 0.0}, ["x", "y"]),  # 0/0: no slope at the origin
-    ("sqrt(x) * (0 * sqrt(y))", {"x": 0.0, "y": 0.0}, ["x", "y"]),  # nan arrives at sqrt(0)
-    ("cbrt(x) * (0 * sqrt(y))", {"x": 0.0, "y": 0.0}, ["x", "y"]),
-])
-def test_an_undefined_slope_or_upstream_at_a_zero_divisor_stays_undefined(text, point,
-                                                                          undefined):
+@pytest.mark.parametrize(
+    "text,point,undefined",
+    [
+        ("atan2(y, x)", {"y": 0.0, "x": 0.0}, ["x", "y"]),  # 0/0: no slope at the origin
+        ("sqrt(x) * (0 * sqrt(y))", {"x": 0.0, "y": 0.0}, ["x", "y"]),  # nan arrives at sqrt(0)
+        ("cbrt(x) * (0 * sqrt(y))", {"x": 0.0, "y": 0.0}, ["x", "y"]),
+    ],
+)
+def test_an_undefined_slope_or_upstream_at_a_zero_divisor_stays_undefined(text, point, undefined):
     grads = gradients(text, point)
     assert all(math.isnan(grads[name]) for name in undefined), grads

@@ -68,8 +68,9 @@ def test_the_generated_code_namespace_is_built_from_the_table():
     assert set(NAMESPACE) == {n for op in OPS.values() for n in op.py_names}
 
 
-@pytest.mark.parametrize("op", [op for op in OPS.values() if op.arity is not None],
-                         ids=lambda op: op.name)
+@pytest.mark.parametrize(
+    "op", [op for op in OPS.values() if op.arity is not None], ids=lambda op: op.name
+)
 def test_lowerings_give_the_functions_numbers_bit_for_bit(op):
     """The inline forward and grads expressions against the functions the engine calls, at the
     samples and at edge upstream gradients (the generated code runs the former)."""
@@ -79,8 +80,10 @@ def test_lowerings_give_the_functions_numbers_bit_for_bit(op):
         sent = ", ".join(t.format(*slots, up="up", out="out") for t in op.py_grads) + ","
     else:
         sent = f"*G(up, {', '.join(slots)}, out),"
-    source = (f"def f({', '.join(slots)}):\n    return {forward}\n"
-              f"def g(up, {', '.join(slots)}, out):\n    return ({sent})\n")
+    source = (
+        f"def f({', '.join(slots)}):\n    return {forward}\n"
+        f"def g(up, {', '.join(slots)}, out):\n    return ({sent})\n"
+    )
     namespace = {**NAMESPACE, "F": op.forward, "G": op.grads}
     f, g = build(source, namespace, "f"), namespace["g"]
     for point in op.samples:
@@ -100,25 +103,29 @@ def same(a: float, b: float) -> bool:
 
 def _variant(**changes):
     """A copy of cbrt under a new name, with some facts changed."""
-    return OPS["cbrt"]._replace(**{"name": "cbrt_test", "call_names": ("cbrt_test",),
-                                   **changes})
+    return OPS["cbrt"]._replace(**{"name": "cbrt_test", "call_names": ("cbrt_test",), **changes})
 
 
-@pytest.mark.parametrize("changes,problem", [
-    ({"call_names": ("cube root",)}, "not an identifier"),
-    ({"call_names": ("if",)}, "not an identifier"),
-    ({"call_names": ()}, "no call_names"),
-    ({"py": "cube({0})"}, "'cube', which is not in its py_names"),
-    ({"py_grads": ("{up} / {1}",)}, "uses ['1']"),
-    ({"py_grads": ("{up}", "{up}")}, "one expression per input"),
-    ({"partials": lambda x, out: (1.0 / (2.0 * out * out),)}, "central difference"),
-    ({"grads": lambda up, x, out: (up / (3.0 * out),)}, "grads sends"),
-    ({"samples": ((0.0,),), "partials": lambda x, out: (1.0 / (3.0 * out * out),)},
-     "raises ZeroDivisionError at (0.0,)"),
-    ({"samples": ()}, "no samples"),
-    ({"local": ()}, "one formula per input"),
-    ({"py_names": {"cbrt": math.sqrt}}, "another value"),
-])
+@pytest.mark.parametrize(
+    "changes,problem",
+    [
+        ({"call_names": ("cube root",)}, "not an identifier"),
+        ({"call_names": ("if",)}, "not an identifier"),
+        ({"call_names": ()}, "no call_names"),
+        ({"py": "cube({0})"}, "'cube', which is not in its py_names"),
+        ({"py_grads": ("{up} / {1}",)}, "uses ['1']"),
+        ({"py_grads": ("{up}", "{up}")}, "one expression per input"),
+        ({"partials": lambda x, out: (1.0 / (2.0 * out * out),)}, "central difference"),
+        ({"grads": lambda up, x, out: (up / (3.0 * out),)}, "grads sends"),
+        (
+            {"samples": ((0.0,),), "partials": lambda x, out: (1.0 / (3.0 * out * out),)},
+            "raises ZeroDivisionError at (0.0,)",
+        ),
+        ({"samples": ()}, "no samples"),
+        ({"local": ()}, "one formula per input"),
+        ({"py_names": {"cbrt": math.sqrt}}, "another value"),
+    ],
+)
 def test_register_refuses_an_op_whose_facts_do_not_hold(changes, problem):
     before = dict(OPS)
     with pytest.raises(ValueError, match=re.escape(problem)):
@@ -129,8 +136,11 @@ def test_register_refuses_an_op_whose_facts_do_not_hold(changes, problem):
 
 
 def test_register_refuses_a_routing_op_that_lets_inf_through_a_closed_gate():
-    leaky = OPS["relu"]._replace(name="relu_test", call_names=("relu_test",),
-                                 grads=lambda up, x, out: (up * (1.0 if x > 0.0 else 0.0),))
+    leaky = OPS["relu"]._replace(
+        name="relu_test",
+        call_names=("relu_test",),
+        grads=lambda up, x, out: (up * (1.0 if x > 0.0 else 0.0),),
+    )
     with pytest.raises(ValueError, match="routing op sends"):
         register(leaky)
 
@@ -181,20 +191,31 @@ def _hypot_d(x, y):
 
 MPMATH = {  # the ops added as the proof that adding one touches only the table:
     # (value, exact partial derivatives, points), in mpmath at 50 digits
-    "cbrt": (lambda x: mp.sign(x) * mp.cbrt(abs(x)), lambda x: [1 / (3 * mp.cbrt(x * x))],
-             [(-27.0,), (0.001,), (5.5,), (-1e-300,)]),
-    "erf": (mp.erf, lambda x: [2 / mp.sqrt(mp.pi) * mp.exp(-x * x)],
-            [(-2.5,), (0.1,), (0.9,), (4.0,)]),
-    "atan2": (mp.atan2, _atan2_d,
-              [(1.0, 2.0), (-0.5, -1.5), (2.0, -1.0), (-1e-5, -3.0), (1e200, 1e199)]),
-    "hypot": (lambda x, y: mp.sqrt(x * x + y * y), _hypot_d,
-              [(3.0, 4.0), (-0.5, 1.5), (1e200, -3e200)]),
+    "cbrt": (
+        lambda x: mp.sign(x) * mp.cbrt(abs(x)),
+        lambda x: [1 / (3 * mp.cbrt(x * x))],
+        [(-27.0,), (0.001,), (5.5,), (-1e-300,)],
+    ),
+    "erf": (
+        mp.erf,
+        lambda x: [2 / mp.sqrt(mp.pi) * mp.exp(-x * x)],
+        [(-2.5,), (0.1,), (0.9,), (4.0,)],
+    ),
+    "atan2": (
+        mp.atan2,
+        _atan2_d,
+        [(1.0, 2.0), (-0.5, -1.5), (2.0, -1.0), (-1e-5, -3.0), (1e200, 1e199)],
+    ),
+    "hypot": (
+        lambda x, y: mp.sqrt(x * x + y * y),
+        _hypot_d,
+        [(3.0, 4.0), (-0.5, 1.5), (1e200, -3e200)],
+    ),
 }
 MPMATH_CASES = [(name, point) for name, (_, _, points) in MPMATH.items() for point in points]
 
 
-@pytest.mark.parametrize("name,point", MPMATH_CASES,
-                         ids=[f"{n}{p}" for n, p in MPMATH_CASES])
+@pytest.mark.parametrize("name,point", MPMATH_CASES, ids=[f"{n}{p}" for n, p in MPMATH_CASES])
 def test_the_new_ops_against_mpmath(name, point):
     mp.dps = 50
     f, partials, _ = MPMATH[name]
@@ -211,15 +232,17 @@ def test_the_new_ops_through_the_installed_command(grad):
     from conftest import strict_json
 
     mp.dps = 50
-    result = grad("eval", "atan2(y, x) + hypot(x, y) + cbrt(x) * erf(y)", "x=2", "y=-1",
-                  "--json")
+    result = grad("eval", "atan2(y, x) + hypot(x, y) + cbrt(x) * erf(y)", "x=2", "y=-1", "--json")
     assert result.returncode == 0, result.stderr
     got = strict_json(result.stdout)
     x, y = mpf(2), mpf(-1)
     value = mp.atan2(y, x) + mp.sqrt(x * x + y * y) + mp.cbrt(x) * mp.erf(y)
     d_x = -y / (x * x + y * y) + x / mp.sqrt(x * x + y * y) + mp.erf(y) / (3 * mp.cbrt(x * x))
-    d_y = x / (x * x + y * y) + y / mp.sqrt(x * x + y * y) \
+    d_y = (
+        x / (x * x + y * y)
+        + y / mp.sqrt(x * x + y * y)
         + mp.cbrt(x) * 2 / mp.sqrt(mp.pi) * mp.exp(-y * y)
+    )
     assert got["value"] == pytest.approx(float(value), rel=1e-15)
     assert got["gradient"]["x"] == pytest.approx(float(d_x), rel=1e-15)
     assert got["gradient"]["y"] == pytest.approx(float(d_y), rel=1e-15)

@@ -10,8 +10,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_contains_the_grammar_and_the_parser_tables(tmp_path):
-    subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(tmp_path),
-                    str(ROOT)], check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--no-isolation", "--outdir", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
     wheel = next(tmp_path.glob("gradcli-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "gradcli/grammars/gradcli.lark" in names
@@ -20,8 +23,11 @@ def test_wheel_contains_the_grammar_and_the_parser_tables(tmp_path):
     assert packaged == (ROOT / "grammars" / "gradcli.lark").read_text()
     tables = zipfile.ZipFile(wheel).read("gradcli/core/lalr_tables.py").decode()
     assert tables == (ROOT / "gradcli" / "core" / "lalr_tables.py").read_text()
-    metadata = zipfile.ZipFile(wheel).read(
-        next(n for n in names if n.endswith(".dist-info/METADATA"))).decode()
+    metadata = (
+        zipfile.ZipFile(wheel)
+        .read(next(n for n in names if n.endswith(".dist-info/METADATA")))
+        .decode()
+    )
     requires = [line for line in metadata.splitlines() if line.startswith("Requires-Dist:")]
     # Lark only makes the tables: an installed gradcli does not need it
     assert all("extra ==" in line for line in requires if "lark" in line), requires
@@ -31,7 +37,8 @@ def test_wheel_contains_the_grammar_and_the_parser_tables(tmp_path):
 
 def test_installed_package_finds_its_grammar_outside_the_checkout(tmp_path):
     code = "from gradcli.core.syntax import grammar_text; print(len(grammar_text()))"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     assert int(result.stdout) > 100

@@ -186,4 +186,3 @@ def test_fifty_thousand_statements():
     program = "\n".join(f"t{i} = x * {i % 7}" for i in range(n)) + f"\nt0 + t{n - 1}"
     graph = parse(program)
     assert evaluate(graph, {"x": 2.0}).gradient() == {"x": 0 + (n - 1) % 7}
-

@@ -5,13 +5,13 @@ import io
 import struct
 
 import pytest
+from conftest import strict_json
 from rich.console import Console
 
 from gradcli.core.engine import Tape
-from gradcli.output.render_plot import Plot
 from gradcli.core.sample import axis, mark, sample
 from gradcli.core.syntax import parse
-from conftest import strict_json
+from gradcli.output.render_plot import Plot
 
 ESC = "\x1b["
 
@@ -21,6 +21,7 @@ def no_traceback(result):
 
 
 # ---- JSON --------------------------------------------------------------------------------
+
 
 def test_json_samples_equal_grad_eval_bit_for_bit(grad):
     source = "log(x) * sin(3*x) + relu(x - 1) * y^2"
@@ -46,15 +47,29 @@ def test_json_samples_equal_grad_eval_bit_for_bit(grad):
 
 
 def test_json_over_two_inputs_runs_row_by_row_with_the_point(grad):
-    result = grad("plot", "x^2 * y", "x=0:1", "y=-1:1", "--points", "3", "--json",
-                  "--at", "x=0.5", "--at", "y=1")
+    result = grad(
+        "plot",
+        "x^2 * y",
+        "x=0:1",
+        "y=-1:1",
+        "--points",
+        "3",
+        "--json",
+        "--at",
+        "x=0.5",
+        "--at",
+        "y=1",
+    )
     data = strict_json(result.stdout)
     points = [(s["point"]["x"], s["point"]["y"]) for s in data["samples"]]
     assert points == [(x, y) for y in (-1.0, 0.0, 1.0) for x in (0.0, 0.5, 1.0)]
     assert [s["value"] for s in data["samples"]][:3] == [-0.0, -0.25, -1.0]
     assert data["samples"][5]["gradient"] == {"x": 0.0, "y": 1.0}
-    assert data["at"] == {"point": {"x": 0.5, "y": 1.0}, "value": 0.25,
-                          "gradient": {"x": 1.0, "y": 0.25}}
+    assert data["at"] == {
+        "point": {"x": 0.5, "y": 1.0},
+        "value": 0.25,
+        "gradient": {"x": 1.0, "y": 0.25},
+    }
 
 
 def test_json_default_sampling_is_200_points(grad):
@@ -64,20 +79,24 @@ def test_json_default_sampling_is_200_points(grad):
 
 # ---- errors ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("args, message", [
-    (("x^2", "x=1"), "no range to plot over"),
-    (("x*y*z", "x=0:1", "y=0:1", "z=0:1"), "one or two different inputs"),
-    (("x*y", "x=0:1", "x=2:3", "y=1"), "one or two different inputs"),
-    (("x^2", "y=0:1", "x=1"), "y is not an input of the formula"),
-    (("x^2", "x=1:0"), "the range is empty"),
-    (("x^2", "x=0:1", "x=0.5"), "both a range and a value"),
-    (("x^2", "x=0:1", "--at", "x=2"), "outside the range"),
-    (("x*y", "x=0:1", "y=0:1", "--at", "x=0.5"), "no value for y"),
-    (("x*y", "x=0:1", "y=1", "--at", "y=1"), "does not range over"),
-    (("x^2", "x=0:1", "--svg", "p.png"), "ends in .png"),
-    (("x^2", "x=0:1", "--points", "1"), "--points"),
-    (("x*y", "x=0:1", "y=0:1", "--points", "501"), "at most 500 per input"),
-])
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("x^2", "x=1"), "no range to plot over"),
+        (("x*y*z", "x=0:1", "y=0:1", "z=0:1"), "one or two different inputs"),
+        (("x*y", "x=0:1", "x=2:3", "y=1"), "one or two different inputs"),
+        (("x^2", "y=0:1", "x=1"), "y is not an input of the formula"),
+        (("x^2", "x=1:0"), "the range is empty"),
+        (("x^2", "x=0:1", "x=0.5"), "both a range and a value"),
+        (("x^2", "x=0:1", "--at", "x=2"), "outside the range"),
+        (("x*y", "x=0:1", "y=0:1", "--at", "x=0.5"), "no value for y"),
+        (("x*y", "x=0:1", "y=1", "--at", "y=1"), "does not range over"),
+        (("x^2", "x=0:1", "--svg", "p.png"), "ends in .png"),
+        (("x^2", "x=0:1", "--points", "1"), "--points"),
+        (("x*y", "x=0:1", "y=0:1", "--points", "501"), "at most 500 per input"),
+    ],
+)
 def test_usage_errors(grad, args, message):
     result = grad("plot", *args)
     assert result.returncode == 2, result.stdout
@@ -101,10 +120,10 @@ def test_a_point_where_f_is_undefined_is_an_error(grad):
 
 # ---- the terminal ------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("columns", [40, 120])
 def test_terminal_plot_without_colour_fits_the_width(grad, columns):
-    result = grad("plot", "x^3 - 3*x", "x=-2.5:2.5", "--at", "x=1",
-                  env={"COLUMNS": str(columns)})
+    result = grad("plot", "x^3 - 3*x", "x=-2.5:2.5", "--at", "x=1", env={"COLUMNS": str(columns)})
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert ESC not in out
@@ -118,15 +137,17 @@ def test_terminal_plot_without_colour_fits_the_width(grad, columns):
 
 @pytest.mark.parametrize("columns", [40, 120])
 def test_terminal_plot_with_colour(grad, columns):
-    result = grad("plot", "x^2", "x=-1:1", env={"COLUMNS": str(columns), "NO_COLOR": "",
-                                               "FORCE_COLOR": "1"})
+    result = grad(
+        "plot", "x^2", "x=-1:1", env={"COLUMNS": str(columns), "NO_COLOR": "", "FORCE_COLOR": "1"}
+    )
     assert result.returncode == 0, result.stderr
     assert f"{ESC}32m•" in result.stdout and f"{ESC}31m+" in result.stdout  # green, red
 
 
 def test_heatmap_in_the_terminal(grad):
-    result = grad("plot", "x^2 + y^2", "x=-1:1", "y=-1:1", "--at", "x=0.5,y=0.5",
-                  env={"COLUMNS": "40"})
+    result = grad(
+        "plot", "x^2 + y^2", "x=-1:1", "y=-1:1", "--at", "x=0.5,y=0.5", env={"COLUMNS": "40"}
+    )
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "@" in out and "." in out and "◆" in out and "↙" in out
@@ -134,8 +155,15 @@ def test_heatmap_in_the_terminal(grad):
 
 
 def test_ascii_stream(grad):
-    result = grad("plot", "x^2 + y^2", "x=-1:1", "y=-1:1", "--at", "x=0.5,y=0.5",
-                  env={"PYTHONIOENCODING": "ascii"})
+    result = grad(
+        "plot",
+        "x^2 + y^2",
+        "x=-1:1",
+        "y=-1:1",
+        "--at",
+        "x=0.5,y=0.5",
+        env={"PYTHONIOENCODING": "ascii"},
+    )
     assert result.returncode == 0 and result.stdout.isascii()
     assert "steepest descent -grad f" in result.stdout and "O x = 0.5" in result.stdout
     one = grad("plot", "x^2", "x=-1:1", "--at", "x=0", env={"PYTHONIOENCODING": "ascii"})
@@ -148,8 +176,13 @@ def render(source, ranges, width, colour=False, at=None, fixed=None):
     samples = sample(tape, axes, fixed or {})
     marked = mark(tape, {**(fixed or {}), **at}, [a.name for a in axes]) if at else None
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, force_terminal=colour, color_system=
-                      "truecolor" if colour else None, markup=False)
+    console = Console(
+        file=buffer,
+        width=width,
+        force_terminal=colour,
+        color_system="truecolor" if colour else None,
+        markup=False,
+    )
     console.print(Plot(samples, marked))
     return buffer.getvalue()
 
@@ -207,6 +240,7 @@ def test_colour_in_process():
 
 # ---- pictures ----------------------------------------------------------------------------
 
+
 def png_size(data: bytes) -> tuple[int, int]:
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
     return struct.unpack(">II", data[16:24])
@@ -226,16 +260,36 @@ def test_svg_has_the_axis_labels(grad, tmp_path):
 
 def test_png_over_two_inputs_has_the_expected_size(grad, tmp_path):
     pytest.importorskip("matplotlib")
-    result = grad("plot", "x^2 + 3*y^2", "x=-2:2", "y=-2:2", "--at", "x=1,y=1", "--png",
-                  "bowl.png", "--points", "40")
+    result = grad(
+        "plot",
+        "x^2 + 3*y^2",
+        "x=-2:2",
+        "y=-2:2",
+        "--at",
+        "x=1,y=1",
+        "--png",
+        "bowl.png",
+        "--points",
+        "40",
+    )
     assert result.returncode == 0, result.stderr
     assert png_size((tmp_path / "bowl.png").read_bytes()) == (700, 600)
 
 
 def test_svg_over_two_inputs_labels_both_axes_and_the_arrows(grad, tmp_path):
     pytest.importorskip("matplotlib")
-    grad("plot", "x^2 + 3*y^2", "x=-2:2", "y=-2:2", "--at", "x=1,y=1", "--svg", "b.svg",
-         "--points", "30")
+    grad(
+        "plot",
+        "x^2 + 3*y^2",
+        "x=-2:2",
+        "y=-2:2",
+        "--at",
+        "x=1,y=1",
+        "--svg",
+        "b.svg",
+        "--points",
+        "30",
+    )
     svg = (tmp_path / "b.svg").read_text()
     for label in (">x<", ">y<", ">f<", "steepest descent −∇f"):
         assert label in svg
@@ -248,9 +302,12 @@ def test_picture_to_standard_output_is_the_output(tmp_path):
 
     from conftest import grad_executable
 
-    result = subprocess.run([grad_executable(), "plot", "x^2", "x=0:1", "--png", "-"],
-                            capture_output=True, cwd=tmp_path,
-                            env={**os.environ, "NO_COLOR": "1"})
+    result = subprocess.run(
+        [grad_executable(), "plot", "x^2", "x=0:1", "--png", "-"],
+        capture_output=True,
+        cwd=tmp_path,
+        env={**os.environ, "NO_COLOR": "1"},
+    )
     assert result.returncode == 0, result.stderr
     assert png_size(result.stdout) == (700, 600)
 
@@ -270,8 +327,10 @@ def test_pictures_without_matplotlib_say_how_to_install(grad, tmp_path):
 def test_ranges_as_wide_as_doubles_go(grad):
     data = strict_json(grad("plot", "x", "x=-1e308:1e308", "--points", "5", "--json").stdout)
     assert [s["point"]["x"] for s in data["samples"]] == [-1e308, -5e307, 0.0, 5e307, 1e308]
-    for args in (("x", "x=-1e308:1e308", "--at", "x=1e307"),
-                 ("x/2 + y/2", "x=-1e308:1e308", "y=-1e308:1e308", "--at", "x=0,y=1")):
+    for args in (
+        ("x", "x=-1e308:1e308", "--at", "x=1e307"),
+        ("x/2 + y/2", "x=-1e308:1e308", "y=-1e308:1e308", "--at", "x=0,y=1"),
+    ):
         result = grad("plot", *args, env={"COLUMNS": "40"})
         assert result.returncode == 0, result.stderr
         assert "◆" in result.stdout
@@ -293,24 +352,52 @@ def test_the_readme_plot_is_what_grad_plot_prints(grad):
 
 # ---- --descend ---------------------------------------------------------------------------
 
+
 def test_descend_path_is_grad_descends_trace(grad):
-    plot = strict_json(grad("plot", "(x - 1)^2 * (y + 2)^2 + y^2", "x=-2:3", "y=-3:1",
-                            "--at", "x=-1.5,y=0.5", "--descend",
-                            "--optimizer adam --lr 0.05 --steps 30", "--points", "5",
-                            "--json").stdout)
-    run = strict_json(grad("descend", "(x - 1)^2 * (y + 2)^2 + y^2", "x=-1.5", "y=0.5",
-                           "--optimizer", "adam", "--lr", "0.05", "--steps", "30",
-                           "--json").stdout)
+    plot = strict_json(
+        grad(
+            "plot",
+            "(x - 1)^2 * (y + 2)^2 + y^2",
+            "x=-2:3",
+            "y=-3:1",
+            "--at",
+            "x=-1.5,y=0.5",
+            "--descend",
+            "--optimizer adam --lr 0.05 --steps 30",
+            "--points",
+            "5",
+            "--json",
+        ).stdout
+    )
+    run = strict_json(
+        grad(
+            "descend",
+            "(x - 1)^2 * (y + 2)^2 + y^2",
+            "x=-1.5",
+            "y=0.5",
+            "--optimizer",
+            "adam",
+            "--lr",
+            "0.05",
+            "--steps",
+            "30",
+            "--json",
+        ).stdout
+    )
     descent = plot["descent"]
     assert descent["optimizer"] == "adam" and descent["steps"] == 30
     assert descent["stopped"] == run["stopped"] and descent["reason"] == run["reason"]
-    assert descent["path"] == [{"step": s["step"], "point": s["point"], "value": s["value"]}
-                               for s in run["trace"]]
+    assert descent["path"] == [
+        {"step": s["step"], "point": s["point"], "value": s["value"]} for s in run["trace"]
+    ]
 
 
 def test_descend_path_is_bounded_with_its_ends(grad):
-    data = strict_json(grad("plot", "x^2", "x=-1:1", "--at", "x=1", "--descend",
-                            "--lr 0.001 --steps 5000", "--json").stdout)
+    data = strict_json(
+        grad(
+            "plot", "x^2", "x=-1:1", "--at", "x=1", "--descend", "--lr 0.001 --steps 5000", "--json"
+        ).stdout
+    )
     steps = [s["step"] for s in data["descent"]["path"]]
     assert steps[0] == 0 and steps[-1] == 5000 and len(steps) <= 513
     assert steps == sorted(steps)
@@ -318,35 +405,66 @@ def test_descend_path_is_bounded_with_its_ends(grad):
 
 @pytest.mark.parametrize("columns", [40, 120])
 def test_descend_in_the_terminal(grad, columns):
-    result = grad("plot", "(x - 1)^2", "x=-2:3", "--at", "x=-1.5", "--descend",
-                  "--lr 0.2 --steps 10", env={"COLUMNS": str(columns)})
+    result = grad(
+        "plot",
+        "(x - 1)^2",
+        "x=-2:3",
+        "--at",
+        "x=-1.5",
+        "--descend",
+        "--lr 0.2 --steps 10",
+        env={"COLUMNS": str(columns)},
+    )
     assert result.returncode == 0, result.stderr
     assert any("o" in row for row in f_panel(result.stdout))
     assert "■" in result.stdout
     assert "descent (sgd, lr 0.2) ■ after 10 steps" in " ".join(result.stdout.split())
-    two = grad("plot", "x^2 + 3*y^2", "x=-2:2", "y=-2:2", "--at", "x=1.5,y=1.5",
-               "--descend", "", env={"COLUMNS": str(columns)})
+    two = grad(
+        "plot",
+        "x^2 + 3*y^2",
+        "x=-2:2",
+        "y=-2:2",
+        "--at",
+        "x=1.5,y=1.5",
+        "--descend",
+        "",
+        env={"COLUMNS": str(columns)},
+    )
     assert two.returncode == 0 and "■ after 100 steps" in " ".join(two.stdout.split())
 
 
 def test_descend_in_a_picture(grad, tmp_path):
     pytest.importorskip("matplotlib")
-    result = grad("plot", "x^2 + 3*y^2", "x=-2:2", "y=-2:2", "--at", "x=1.5,y=1.5",
-                  "--descend", "--optimizer momentum --steps 20", "--svg", "d.svg",
-                  "--points", "30")
+    result = grad(
+        "plot",
+        "x^2 + 3*y^2",
+        "x=-2:2",
+        "y=-2:2",
+        "--at",
+        "x=1.5,y=1.5",
+        "--descend",
+        "--optimizer momentum --steps 20",
+        "--svg",
+        "d.svg",
+        "--points",
+        "30",
+    )
     assert result.returncode == 0, result.stderr
     assert "descent (momentum, lr 0.1, 20 steps)" in (tmp_path / "d.svg").read_text()
 
 
-@pytest.mark.parametrize("args, message", [
-    (("--descend", ""), "--descend starts from the --at point"),
-    (("--at", "x=1", "--descend", "--nosuch 3"), "unknown option --nosuch"),
-    (("--at", "x=1", "--descend", "--lr -1"), "--lr must be a positive number"),
-    (("--at", "x=1", "--descend", "--json"), "--json is not an option of --descend"),
-    (("--at", "x=1", "--descend", "--wrt y"), "its --wrt cannot change them"),
-    (("--at", "x=1", "--descend", "--help"), "--descend takes grad descend's options"),
-    (("--at", "x=1", "--descend", "'--lr"), "--descend"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--descend", ""), "--descend starts from the --at point"),
+        (("--at", "x=1", "--descend", "--nosuch 3"), "unknown option --nosuch"),
+        (("--at", "x=1", "--descend", "--lr -1"), "--lr must be a positive number"),
+        (("--at", "x=1", "--descend", "--json"), "--json is not an option of --descend"),
+        (("--at", "x=1", "--descend", "--wrt y"), "its --wrt cannot change them"),
+        (("--at", "x=1", "--descend", "--help"), "--descend takes grad descend's options"),
+        (("--at", "x=1", "--descend", "'--lr"), "--descend"),
+    ],
+)
 def test_descend_usage_errors(grad, args, message):
     result = grad("plot", "x^2 * y", "x=0:1", "y=1", *args)
     assert result.returncode == 2, result.stdout
@@ -356,9 +474,12 @@ def test_descend_usage_errors(grad, args, message):
 
 # ---- the REPL's :plot --------------------------------------------------------------------
 
+
 def test_repl_plot_uses_the_sessions_values_and_keeps_them(grad):
-    script = ("y = 2\nf = x^2 * y\n:plot f x=-1:1 --at x=0.5 --points 41\n"
-              ":plot x*y x=0:1 y=0:1 --at x=1,y=0.5\n:json y\n")
+    script = (
+        "y = 2\nf = x^2 * y\n:plot f x=-1:1 --at x=0.5 --points 41\n"
+        ":plot x*y x=0:1 y=0:1 --at x=1,y=0.5\n:json y\n"
+    )
     result = grad("repl", input=script, env={"COLUMNS": "60"})
     assert result.returncode == 0, result.stderr
     out = result.stdout
@@ -367,13 +488,16 @@ def test_repl_plot_uses_the_sessions_values_and_keeps_them(grad):
     assert strict_json(out.splitlines()[-1])["value"] == 2
 
 
-@pytest.mark.parametrize("line, message", [
-    (":plot", "no formula given"),
-    (":plot x^2 x=0:1 z=3", "unexpected 'z=3'"),
-    (":plot x^2 x=0:1 --at x=2", "outside the range"),
-    (":plot x^2 x=0:1 --points", "--points needs a value"),
-    (":plot q x=0:1", "no value for q"),
-])
+@pytest.mark.parametrize(
+    "line, message",
+    [
+        (":plot", "no formula given"),
+        (":plot x^2 x=0:1 z=3", "unexpected 'z=3'"),
+        (":plot x^2 x=0:1 --at x=2", "outside the range"),
+        (":plot x^2 x=0:1 --points", "--points needs a value"),
+        (":plot q x=0:1", "no value for q"),
+    ],
+)
 def test_repl_plot_errors(grad, line, message):
     result = grad("repl", input=line + "\n")
     assert result.returncode == 2 and message in result.stderr, result.stderr
@@ -393,12 +517,24 @@ def test_repl_plot_on_a_terminal_fits_its_width(tmp_path):
     pexpect = pytest.importorskip("pexpect")
     from conftest import grad_executable
 
-    env = {**os.environ, "TERM": "xterm", "NO_COLOR": "1", "PROMPT_TOOLKIT_NO_CPR": "1",
-           "GRADCLI_HISTORY": str(tmp_path / "history")}
+    env = {
+        **os.environ,
+        "TERM": "xterm",
+        "NO_COLOR": "1",
+        "PROMPT_TOOLKIT_NO_CPR": "1",
+        "GRADCLI_HISTORY": str(tmp_path / "history"),
+    }
     env.pop("COLUMNS", None)
     env.pop("LINES", None)
-    child = pexpect.spawn(grad_executable(), ["repl"], env=env, cwd=str(tmp_path),
-                          encoding="utf-8", timeout=20, dimensions=(40, 100))
+    child = pexpect.spawn(
+        grad_executable(),
+        ["repl"],
+        env=env,
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=20,
+        dimensions=(40, 100),
+    )
     try:
         child.expect("grad> ")
         child.send(":plot x^2 x=-1:1 --at x=0.5\r")

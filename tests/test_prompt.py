@@ -92,11 +92,13 @@ def test_keys_that_arrive_together_are_inserted_as_one_piece():
 
     from gradcli.cli.prompt import _typed_runs
 
-    keys = [KeyPress(c, c) for c in "x + 1"] + [KeyPress(Keys.ControlM, "\r"),
-                                                KeyPress("y", "y")]
+    keys = [KeyPress(c, c) for c in "x + 1"] + [KeyPress(Keys.ControlM, "\r"), KeyPress("y", "y")]
     got = _typed_runs(keys)
     assert [(k.key, k.data) for k in got] == [
-        (Keys.BracketedPaste, "x + 1"), (Keys.ControlM, "\r"), ("y", "y")]
+        (Keys.BracketedPaste, "x + 1"),
+        (Keys.ControlM, "\r"),
+        ("y", "y"),
+    ]
 
 
 def test_a_very_long_line_is_shown_plain():
@@ -105,4 +107,4 @@ def test_a_very_long_line_is_shown_plain():
     lexer = FormulaLexer(Session())
     text = "x * 2 + " * (HIGHLIGHT_LIMIT // 8 + 1) + "1"
     assert styles(lexer, text) == [("", text)]
-    assert len(styles(lexer, text[:HIGHLIGHT_LIMIT - 1])) > 1
+    assert len(styles(lexer, text[: HIGHLIGHT_LIMIT - 1])) > 1

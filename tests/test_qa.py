@@ -11,7 +11,6 @@ import stat
 from pathlib import Path
 
 import pytest
-
 from conftest import strict_json
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -24,6 +23,7 @@ def current_umask() -> int:
 
 
 # --- the descent plot --------------------------------------------------------------------
+
 
 def axis_line(stdout: str) -> str:
     lines = stdout.splitlines()
@@ -47,6 +47,7 @@ def test_plot_axis_ends_at_the_last_step_of_a_long_run(grad):
 
 # --- written files keep the usual permissions ------------------------------------------
 
+
 def expected_mode() -> int:
     return 0o666 & ~current_umask()
 
@@ -54,8 +55,18 @@ def expected_mode() -> int:
 def test_svg_csv_plot_and_save_are_created_with_the_umask_permissions(grad, tmp_path):
     result = grad("eval", "x*y", "x=1", "y=2", "--svg", "c.svg")
     assert result.returncode == 0, result.stderr
-    result = grad("descend", "(x-3)^2 + y^2", "x=0", "y=1", "--steps", "3",
-                  "--csv", "t.csv", "--plot", "p.svg")
+    result = grad(
+        "descend",
+        "(x-3)^2 + y^2",
+        "x=0",
+        "y=1",
+        "--steps",
+        "3",
+        "--csv",
+        "t.csv",
+        "--plot",
+        "p.svg",
+    )
     assert result.returncode == 0, result.stderr
     result = grad("repl", input="x = 1\nf = x * 2\n:save s.grad\n")
     assert result.returncode == 0, result.stderr
@@ -76,6 +87,7 @@ def test_replacing_a_file_keeps_its_permissions(grad, tmp_path):
 
 # --- the error caret's window ----------------------------------------------------------
 
+
 def test_error_window_at_the_end_of_a_long_line_has_no_trailing_ellipsis(grad):
     formula = "a" * 300 + " +"
     result = grad("eval", formula)
@@ -91,10 +103,11 @@ def test_error_window_in_the_middle_keeps_both_ellipses(grad):
     shown = result.stderr.splitlines()[1]
     assert shown.startswith("  …") and shown.endswith("…"), shown
     caret = result.stderr.splitlines()[2]
-    assert shown[caret.index("^"):].startswith("log(y)")
+    assert shown[caret.index("^") :].startswith("log(y)")
 
 
 # --- REPL wording ------------------------------------------------------------------------
+
 
 def test_save_and_load_count_in_good_english(grad):
     result = grad("repl", input="x = 1\nf = x * 2\n:save s.grad\n:load s.grad\n")
@@ -105,6 +118,7 @@ def test_save_and_load_count_in_good_english(grad):
 
 # --- README ------------------------------------------------------------------------------
 
+
 def test_the_readme_first_example_prints_what_the_readme_shows(grad):
     block = re.search(r"```console\n(.*?)```", README.read_text(), re.S).group(1)
     command, expected = block.split("\n", 1)
@@ -112,13 +126,14 @@ def test_the_readme_first_example_prints_what_the_readme_shows(grad):
     assert args[0] == "grad"
     result = grad(*args[1:])
     assert result.returncode == 0, result.stderr
-    assert ([line.rstrip() for line in result.stdout.strip().splitlines()]
-            == [line.rstrip() for line in expected.strip().splitlines()])
+    assert [line.rstrip() for line in result.stdout.strip().splitlines()] == [
+        line.rstrip() for line in expected.strip().splitlines()
+    ]
 
 
 def test_the_readme_eval_json_example_has_every_key_grad_prints(grad):
     text = README.read_text()
-    block = text[text.index("### JSON output (`--json`)"):]
+    block = text[text.index("### JSON output (`--json`)") :]
     block = re.search(r"```json\n(.*?)```", block, re.S).group(1)
     shown = strict_json(block)
     result = grad("eval", "q = x + y; f = q * z", "x=-2", "y=5", "z=-4", "--json")
@@ -127,6 +142,7 @@ def test_the_readme_eval_json_example_has_every_key_grad_prints(grad):
 
 
 # --- problems found in the core and the command line ----------------------------------
+
 
 def test_descend_help_names_the_plot_extra(grad):
     result = grad("descend", "--help")

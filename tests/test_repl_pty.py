@@ -7,7 +7,6 @@ import re
 import time
 
 import pytest
-
 from conftest import grad_executable
 
 pexpect = pytest.importorskip("pexpect")
@@ -21,8 +20,15 @@ class Terminal:
     """A `grad` child on a pty, with its screen output kept as plain text."""
 
     def __init__(self, args: list[str], env: dict, cwd, command: str | None = None) -> None:
-        self.child = pexpect.spawn(command or grad_executable(), args, env=env, cwd=str(cwd),
-                                   encoding="utf-8", timeout=TIMEOUT, dimensions=(40, 120))
+        self.child = pexpect.spawn(
+            command or grad_executable(),
+            args,
+            env=env,
+            cwd=str(cwd),
+            encoding="utf-8",
+            timeout=TIMEOUT,
+            dimensions=(40, 120),
+        )
         self.text = ""
         self.seen = 0  # wait_for looks only at output after this offset
 
@@ -34,8 +40,9 @@ class Terminal:
                 self.seen = found + len(needle)
                 return self.text
             if time.monotonic() > deadline:
-                raise AssertionError(f"{needle!r} did not appear; the screen shows:\n"
-                                     f"{self.text[-2000:]}")
+                raise AssertionError(
+                    f"{needle!r} did not appear; the screen shows:\n{self.text[-2000:]}"
+                )
             try:
                 self.text += ANSI.sub("", self.child.read_nonblocking(4096, timeout=0.5))
             except pexpect.TIMEOUT:
@@ -60,8 +67,13 @@ def terminal(tmp_path):
     started = []
 
     def start(args=("repl",), history=None, command=None) -> Terminal:
-        env = {**os.environ, "TERM": "xterm", "NO_COLOR": "1", "PROMPT_TOOLKIT_NO_CPR": "1",
-               "GRADCLI_HISTORY": str(history or tmp_path / "history")}
+        env = {
+            **os.environ,
+            "TERM": "xterm",
+            "NO_COLOR": "1",
+            "PROMPT_TOOLKIT_NO_CPR": "1",
+            "GRADCLI_HISTORY": str(history or tmp_path / "history"),
+        }
         env.pop("COLUMNS", None)
         env.pop("LINES", None)
         term = Terminal(list(args), env, tmp_path, command)
@@ -189,7 +201,7 @@ def test_ctrl_c_stops_a_running_descend_and_keeps_its_point(terminal):
     term.prompt()
     term.type(":json x\r")
     screen = term.wait_for('"gradient"')
-    value = float(re.search(r'"value":([-0-9.e]+)', screen[screen.rfind("{"):]).group(1))
+    value = float(re.search(r'"value":([-0-9.e]+)', screen[screen.rfind("{") :]).group(1))
     # the point of the step reported: one step more or less would differ by 2e-9 (relative);
     # rounding over ~1e5 steps stays far below 5e-10
     assert value == pytest.approx((1 - 2e-9) ** steps, rel=5e-10)

@@ -44,22 +44,30 @@ def test_changing_an_input_moves_the_named_nodes(grad):
 
 
 def test_sigmoid_neuron_script(grad):
-    script = ("w0 = 2; x0 = -1; w1 = -3; x1 = -2; w2 = -3\n"
-              "f = 1/(1 + exp(-(w0*x0 + w1*x1 + w2)))\n:json f\n")
+    script = (
+        "w0 = 2; x0 = -1; w1 = -3; x1 = -2; w2 = -3\n"
+        "f = 1/(1 + exp(-(w0*x0 + w1*x1 + w2)))\n:json f\n"
+    )
     result = grad("repl", input=script)
     assert result.returncode == 0, result.stderr
     [data] = json_lines(result.stdout)
     assert round(data["value"], 2) == 0.73
     assert {k: round(v, 2) for k, v in data["gradient"].items()} == {
-        "w0": -0.20, "x0": 0.39, "w1": -0.39, "x1": -0.59, "w2": 0.20}
+        "w0": -0.20,
+        "x0": 0.39,
+        "w1": -0.39,
+        "x1": -0.59,
+        "w2": 0.20,
+    }
 
 
 def test_json_matches_grad_eval_exactly(grad):
     repl = grad("repl", input="x = -2; y = 5; z = -4\n:json (x + y) * z --wrt x,z\n")
     one_shot = grad("eval", "(x + y) * z", "x=-2", "y=5", "z=-4", "--wrt", "x,z", "--json")
     assert repl.returncode == one_shot.returncode == 0
-    assert [line for line in repl.stdout.splitlines() if line.startswith("{")] == \
-        [one_shot.stdout.strip()]
+    assert [line for line in repl.stdout.splitlines() if line.startswith("{")] == [
+        one_shot.stdout.strip()
+    ]
 
 
 def test_tree_matches_grad_eval(grad):
@@ -109,10 +117,12 @@ def test_continued_lines(grad):
 
 
 def test_save_then_grad_eval_gives_the_same_numbers(grad, tmp_path):
-    script = ("w0 = 2; x0 = -1; w1 = -3; x1 = -2; w2 = -3\n"
-              "s = w0*x0 + w1*x1 + w2\n"
-              "f = 1 / (1 + exp(-s))\n"
-              ":save neuron.grad\n:json f\n")
+    script = (
+        "w0 = 2; x0 = -1; w1 = -3; x1 = -2; w2 = -3\n"
+        "s = w0*x0 + w1*x1 + w2\n"
+        "f = 1 / (1 + exp(-s))\n"
+        ":save neuron.grad\n:json f\n"
+    )
     result = grad("repl", input=script)
     assert result.returncode == 0, result.stderr
     [from_repl] = json_lines(result.stdout)
@@ -145,11 +155,12 @@ def test_the_plain_reader_does_not_load_prompt_toolkit():
     import subprocess
     import sys
 
-    code = ("import sys, io; sys.stdin = io.StringIO('x = 1\\n'); from gradcli.cli import repl; "
-            "code = repl.interact(interactive=False); "
-            "assert 'prompt_toolkit' not in sys.modules, 'loaded'; print(code)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
+    code = (
+        "import sys, io; sys.stdin = io.StringIO('x = 1\\n'); from gradcli.cli import repl; "
+        "code = repl.interact(interactive=False); "
+        "assert 'prompt_toolkit' not in sys.modules, 'loaded'; print(code)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip().endswith("0")
 
@@ -171,7 +182,7 @@ def test_descend_then_the_next_line_sees_the_trained_point(grad):
     assert "took all 4 steps" in out and "final point  x = 0.1875, y = -0.125" in out
     assert "now x = 0.1875, y = -0.125" in out
     [data] = json_lines(out)
-    assert data["value"] == 0.1875 ** 2 + 0.125 ** 2
+    assert data["value"] == 0.1875**2 + 0.125**2
     assert data["gradient"] == {"x": 0.375, "y": -0.25}
 
 

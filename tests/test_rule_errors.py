@@ -32,20 +32,27 @@ main()
 
 
 def run(rule: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", PATCH, rule, *args], capture_output=True,
-                          text=True, env={"NO_COLOR": "1", "COLUMNS": "120", "PATH": ""},
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", PATCH, rule, *args],
+        capture_output=True,
+        text=True,
+        env={"NO_COLOR": "1", "COLUMNS": "120", "PATH": ""},
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize("rule,args", [
-    ("product", ("eval", "2 * cbrt(x)", "x=0")),
-    ("product", ("eval", "2 * cbrt(x)", "x=0", "--json")),
-    ("product", ("descend", "cbrt(x) + x^2", "x=0")),
-    ("product", ("descend", "cbrt(x) + x^2", "x=0", "--json")),
-    ("product", ("descend", "x^2 + 0*cbrt(x)", "x=1", "--lr", "0.5")),  # meets it at step 1
-    ("quotient", ("eval", "2 * cbrt(x)", "x=0")),  # the diagnostics meet it
-    ("quotient", ("eval", "2 * cbrt(x)", "x=0", "--explain")),
-])
+@pytest.mark.parametrize(
+    "rule,args",
+    [
+        ("product", ("eval", "2 * cbrt(x)", "x=0")),
+        ("product", ("eval", "2 * cbrt(x)", "x=0", "--json")),
+        ("product", ("descend", "cbrt(x) + x^2", "x=0")),
+        ("product", ("descend", "cbrt(x) + x^2", "x=0", "--json")),
+        ("product", ("descend", "x^2 + 0*cbrt(x)", "x=1", "--lr", "0.5")),  # meets it at step 1
+        ("quotient", ("eval", "2 * cbrt(x)", "x=0")),  # the diagnostics meet it
+        ("quotient", ("eval", "2 * cbrt(x)", "x=0", "--explain")),
+    ],
+)
 def test_a_rule_that_raises_is_an_evaluation_error(rule, args):
     result = run(rule, *args)
     assert result.returncode == ExitCode.EVAL, result.stderr
@@ -58,8 +65,9 @@ def test_a_rule_that_raises_is_an_evaluation_error(rule, args):
 
 def test_explain_and_diagnose_report_the_node(monkeypatch):
     good = ops.OPS["cbrt"]
-    monkeypatch.setitem(ops.OPS, "cbrt", good._replace(
-        partials=lambda x, out: (1.0 / (3.0 * out * out),)))
+    monkeypatch.setitem(
+        ops.OPS, "cbrt", good._replace(partials=lambda x, out: (1.0 / (3.0 * out * out),))
+    )
     graph = parse("2 * cbrt(x)")
     ev = Tape(graph).evaluate({"x": 0.0})  # the backward pass uses the good grads rule
     for report in (explain, diagnose):

@@ -1,8 +1,6 @@
 """The sampling behind `grad plot`: the compiled sweeps, bit for bit the engine's numbers, gaps
 where f is undefined, checked against SymPy."""
 
-import math
-
 import pytest
 import sympy
 
@@ -78,10 +76,12 @@ def test_kinks_follow_the_engine():
 def test_the_graph_is_compiled_once_and_the_tape_only_reruns_failures(monkeypatch):
     compiled, evaluated = [], []
     real_compile, real_evaluate = sample_module.compile_graph, Tape.evaluate
-    monkeypatch.setattr(sample_module, "compile_graph",
-                        lambda *a: compiled.append(1) or real_compile(*a))
-    monkeypatch.setattr(Tape, "evaluate", lambda self, p: evaluated.append(1)
-                        or real_evaluate(self, p))
+    monkeypatch.setattr(
+        sample_module, "compile_graph", lambda *a: compiled.append(1) or real_compile(*a)
+    )
+    monkeypatch.setattr(
+        Tape, "evaluate", lambda self, p: evaluated.append(1) or real_evaluate(self, p)
+    )
     monkeypatch.setattr("gradcli.core.syntax.parse", lambda *a: pytest.fail("parsed again"))
     t = tape("sqrt(x) * y")
     s = sample(t, [axis("x", -1.0, 1.0, 21), axis("y", 0.0, 1.0, 30)], {})

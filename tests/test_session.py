@@ -15,10 +15,10 @@ import os
 import pytest
 from rich.console import Console
 
-from gradcli.output import render
-from gradcli.core.errors import ExitCode
 from gradcli.cli.session import META, Definition, Session, join_lines, needs_more
+from gradcli.core.errors import ExitCode
 from gradcli.core.syntax import parse, parse_statements
+from gradcli.output import render
 
 
 def run(session: Session, *lines: str):
@@ -71,11 +71,14 @@ def test_a_definition_is_a_formula_that_follows_its_inputs(worked):
     assert ev.gradient() == {"x": -4, "y": -4, "z": 6}
 
 
-@pytest.mark.parametrize("neuron", [
-    ["s = w0*x0 + w1*x1 + w2", "f = 1 / (1 + exp(-s))"],
-    ["f = sigmoid(w0*x0 + w1*x1 + w2)"],
-    ["f = 1/(1 + exp(-(w0*x0 + w1*x1 + w2)))"],
-])
+@pytest.mark.parametrize(
+    "neuron",
+    [
+        ["s = w0*x0 + w1*x1 + w2", "f = 1 / (1 + exp(-s))"],
+        ["f = sigmoid(w0*x0 + w1*x1 + w2)"],
+        ["f = 1/(1 + exp(-(w0*x0 + w1*x1 + w2)))"],
+    ],
+)
 def test_sigmoid_neuron(neuron):
     session = Session()
     run(session, "w0 = 2; x0 = -1; w1 = -3; x1 = -2; w2 = -3", *neuron)
@@ -83,14 +86,18 @@ def test_sigmoid_neuron(neuron):
     f = 1 / (1 + math.exp(-1))  # w·x + b = -2 + 6 - 3 = 1
     local = f * (1 - f)
     assert ev.value == pytest.approx(f, rel=1e-12)
-    expected = {"w0": -1 * local, "x0": 2 * local, "w1": -2 * local, "x1": -3 * local,
-                "w2": local}
+    expected = {"w0": -1 * local, "x0": 2 * local, "w1": -2 * local, "x1": -3 * local, "w2": local}
     got = ev.gradient()
     assert got == pytest.approx(expected, rel=1e-12)
     # and the lecture's rounded numbers
     assert round(ev.value, 2) == 0.73
-    assert [round(got[n], 2) for n in ("w0", "x0", "w1", "x1", "w2")] == \
-        [-0.20, 0.39, -0.39, -0.59, 0.20]
+    assert [round(got[n], 2) for n in ("w0", "x0", "w1", "x1", "w2")] == [
+        -0.20,
+        0.39,
+        -0.39,
+        -0.59,
+        0.20,
+    ]
 
 
 def test_several_statements_on_one_line_and_a_program():
@@ -111,11 +118,14 @@ def test_redefinition_replaces():
     assert session.values["x"] == 4 and "x" not in session.definitions
 
 
-@pytest.mark.parametrize("lines, chain", [
-    (["a = b + 1", "b = a * 2"], "b → a → b"),
-    (["a = b", "b = c", "c = a * 3"], "c → a → b → c"),
-    (["q = q + 1"], "q → q"),
-])
+@pytest.mark.parametrize(
+    "lines, chain",
+    [
+        (["a = b + 1", "b = a * 2"], "b → a → b"),
+        (["a = b", "b = c", "c = a * 3"], "c → a → b → c"),
+        (["q = q + 1"], "q → q"),
+    ],
+)
 def test_cycles_are_refused(lines, chain):
     session = Session()
     for line in lines[:-1]:
@@ -188,11 +198,18 @@ def test_a_missing_value_is_a_usage_error_naming_it():
 
 def test_del_reset_vars(worked):
     shown = text_of(worked.handle(":vars").output)
-    rows = {line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:5]]
-            for line in shown.splitlines() if line.startswith("│")}
-    assert rows == {"x": ["input", "-2", "-4"], "y": ["input", "5", "-4"],
-                    "z": ["input", "-4", "3"], "q": ["x + y", "3", "-4"],
-                    "f": ["q * z", "-12", "1"]}
+    rows = {
+        line.split("│")[1].strip(): [c.strip() for c in line.split("│")[2:5]]
+        for line in shown.splitlines()
+        if line.startswith("│")
+    }
+    assert rows == {
+        "x": ["input", "-2", "-4"],
+        "y": ["input", "5", "-4"],
+        "z": ["input", "-4", "3"],
+        "q": ["x + y", "3", "-4"],
+        "f": ["q * z", "-12", "1"],
+    }
     reply = worked.handle(":del z")
     assert not reply.is_error and "z" not in worked.values
     assert "f still uses z" in text_of(reply.messages)
@@ -209,6 +226,7 @@ def test_grad_check_json_commands(worked):
     check = text_of(worked.handle(":check (x + y) * z").output)
     assert check.count("good") == 3
     import json
+
     data = json.loads(worked.handle(":json f").output[0])
     assert data["value"] == -12 and data["gradient"] == {"x": -4, "y": -4, "z": 3}
     assert worked.handle(":grad f --wrt nope").exit_code == ExitCode.USAGE
@@ -259,8 +277,7 @@ def test_save_writes_definitions_in_dependency_order(tmp_path):
     session = Session()
     run(session, "f = q * z", "q = x + y", "x = 1; y = 2; z = 3")
     session.save(tmp_path / "o.grad")
-    lines = [ln for ln in (tmp_path / "o.grad").read_text().splitlines()
-             if not ln.startswith("#")]
+    lines = [ln for ln in (tmp_path / "o.grad").read_text().splitlines() if not ln.startswith("#")]
     assert lines.index("q = x + y") < lines.index("f = q * z")
     ev = parse((tmp_path / "o.grad").read_text())
     assert ev.names[ev.output] == "f"  # grad eval -f evaluates the last definition
@@ -326,6 +343,7 @@ def test_blank_lines_and_comments_do_nothing():
 # trained, ∂f/∂x = z is constant, so x moves by −lr·z per step; with --target T on f = w·x the
 # error e = w·x − T shrinks by the factor (1 − 2·lr·x²) per step.
 
+
 def descend(session: Session, line: str):
     reply = session.handle(line)
     assert not reply.is_error, text_of(reply.messages)
@@ -336,15 +354,15 @@ def test_descend_moves_the_inputs_to_the_trained_point():
     session = Session()
     run(session, "x = 3", "y = -2")
     reply = descend(session, ":descend x^2 + y^2 --lr 0.1 --steps 5")
-    assert session.values["x"] == pytest.approx(3 * 0.8 ** 5, rel=1e-14)
-    assert session.values["y"] == pytest.approx(-2 * 0.8 ** 5, rel=1e-14)
+    assert session.values["x"] == pytest.approx(3 * 0.8**5, rel=1e-14)
+    assert session.values["y"] == pytest.approx(-2 * 0.8**5, rel=1e-14)
     shown = text_of(reply.output)
     for word in ("trace", "f over the steps", "took all 5 steps", "final point"):
         assert word in shown
     assert "now x = 0.98304, y = -0.65536" in shown  # 3·0.8^5, −2·0.8^5
     # the next line sees the trained point
     ev = session.evaluate("x^2 + y^2").evaluation
-    assert ev.value == pytest.approx(13 * 0.8 ** 10, rel=1e-13)
+    assert ev.value == pytest.approx(13 * 0.8**10, rel=1e-13)
 
 
 def test_descend_with_options_as_grad_descend_takes_them():
@@ -352,8 +370,10 @@ def test_descend_with_options_as_grad_descend_takes_them():
     run(session, "x = 1")
     descend(session, ":descend x^2 --lr=0.25 --steps 3 --every 1")
     assert session.values["x"] == 0.125  # (1 − 0.5)^3, exact in binary
-    descend(session, ":descend -(x - 2)^2 --maximize --optimizer momentum --momentum 0 "
-                     "--steps 1 --lr 0.25")
+    descend(
+        session,
+        ":descend -(x - 2)^2 --maximize --optimizer momentum --momentum 0 --steps 1 --lr 0.25",
+    )
     # ascent on −(x − 2)²: x ← x + lr·(−2(x − 2)) = 0.125 + 0.25·3.75
     assert session.values["x"] == pytest.approx(0.125 + 0.25 * 3.75, rel=1e-15)
 
@@ -370,7 +390,7 @@ def test_descend_toward_a_target_with_fixed_data():
     session = Session()
     run(session, "w = 0.5", "x = 2")
     descend(session, ":descend w * x --wrt w --target -1 --lr 0.05 --steps 4")
-    error = (0.5 * 2 - -1) * (1 - 2 * 0.05 * 2 ** 2) ** 4
+    error = (0.5 * 2 - -1) * (1 - 2 * 0.05 * 2**2) ** 4
     assert session.values["x"] == 2
     assert session.values["w"] * 2 - -1 == pytest.approx(error, rel=1e-12)
 
@@ -388,19 +408,22 @@ def test_descend_json_is_strict_and_matches_the_new_values():
     assert len(data["trace"]) == 3
 
 
-@pytest.mark.parametrize("line, words", [
-    (":descend x^2 --lr -1", "--lr must be a positive number"),
-    (":descend x^2 --lr abc", "'abc' is not a valid float"),
-    (":descend x^2 --optimizer lbfgs", "lbfgs"),
-    (":descend x^2 --wrt y", "--wrt names y, which is not an input"),
-    (":descend x^2 --every 0", "--every"),
-    (":descend x^2 --steps 3 extra", "unexpected 'extra'"),
-    (":descend x^2 -f prog.grad", "-f is not an option"),
-    (":descend x^2 --plot run.gif", "must end in .png or .svg"),
-    (":descend --lr 0.1", "no formula given"),
-    (":descend x^2 + nope", "nope"),
-    (":descend x^2 +", "expression ends too soon"),
-])
+@pytest.mark.parametrize(
+    "line, words",
+    [
+        (":descend x^2 --lr -1", "--lr must be a positive number"),
+        (":descend x^2 --lr abc", "'abc' is not a valid float"),
+        (":descend x^2 --optimizer lbfgs", "lbfgs"),
+        (":descend x^2 --wrt y", "--wrt names y, which is not an input"),
+        (":descend x^2 --every 0", "--every"),
+        (":descend x^2 --steps 3 extra", "unexpected 'extra'"),
+        (":descend x^2 -f prog.grad", "-f is not an option"),
+        (":descend x^2 --plot run.gif", "must end in .png or .svg"),
+        (":descend --lr 0.1", "no formula given"),
+        (":descend x^2 + nope", "nope"),
+        (":descend x^2 +", "expression ends too soon"),
+    ],
+)
 def test_descend_errors_keep_the_state(line, words):
     session = Session()
     run(session, "x = 3", "q = x + 1")
@@ -453,11 +476,14 @@ def test_descend_is_in_help_and_completion():
     assert session.complete(":des") == (":des", [":descend"])
 
 
-@pytest.mark.parametrize("line, message, hint", [
-    (":descend x^2 --nosuch 3", "unknown option --nosuch", "the options are --wrt, --lr"),
-    (":descend x^2 --stepz 3", "unknown option --stepz", "did you mean --steps?"),
-    (":descend x^2 --lr 0.1 --maximse", "unknown option --maximse", "did you mean --maximize?"),
-])
+@pytest.mark.parametrize(
+    "line, message, hint",
+    [
+        (":descend x^2 --nosuch 3", "unknown option --nosuch", "the options are --wrt, --lr"),
+        (":descend x^2 --stepz 3", "unknown option --stepz", "did you mean --steps?"),
+        (":descend x^2 --lr 0.1 --maximse", "unknown option --maximse", "did you mean --maximize?"),
+    ],
+)
 def test_an_unknown_descend_option_is_named_as_one(line, message, hint):
     session = Session()
     run(session, "x = 3")
@@ -471,10 +497,12 @@ def test_the_session_does_not_import_the_command_line():
     import subprocess
     import sys
 
-    code = ("import sys, gradcli.cli.session, gradcli.cli.descend_command; "
-            "s = gradcli.cli.session.Session(); s.handle('x = 1'); "
-            "s.handle(':descend x^2 --steps 2 --lr 0.1'); "
-            "print('gradcli.cli.app' in sys.modules)")
+    code = (
+        "import sys, gradcli.cli.session, gradcli.cli.descend_command; "
+        "s = gradcli.cli.session.Session(); s.handle('x = 1'); "
+        "s.handle(':descend x^2 --steps 2 --lr 0.1'); "
+        "print('gradcli.cli.app' in sys.modules)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
@@ -483,7 +511,8 @@ def test_the_session_does_not_import_the_command_line():
 def test_descend_command_are_the_same_definition_as_grad_descends():
     import typer
 
-    from gradcli.cli import app as cli, descend_command
+    from gradcli.cli import app as cli
+    from gradcli.cli import descend_command
 
     command = typer.main.get_command(cli.app).commands["descend"]
     on_the_command_line = {o for p in command.params for o in p.opts if o.startswith("--")}
@@ -505,13 +534,21 @@ def test_save_writes_every_input_and_definition_and_counts_them(tmp_path):
     reply = session.handle(f":save {path}")
     assert "saved 4 inputs and 3 definitions" in text_of(reply.output)
     lines = [line for line in path.read_text().splitlines() if not line.startswith("#")]
-    assert lines == ["w = 2", "x = 3", "b = 1", "u = 4", "f = w*x", "g = f + 1",
-                     "h = nothing*2"]  # each definition as it was typed
+    assert lines == [
+        "w = 2",
+        "x = 3",
+        "b = 1",
+        "u = 4",
+        "f = w*x",
+        "g = f + 1",
+        "h = nothing*2",
+    ]  # each definition as it was typed
     fresh = Session()
     assert not fresh.handle(f":load {path}").is_error
     assert fresh.values == session.values
-    assert {n: d.rhs for n, d in fresh.definitions.items()} == \
-        {n: d.rhs for n, d in session.definitions.items()}
+    assert {n: d.rhs for n, d in fresh.definitions.items()} == {
+        n: d.rhs for n, d in session.definitions.items()
+    }
     assert fresh.evaluate("g").evaluation.value == session.evaluate("g").evaluation.value == 7
 
 
@@ -579,12 +616,18 @@ def test_a_line_is_lexed_and_parsed_once(monkeypatch):
     session = session_of("x = 1; y = 2", "q = x + y")
     runs = []
     real = lalr.parse_into
-    monkeypatch.setattr(lalr, "parse_into", lambda text, builder: runs.append(text) or
-                        real(text, builder))
+    monkeypatch.setattr(
+        lalr, "parse_into", lambda text, builder: runs.append(text) or real(text, builder)
+    )
     matches = []
     real_finditer = lalr.LEX_RE.finditer
-    monkeypatch.setattr(lalr, "LEX_RE", type("R", (), {
-        "finditer": lambda self, text: matches.append(text) or real_finditer(text)})())
+    monkeypatch.setattr(
+        lalr,
+        "LEX_RE",
+        type(
+            "R", (), {"finditer": lambda self, text: matches.append(text) or real_finditer(text)}
+        )(),
+    )
     for line in ("f = q * y; g = f + x", "f * g", "x = 5"):
         runs.clear(), matches.clear()
         assert not session.handle(line).is_error
@@ -597,7 +640,7 @@ def test_an_evaluation_error_points_at_the_line_it_was_typed_in():
     reply = session.handle("q * 3")
     assert reply.is_error
     assert reply.error.source == "q = 2 + log(x)"
-    assert reply.error.source[reply.error.span.start:reply.error.span.end] == "log(x)"
+    assert reply.error.source[reply.error.span.start : reply.error.span.end] == "log(x)"
 
 
 def test_a_long_file_is_summarised_on_load(tmp_path):
@@ -614,8 +657,9 @@ def test_loading_a_chain_walks_for_cycles_only_where_one_could_close(tmp_path, m
     path.write_text("x = 1\nd0 = x\n" + "".join(f"d{i} = d{i - 1} + 1\n" for i in range(1, 300)))
     walks = []
     real = Session._cycle
-    monkeypatch.setattr(Session, "_cycle", lambda self, name, deps: walks.append(name) or
-                        real(self, name, deps))
+    monkeypatch.setattr(
+        Session, "_cycle", lambda self, name, deps: walks.append(name) or real(self, name, deps)
+    )
     session = session_of(f":load {path}")
     assert walks == [] and session.evaluate("d299").evaluation.value == 300
     session = session_of("a = b + 1")  # b is used: defining it walks, and finds the cycle

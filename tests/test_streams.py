@@ -9,19 +9,29 @@ import shlex
 import subprocess
 
 import pytest
-
 from conftest import grad_executable, strict_json
+
 from gradcli.output.files import READ_LIMIT
 
 
 def shell(command: str, cwd, input: bytes | None = None) -> subprocess.CompletedProcess:
     """Run `grad …` through bash, so `<&-`, `>&-` and `> /dev/full` mean what they mean to a
     user; stdout is captured by bash into a file unless the command redirects it."""
-    environment = {**os.environ, "NO_COLOR": "1", "COLUMNS": "120",
-                   "GRADCLI_HISTORY": str(cwd / "history")}
-    script = f"grad() {{ {shlex.quote(grad_executable())} \"$@\"; }}\n{command}"
-    return subprocess.run(["bash", "-c", script], capture_output=True, cwd=cwd,
-                          env=environment, input=input, timeout=60)
+    environment = {
+        **os.environ,
+        "NO_COLOR": "1",
+        "COLUMNS": "120",
+        "GRADCLI_HISTORY": str(cwd / "history"),
+    }
+    script = f'grad() {{ {shlex.quote(grad_executable())} "$@"; }}\n{command}'
+    return subprocess.run(
+        ["bash", "-c", script],
+        capture_output=True,
+        cwd=cwd,
+        env=environment,
+        input=input,
+        timeout=60,
+    )
 
 
 def one_line_error(result, code: int, *pieces: str) -> None:
@@ -34,14 +44,17 @@ def one_line_error(result, code: int, *pieces: str) -> None:
         assert piece in err, err
 
 
-@pytest.mark.parametrize("command", [
-    "grad eval - x=2 <&-",
-    "grad eval -f - x=2 <&-",
-    "grad check - x=2 <&-",
-    "grad descend - x=2 <&-",
-    "grad repl <&-",
-    "grad <&-",
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "grad eval - x=2 <&-",
+        "grad eval -f - x=2 <&-",
+        "grad check - x=2 <&-",
+        "grad descend - x=2 <&-",
+        "grad repl <&-",
+        "grad <&-",
+    ],
+)
 def test_closed_stdin_is_a_usage_error(tmp_path, command):
     one_line_error(shell(command, tmp_path), 2, "cannot read standard input: it is closed")
 
@@ -52,13 +65,16 @@ def test_closed_stdin_does_not_matter_when_it_is_not_read(tmp_path):
     assert b"good" in result.stdout
 
 
-@pytest.mark.parametrize("command", [
-    "grad eval x x=1 --json >&-",
-    "grad eval x x=1 >&-",
-    "grad descend 'x^2' x=1 --steps 3 >&-",
-    "grad ops >&-",
-    "echo 'x = 1' | grad repl >&-",
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "grad eval x x=1 --json >&-",
+        "grad eval x x=1 >&-",
+        "grad descend 'x^2' x=1 --steps 3 >&-",
+        "grad ops >&-",
+        "echo 'x = 1' | grad repl >&-",
+    ],
+)
 def test_closed_stdout_is_an_error_not_silence(tmp_path, command):
     result = shell(command, tmp_path)
     err = result.stderr.decode()
@@ -67,14 +83,17 @@ def test_closed_stdout_is_an_error_not_silence(tmp_path, command):
     assert err.strip() == "error: cannot write to standard output: it is closed"
 
 
-@pytest.mark.parametrize("command", [
-    "grad eval 'x*2' x=1 > /dev/full",
-    "grad eval 'x*2' x=1 --json > /dev/full",
-    "grad descend 'x^2' x=1 --steps 3 --json > /dev/full",
-    "grad descend 'x^2' x=1 --steps 3 --csv - > /dev/full",
-    "grad check 'x*2' x=1 > /dev/full",
-    "echo 'x = 1; x * 2' | grad repl > /dev/full",
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        "grad eval 'x*2' x=1 > /dev/full",
+        "grad eval 'x*2' x=1 --json > /dev/full",
+        "grad descend 'x^2' x=1 --steps 3 --json > /dev/full",
+        "grad descend 'x^2' x=1 --steps 3 --csv - > /dev/full",
+        "grad check 'x*2' x=1 > /dev/full",
+        "echo 'x = 1; x * 2' | grad repl > /dev/full",
+    ],
+)
 def test_full_stdout_is_an_error(tmp_path, command):
     result = shell(command, tmp_path)
     err = result.stderr.decode()
@@ -85,34 +104,49 @@ def test_full_stdout_is_an_error(tmp_path, command):
 
 @pytest.mark.parametrize("device", ["/dev/zero", "/dev/urandom"])
 def test_a_device_as_the_formula_file_is_refused_at_once(tmp_path, device):
-    one_line_error(shell(f"grad eval -f {device} x=1", tmp_path), 2,
-                   f"cannot read '{device}': not a text file")
+    one_line_error(
+        shell(f"grad eval -f {device} x=1", tmp_path), 2, f"cannot read '{device}': not a text file"
+    )
 
 
 def test_a_binary_file_is_not_a_text_file(tmp_path):
     (tmp_path / "picture.grad").write_bytes(b"\x89PNG\r\n\x1a\n\xff\xfe stuff")
-    one_line_error(shell("grad eval -f picture.grad x=1", tmp_path), 2,
-                   "cannot read 'picture.grad': not a text file")
+    one_line_error(
+        shell("grad eval -f picture.grad x=1", tmp_path),
+        2,
+        "cannot read 'picture.grad': not a text file",
+    )
     (tmp_path / "latin1.grad").write_bytes("x * 2 # caf\xe9".encode("latin-1"))
     one_line_error(shell("grad eval -f latin1.grad x=1", tmp_path), 2, "not a text file")
-    one_line_error(shell("grad eval - x=1 < latin1.grad", tmp_path), 2,
-                   "cannot read standard input: not a text file")
+    one_line_error(
+        shell("grad eval - x=1 < latin1.grad", tmp_path),
+        2,
+        "cannot read standard input: not a text file",
+    )
 
 
 def test_a_file_past_the_size_limit_is_refused(tmp_path):
     huge = tmp_path / "huge.grad"
     with open(huge, "wb") as out:  # READ_LIMIT + 1 bytes of text
         out.write(b"x" + b" " * READ_LIMIT)
-    one_line_error(shell("grad eval -f huge.grad x=1", tmp_path), 2,
-                   "cannot read 'huge.grad': larger than 64 MiB")
-    one_line_error(shell("grad eval - x=1 < huge.grad", tmp_path), 2,
-                   "cannot read standard input: larger than 64 MiB")
+    one_line_error(
+        shell("grad eval -f huge.grad x=1", tmp_path),
+        2,
+        "cannot read 'huge.grad': larger than 64 MiB",
+    )
+    one_line_error(
+        shell("grad eval - x=1 < huge.grad", tmp_path),
+        2,
+        "cannot read standard input: larger than 64 MiB",
+    )
 
 
 def test_a_byte_order_mark_is_accepted(tmp_path):
     (tmp_path / "notepad.grad").write_bytes("\ufeffq = x + y\r\nf = q * z\r\n".encode())
-    for command in ("grad eval -f notepad.grad x=-2 y=5 z=-4 --json",
-                    "grad eval - x=-2 y=5 z=-4 --json < notepad.grad"):
+    for command in (
+        "grad eval -f notepad.grad x=-2 y=5 z=-4 --json",
+        "grad eval - x=-2 y=5 z=-4 --json < notepad.grad",
+    ):
         result = shell(command, tmp_path)
         assert result.returncode == 0, result.stderr
         data = strict_json(result.stdout)
@@ -121,8 +155,10 @@ def test_a_byte_order_mark_is_accepted(tmp_path):
 
 def test_a_reader_that_leaves_early_stays_quiet(tmp_path):
     # `| true` closes the pipe at once: the output meets a broken pipe, which is no error
-    result = shell("grad descend 'x^2' x=1 --steps 3000 --every 1 | true; "
-                   "echo \"code ${PIPESTATUS[0]}\" >&2", tmp_path)
+    result = shell(
+        "grad descend 'x^2' x=1 --steps 3000 --every 1 | true; echo \"code ${PIPESTATUS[0]}\" >&2",
+        tmp_path,
+    )
     err = result.stderr.decode()
     assert err.strip() == "code 1", err
 

@@ -5,18 +5,17 @@ import math
 
 import pytest
 import sympy
+from conftest import strict_json
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
+from strategies import COORDINATES, programs
+from test_against_sympy import NAMES, SYMBOLS, coordinates, formulas
 
 from gradcli.core import symbolic
 from gradcli.core.engine import Tape, evaluate
 from gradcli.core.errors import DomainError, UsageError
 from gradcli.core.ops import OPS
 from gradcli.core.syntax import parse
-from strategies import COORDINATES, programs
-from test_against_sympy import NAMES, SYMBOLS, coordinates, formulas
-
-from conftest import strict_json
 
 NEURON = "sigmoid(w0*x0 + w1*x1 + w2)"
 NEURON_POINT = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}
@@ -60,19 +59,25 @@ def test_circuit_keeps_the_named_intermediate():
     derivation = symbolic.derive(parse("q = x + y; f = q * z"))
     assert symbolic.formulas(derivation) == {"x": "z", "y": "z", "z": "q"}
     assert "q = x + y" in symbolic.program(derivation)
-    assert program_gradient("q = x + y; f = q * z", {"x": -2, "y": 5, "z": -4}) == \
-        {"x": -4.0, "y": -4.0, "z": 3.0}
+    assert program_gradient("q = x + y; f = q * z", {"x": -2, "y": 5, "z": -4}) == {
+        "x": -4.0,
+        "y": -4.0,
+        "z": 3.0,
+    }
 
 
-@pytest.mark.parametrize("source,expected", [
-    ("x^3", {"x": "3*x^2"}),
-    ("x*1 + 0", {"x": "1"}),
-    ("x * x", {"x": "2*x"}),
-    ("-(-x) * y", {"x": "y", "y": "x"}),
-    ("x^1 + y^0", {"x": "1", "y": "0"}),
-    ("x*x*x", {"x": "3*x^2"}),
-    ("3*x - x - x", {"x": "1"}),
-])
+@pytest.mark.parametrize(
+    "source,expected",
+    [
+        ("x^3", {"x": "3*x^2"}),
+        ("x*1 + 0", {"x": "1"}),
+        ("x * x", {"x": "2*x"}),
+        ("-(-x) * y", {"x": "y", "y": "x"}),
+        ("x^1 + y^0", {"x": "1", "y": "0"}),
+        ("x*x*x", {"x": "3*x^2"}),
+        ("3*x - x - x", {"x": "1"}),
+    ],
+)
 def test_simplifier_does_the_obvious(source, expected):
     assert symbolic.formulas(symbolic.derive(parse(source))) == expected
 
@@ -84,10 +89,28 @@ def test_zero_times_a_value_that_may_be_infinite_is_kept():
 
 
 # --- kinks -------------------------------------------------------------------------------
-KINKS = ["relu(x)", "abs(x)", "max(x, y)", "min(x, y)", "max(x, y, x*y)", "min(x, 2, y)",
-         "relu(x - y) * abs(y)", "max(x, x)", "step(x) + sign(y) * x"]
-KINK_POINTS = [(0.0, 0.0), (0.0, 1.0), (1.0, 1.0), (2.0, 2.0), (-1.0, 0.0), (3.0, -2.0),
-               (2.0, 1.0), (1.0, 2.0), (-0.0, 0.0)]
+KINKS = [
+    "relu(x)",
+    "abs(x)",
+    "max(x, y)",
+    "min(x, y)",
+    "max(x, y, x*y)",
+    "min(x, 2, y)",
+    "relu(x - y) * abs(y)",
+    "max(x, x)",
+    "step(x) + sign(y) * x",
+]
+KINK_POINTS = [
+    (0.0, 0.0),
+    (0.0, 1.0),
+    (1.0, 1.0),
+    (2.0, 2.0),
+    (-1.0, 0.0),
+    (3.0, -2.0),
+    (2.0, 1.0),
+    (1.0, 2.0),
+    (-0.0, 0.0),
+]
 
 
 @pytest.mark.parametrize("source", KINKS)
@@ -102,10 +125,14 @@ def test_kink_formulas_give_the_engines_numbers_ties_included(source, x, y):
 def test_kink_conventions_in_formula_form():
     assert symbolic.formulas(symbolic.derive(parse("relu(x)"))) == {"x": "step(x)"}
     assert symbolic.formulas(symbolic.derive(parse("abs(x)"))) == {"x": "sign(x)"}
-    assert symbolic.formulas(symbolic.derive(parse("max(x, y)"))) == \
-        {"x": "(1 + sign(x - y))/2", "y": "(1 - sign(x - y))/2"}
-    assert symbolic.formulas(symbolic.derive(parse("min(x, y)"))) == \
-        {"x": "(1 - sign(x - y))/2", "y": "(1 + sign(x - y))/2"}
+    assert symbolic.formulas(symbolic.derive(parse("max(x, y)"))) == {
+        "x": "(1 + sign(x - y))/2",
+        "y": "(1 - sign(x - y))/2",
+    }
+    assert symbolic.formulas(symbolic.derive(parse("min(x, y)"))) == {
+        "x": "(1 - sign(x - y))/2",
+        "y": "(1 + sign(x - y))/2",
+    }
 
 
 def test_step_and_sign_are_formulas_too():
@@ -122,8 +149,13 @@ def test_every_op_has_a_symbolic_rule_that_matches_its_partials(op):
     names = ["a", "b", "c"]
     for sample in op.samples:
         args = ", ".join(names[: len(sample)])
-        source = f"{op.symbol}(a)" if op.name in ("neg", "id") else \
-            f"a {op.symbol} b" if op.infix else f"{op.symbol}({args})"
+        source = (
+            f"{op.symbol}(a)"
+            if op.name in ("neg", "id")
+            else f"a {op.symbol} b"
+            if op.infix
+            else f"{op.symbol}({args})"
+        )
         if op.name == "id":
             source = "q = a; q * 1"
         point = dict(zip(names, sample))
@@ -139,9 +171,12 @@ OPERANDS = ["x", "x*y", "sin(x) + y", "y - x^2", "0.5*x"]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from([op for op in OPS.values() if op.name != "id"]),
-       st.lists(st.sampled_from(OPERANDS), min_size=3, max_size=3),
-       st.floats(-3, 3), st.floats(-3, 3))
+@given(
+    st.sampled_from([op for op in OPS.values() if op.name != "id"]),
+    st.lists(st.sampled_from(OPERANDS), min_size=3, max_size=3),
+    st.floats(-3, 3),
+    st.floats(-3, 3),
+)
 def test_every_op_over_random_operands_and_points(op, operands, x, y):
     count = op.arity or 3
     args = [f"({a})" for a in operands[:count]]
@@ -197,8 +232,9 @@ def agrees(got: float, value: float, source: str, point) -> bool:
     """Equal to 1e-12 relative, or to 1e-12 of the largest term where terms cancel: the
     engine and the formula round in different orders (y·(1/x) − y·(1/x)·(x/x) + 1 may be
     0 or 1e163 where x is 1e-251), and neither is then more exact than that."""
-    return math.isclose(got, value, rel_tol=1e-12, abs_tol=1e-12) or \
-        abs(got - value) <= 1e-12 * _magnitude(source, point)
+    return math.isclose(got, value, rel_tol=1e-12, abs_tol=1e-12) or abs(
+        got - value
+    ) <= 1e-12 * _magnitude(source, point)
 
 
 def _magnitude(source: str, point) -> float:
@@ -316,8 +352,13 @@ def test_grad_diff_program_latex_stdin_and_wrt(grad):
 
 
 def test_grad_diff_bad_input(grad):
-    for args, code in ((("2 + 3",), 2), (("x +",), 3), (("x", "--wrt", "y"), 2),
-                       (("x", "--json", "--latex"), 2), (("x", "x=abc"), 2)):
+    for args, code in (
+        (("2 + 3",), 2),
+        (("x +",), 3),
+        (("x", "--wrt", "y"), 2),
+        (("x", "--json", "--latex"), 2),
+        (("x", "x=abc"), 2),
+    ):
         result = grad("diff", *args)
         assert result.returncode == code, args
         assert "Traceback" not in result.stderr and result.stderr.startswith("error:"), args

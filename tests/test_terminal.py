@@ -31,8 +31,13 @@ def test_errors_help_and_other_commands_never_raise_on_an_ascii_stream(grad, env
     error = grad("eval", "x + é", "x=1", env=env)  # user text that ASCII cannot show
     assert error.returncode == 3 and error.stderr.isascii()
     assert "error:" in error.stderr and "Traceback" not in error.stderr
-    for args in (["descend", "--help"], ["ops"], ["check", "sin(x)", "x=1", "--sweep"],
-                 ["descend", "(x-1)^2", "x=0", "--steps", "5"], ["example", "neuron"]):
+    for args in (
+        ["descend", "--help"],
+        ["ops"],
+        ["check", "sin(x)", "x=1", "--sweep"],
+        ["descend", "(x-1)^2", "x=0", "--steps", "5"],
+        ["example", "neuron"],
+    ):
         result = grad(*args, env=env)
         assert result.returncode == 0, (args, result.stderr)
         assert result.stdout.isascii() and result.stderr.isascii(), args
@@ -49,5 +54,5 @@ def test_transliteration_keeps_styles_on_the_right_characters():
     text.append("-4", style="red")
     plain = ascii_text(text)
     assert plain.plain == "d f/d x = -4"
-    assert [(plain.plain[s.start:s.end], str(s.style)) for s in plain.spans] == [("-4", "red")]
+    assert [(plain.plain[s.start : s.end], str(s.style)) for s in plain.spans] == [("-4", "red")]
     assert to_ascii("∂/∂a … é → ━") == "d/da ... e -> -"

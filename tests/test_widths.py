@@ -8,9 +8,9 @@ import re
 
 import pytest
 
-from gradcli.output import render
 from gradcli.core.engine import Tape
 from gradcli.core.syntax import parse
+from gradcli.output import render
 from gradcli.output.terminal import console_class
 
 WIDTHS = [20, 36, 40, 80, 200]
@@ -23,8 +23,10 @@ CASES = {
     "tanh18": ("tanh(" * 18 + "w*x + b" + ")" * 18, dict(w=0.5, x=1, b=0.1)),
     "sin30": ("sin(" * 30 + "x" + ")" * 30, dict(x=1)),
     "circuit": ("q = x + y; f = q * z", dict(x=-2, y=5, z=-4)),
-    "max500": ("max(" + ", ".join(f"x{i} * {i + 1}" for i in range(500)) + ")",
-               {f"x{i}": 0.001 * i for i in range(500)}),
+    "max500": (
+        "max(" + ", ".join(f"x{i} * {i + 1}" for i in range(500)) + ")",
+        {f"x{i}": 0.001 * i for i in range(500)},
+    ),
     "chain500": (" + ".join(f"x{i}" for i in range(500)), {f"x{i}": i for i in range(500)}),
 }
 NODE_LINE = re.compile(r"value (\S+)\s+grad (\S+)")
@@ -33,9 +35,15 @@ NOTE = re.compile(r"… (\d+) of the graph's (\d+) nodes are not shown")
 
 def printed(renderable, width: int) -> str:
     out = io.StringIO()
-    console = console_class()(file=out, width=width, force_terminal=True,
-                              color_system=None, markup=False, emoji=False,
-                              legacy_windows=False)
+    console = console_class()(
+        file=out,
+        width=width,
+        force_terminal=True,
+        color_system=None,
+        markup=False,
+        emoji=False,
+        legacy_windows=False,
+    )
     console.print(renderable)
     return out.getvalue()
 
@@ -62,8 +70,7 @@ def test_every_number_whole_and_every_node_shown_or_counted(case, width):
     ev = evaluate(formula, point)
     digits = 17
     text = printed(render.tree(ev, digits), width)
-    numbers = {render.num(v, digits) for v in ev.values} | {render.num(g, digits)
-                                                            for g in ev.grads}
+    numbers = {render.num(v, digits) for v in ev.values} | {render.num(g, digits) for g in ev.grads}
     lines = [m for m in map(NODE_LINE.search, text.splitlines()) if m]
     assert lines
     for match in lines:  # each number printed is a whole number of the evaluation
@@ -75,8 +82,11 @@ def test_every_number_whole_and_every_node_shown_or_counted(case, width):
     assert len(lines) + hidden == total
     for line in text.splitlines():  # the marks of cuts are whole too
         if re.match(r"^[│├└─ ]*… (\d+ more|deeper)", line):
-            assert re.search(r"… (\d+ more operands? not shown|deeper nodes not shown "
-                             r"\(\d+ operands? past \d+ levels\))$", line), line
+            assert re.search(
+                r"… (\d+ more operands? not shown|deeper nodes not shown "
+                r"\(\d+ operands? past \d+ levels\))$",
+                line,
+            ), line
     if "too deep for this width" not in flat:  # the tree itself keeps to the width
         assert max(len(line) for line in text.splitlines()) <= width
 
@@ -132,8 +142,7 @@ def test_a_table_too_wide_folds_its_columns_and_keeps_every_number(width):
 def test_the_descend_trace_folds_twelve_parameters(grad):
     formula = " + ".join(f"(p{i} - {i}.123456)^2" for i in range(12))
     point = [f"p{i}={96 + i}.5" for i in range(12)]
-    result = grad("descend", formula, *point, "--steps", "3", "--lr", "0.01",
-                  env={"COLUMNS": "80"})
+    result = grad("descend", formula, *point, "--steps", "3", "--lr", "0.01", env={"COLUMNS": "80"})
     assert result.returncode == 0, result.stderr
     table = result.stdout.split("trace", 1)[1].split(" over the steps")[0]
     assert max(map(len, table.splitlines())) <= 80
@@ -144,8 +153,14 @@ def test_the_descend_trace_folds_twelve_parameters(grad):
 
 @pytest.mark.parametrize("columns", ["20", "80"])
 def test_the_readme_neuron_at_a_narrow_terminal(grad, columns):
-    result = grad("eval", NEURON, *(f"{k}={v}" for k, v in NEURON_POINT.items()),
-                  "--digits", "17", env={"COLUMNS": columns})
+    result = grad(
+        "eval",
+        NEURON,
+        *(f"{k}={v}" for k, v in NEURON_POINT.items()),
+        "--digits",
+        "17",
+        env={"COLUMNS": columns},
+    )
     assert result.returncode == 0, result.stderr
     ev = evaluate(NEURON, NEURON_POINT)
     lines = [m for m in map(NODE_LINE.search, result.stdout.splitlines()) if m]
@@ -154,7 +169,9 @@ def test_the_readme_neuron_at_a_narrow_terminal(grad, columns):
         assert f" {render.num(ev.grads[ev.graph.inputs[name]], 17)} " in result.stdout
 
 
-LONG = " + ".join(f"x{i}" for i in range(30)) + " + foo(x) + " + " + ".join(f"y{i}" for i in range(30))
+LONG = (
+    " + ".join(f"x{i}" for i in range(30)) + " + foo(x) + " + " + ".join(f"y{i}" for i in range(30))
+)
 
 
 @pytest.mark.parametrize("columns", [20, 40, 80, 200])
@@ -166,7 +183,7 @@ def test_the_error_excerpt_fits_the_terminal_and_the_caret_is_under_its_target(g
     excerpt, marks = lines[caret - 1], lines[caret]
     assert len(excerpt) <= columns and len(marks) <= columns
     column = marks.index("^")
-    assert excerpt[column:column + 3] == "foo"
+    assert excerpt[column : column + 3] == "foo"
 
 
 def test_an_unclosed_parenthesis_at_the_end_of_a_file_points_at_it(grad):
@@ -180,8 +197,17 @@ def test_an_unclosed_parenthesis_at_the_end_of_a_file_points_at_it(grad):
 
 
 def test_the_descend_summary_never_elides_a_number(grad):
-    result = grad("descend", "(x-1)^2 + (y-2)^2", "x=0.123456789", "y=0.3", "--digits", "17",
-                  "--steps", "3", env={"COLUMNS": "30"})
+    result = grad(
+        "descend",
+        "(x-1)^2 + (y-2)^2",
+        "x=0.123456789",
+        "y=0.3",
+        "--digits",
+        "17",
+        "--steps",
+        "3",
+        env={"COLUMNS": "30"},
+    )
     assert result.returncode == 0, result.stderr
     summary = result.stdout.split("stopped", 1)[1]
     assert "…" not in summary
@@ -203,4 +229,4 @@ def test_the_repl_error_excerpt_fits_the_terminal(grad):
     lines = result.stderr.splitlines()
     caret = next(i for i, line in enumerate(lines) if line.strip().startswith("^"))
     assert len(lines[caret - 1]) <= 40
-    assert lines[caret - 1][lines[caret].index("^"):].startswith("foo")
+    assert lines[caret - 1][lines[caret].index("^") :].startswith("foo")

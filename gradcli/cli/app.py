@@ -8,8 +8,8 @@ from typing import Annotated, Optional
 
 import typer
 
-from .descend_command import split_names, with_descend_options
 from ..core.errors import ExitCode, GradcliError, UsageError
+from .descend_command import split_names, with_descend_options
 
 APP_SETTINGS = dict(
     name="grad",
@@ -73,8 +73,10 @@ def _version(value: bool) -> None:
 def _root(
     ctx: typer.Context,
     show_version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True,
-                           help="Show the version and exit.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
     ] = False,
 ) -> None:
     if ctx.invoked_subcommand is not None:
@@ -136,8 +138,9 @@ def prepare(expression: str | None, bindings: list[str] | None, file: Path | Non
     return prepare_source(read_source(expression, file), given)
 
 
-def _positionals(expression: str | None, bindings: list[str] | None,
-                 file: Path | None) -> tuple[str | None, dict[str, float]]:
+def _positionals(
+    expression: str | None, bindings: list[str] | None, file: Path | None
+) -> tuple[str | None, dict[str, float]]:
     """The formula argument and the bindings: with -f every positional is a binding."""
     positional = list(bindings or [])
     if file is not None and expression is not None:
@@ -156,18 +159,26 @@ def prepare_source(source: str, given: dict[str, float], varying: tuple[str, ...
 
     graph = parse(source)
     point, unused = resolve_point(graph, given)
-    defined = {name: node for node, name in enumerate(graph.names)
-               if name and graph.ops[node] not in (INPUT, CONST)}
+    defined = {
+        name: node
+        for node, name in enumerate(graph.names)
+        if name and graph.ops[node] not in (INPUT, CONST)
+    }
     for name in unused:
         if name in defined:
             start, end = graph.spans[defined[name]]
-            raise UsageError(f"{name} is defined by the formula ({name} = "
-                             f"{source[start:end]}) and cannot be bound",
-                             hint=f"give values to the inputs: {', '.join(graph.inputs)}"
-                             if graph.inputs else "remove the binding")
+            raise UsageError(
+                f"{name} is defined by the formula ({name} = "
+                f"{source[start:end]}) and cannot be bound",
+                hint=f"give values to the inputs: {', '.join(graph.inputs)}"
+                if graph.inputs
+                else "remove the binding",
+            )
         if name in varying:
-            raise UsageError(f"{name} is not an input of the formula",
-                             hint=f"the inputs are {', '.join(graph.inputs) or '(none)'}")
+            raise UsageError(
+                f"{name} is not an input of the formula",
+                hint=f"the inputs are {', '.join(graph.inputs) or '(none)'}",
+            )
         if name in CONSTANTS:
             _warn(f"{name} is a built-in constant; a binding cannot change it")
         else:
@@ -182,26 +193,54 @@ FILE_HELP = "Read the formula or program from FILE ('-' for standard input)."
 Expression = Annotated[Optional[str], typer.Argument(show_default=False)]
 Bindings = Annotated[Optional[list[str]], typer.Argument(show_default=False)]
 FileOption = Annotated[Optional[Path], typer.Option("--file", "-f", help=FILE_HELP)]
-Wrt = Annotated[Optional[str], typer.Option(
-    help="Comma-separated inputs to show the gradient for (default: all).")]
-Check = Annotated[bool, typer.Option(
-    "--check", help="Compare each gradient with the numerical derivative.")]
-Json = Annotated[bool, typer.Option(
-    "--json", help="Print one strict JSON object (schema in the README); "
-                   "short for --format json.")]
+Wrt = Annotated[
+    Optional[str],
+    typer.Option(help="Comma-separated inputs to show the gradient for (default: all)."),
+]
+Check = Annotated[
+    bool, typer.Option("--check", help="Compare each gradient with the numerical derivative.")
+]
+Json = Annotated[
+    bool,
+    typer.Option(
+        "--json",
+        help="Print one strict JSON object (schema in the README); short for --format json.",
+    ),
+]
 Digits = Annotated[int, typer.Option(min=1, max=17, help="Significant digits shown.")]
-Explain = Annotated[bool, typer.Option(
-    "--explain", help="Narrate the backward pass step by step (chain rule per node).")]
-Format = Annotated[Optional[str], typer.Option(
-    "--format", help="Output format: tree (default), json or dot (Graphviz).",
-    show_default=False)]
+Explain = Annotated[
+    bool,
+    typer.Option("--explain", help="Narrate the backward pass step by step (chain rule per node)."),
+]
+Format = Annotated[
+    Optional[str],
+    typer.Option(
+        "--format",
+        help="Output format: tree (default), json or dot (Graphviz).",
+        show_default=False,
+    ),
+]
 # An output file is never checked for reading (readable=False): a write-only file is fine.
-Svg = Annotated[Optional[Path], typer.Option(
-    "--svg", help="Also draw the circuit diagram into FILE as SVG (needs Graphviz; "
-                  "'-' for standard output).", show_default=False, readable=False)]
-Png = Annotated[Optional[Path], typer.Option(
-    "--png", help="Also draw the circuit diagram into FILE as PNG (needs Graphviz; "
-                  "'-' for standard output).", show_default=False, readable=False)]
+Svg = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--svg",
+        help="Also draw the circuit diagram into FILE as SVG (needs Graphviz; "
+        "'-' for standard output).",
+        show_default=False,
+        readable=False,
+    ),
+]
+Png = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--png",
+        help="Also draw the circuit diagram into FILE as PNG (needs Graphviz; "
+        "'-' for standard output).",
+        show_default=False,
+        readable=False,
+    ),
+]
 
 
 @app.command("eval")
@@ -238,17 +277,37 @@ def eval_cmd(
     """
     with user_errors():
         tape, point = prepare(expression, bindings, file)
-        run_eval(tape, point, wrt=wrt, check=check, as_json=as_json, digits=digits,
-                 explain=explain, fmt=fmt, svg=svg, png=png)
+        run_eval(
+            tape,
+            point,
+            wrt=wrt,
+            check=check,
+            as_json=as_json,
+            digits=digits,
+            explain=explain,
+            fmt=fmt,
+            svg=svg,
+            png=png,
+        )
 
 
 FORMATS = ("tree", "json", "dot")
 
 
-def run_eval(tape, point, *, wrt: str | None = None, check: bool = False,
-             as_json: bool = False, digits: int = 6, explain: bool = False,
-             fmt: str | None = None, svg: Path | None = None, png: Path | None = None,
-             preamble: tuple = ()) -> None:
+def run_eval(
+    tape,
+    point,
+    *,
+    wrt: str | None = None,
+    check: bool = False,
+    as_json: bool = False,
+    digits: int = 6,
+    explain: bool = False,
+    fmt: str | None = None,
+    svg: Path | None = None,
+    png: Path | None = None,
+    preamble: tuple = (),
+) -> None:
     """The body of `grad eval` (and `grad example`): evaluate, then print in the chosen form;
     `preamble` is printed before the tree, once nothing can fail. Raises GradcliError; call
     inside user_errors()."""
@@ -260,15 +319,18 @@ def run_eval(tape, point, *, wrt: str | None = None, check: bool = False,
     fmt = "json" if as_json else (fmt or "tree")
     if fmt == "dot" and (explain or check):
         asked = " and ".join(o for o, on in (("--explain", explain), ("--check", check)) if on)
-        raise UsageError(f"{asked} cannot be shown in --format dot",
-                         hint="leave out --format dot; --svg or --png draws the diagram "
-                              "beside the tree")
+        raise UsageError(
+            f"{asked} cannot be shown in --format dot",
+            hint="leave out --format dot; --svg or --png draws the diagram beside the tree",
+        )
     if svg is not None or png is not None:
         from ..output.dot import INSTALL_HINT, check_drawable, have_graphviz
 
         if not have_graphviz():  # say so before any output
-            raise UsageError("--svg and --png need Graphviz's dot program, which is not "
-                             "installed", hint=INSTALL_HINT)
+            raise UsageError(
+                "--svg and --png need Graphviz's dot program, which is not installed",
+                hint=INSTALL_HINT,
+            )
         check_drawable(tape.graph)
     from ..core import request
 
@@ -300,20 +362,28 @@ def run_eval(tape, point, *, wrt: str | None = None, check: bool = False,
     if fmt == "json":
         from ..output import jsonout
 
-        sys.stdout.write(jsonout.dumps(jsonout.evaluation(
-            ev, result.names, result.check, result.diagnostics, explanation)) + "\n")
+        sys.stdout.write(
+            jsonout.dumps(
+                jsonout.evaluation(ev, result.names, result.check, result.diagnostics, explanation)
+            )
+            + "\n"
+        )
         return
     from ..output import render
 
     out, _ = _consoles()
     for item in preamble:
         out.print(item)
-    out.print(render.evaluation_view(ev, result.names, digits, result.check,
-                                     result.diagnostics, explanation))
+    out.print(
+        render.evaluation_view(
+            ev, result.names, digits, result.check, result.diagnostics, explanation
+        )
+    )
 
 
-def _diagram_outputs(svg: Path | None, png: Path | None, fmt: str | None,
-                     as_json: bool) -> Path | None:
+def _diagram_outputs(
+    svg: Path | None, png: Path | None, fmt: str | None, as_json: bool
+) -> Path | None:
     """Check --svg and --png before anything runs: each name must not end in the other's
     extension, and at most one output may be standard output ('-'), which then replaces the
     tree. Returns the path that is standard output, if any."""
@@ -321,19 +391,23 @@ def _diagram_outputs(svg: Path | None, png: Path | None, fmt: str | None,
 
     for path, kind, other in ((svg, "svg", "png"), (png, "png", "svg")):
         if path is not None and path.suffix.lower() == f".{other}":
-            raise UsageError(f"--{kind} {str(path)!r} writes {kind.upper()}, but the name "
-                             f"ends in .{other}", hint=f"use --{other} {path}, or a name "
-                                                       f"ending in .{kind}")
+            raise UsageError(
+                f"--{kind} {str(path)!r} writes {kind.upper()}, but the name ends in .{other}",
+                hint=f"use --{other} {path}, or a name ending in .{kind}",
+            )
     to_stdout = [(p, k) for p, k in ((svg, "svg"), (png, "png")) if p is not None and is_stdout(p)]
     if not to_stdout:
         return None
     kind = to_stdout[0][1]
     if len(to_stdout) > 1:
-        raise UsageError("--svg and --png both write to standard output",
-                         hint="give one of them a file name")
+        raise UsageError(
+            "--svg and --png both write to standard output", hint="give one of them a file name"
+        )
     if as_json or fmt is not None:
-        raise UsageError(f"--{kind} - and --{'json' if as_json else 'format'} both write to "
-                         "standard output", hint=f"give --{kind} a file name")
+        raise UsageError(
+            f"--{kind} - and --{'json' if as_json else 'format'} both write to standard output",
+            hint=f"give --{kind} a file name",
+        )
     return to_stdout[0][0]
 
 
@@ -359,7 +433,8 @@ def ops_cmd() -> None:
         written = ", ".join(f"{n}(…)" for n in op.call_names)
         if op.infix:
             written = (f"a {op.symbol} b" if op.arity == 2 else f"{op.symbol}a") + (
-                f", {written}" if written else "")
+                f", {written}" if written else ""
+            )
             if op.name == "pow":
                 written = "a ^ b, a ** b, pow(a, b)"
         table.add_row(written, op.name, op.doc, op.role, op.derivative())
@@ -437,15 +512,20 @@ def _file_to_stdout(options) -> bool:
     of the table or JSON."""
     from ..output.files import is_stdout
 
-    named = [f"--{option}" for option, path in (("csv", options.csv_file),
-                                                 ("plot", options.plot_file))
-             if path is not None and is_stdout(path)]
+    named = [
+        f"--{option}"
+        for option, path in (("csv", options.csv_file), ("plot", options.plot_file))
+        if path is not None and is_stdout(path)
+    ]
     if len(named) > 1:
-        raise UsageError("--csv and --plot both write to standard output",
-                         hint="give one of them a file name")
+        raise UsageError(
+            "--csv and --plot both write to standard output", hint="give one of them a file name"
+        )
     if named and options.as_json:
-        raise UsageError(f"{named[0]} - and --json both write to standard output",
-                         hint=f"give {named[0]} a file name")
+        raise UsageError(
+            f"{named[0]} - and --json both write to standard output",
+            hint=f"give {named[0]} a file name",
+        )
     return bool(named)
 
 
@@ -455,10 +535,13 @@ def check_cmd(
     bindings: Bindings = None,
     file: FileOption = None,
     wrt: Wrt = None,
-    sweep: Annotated[bool, typer.Option(
-        "--sweep", help="Show the numerical derivative's error for h = 1e-1 … 1e-15.")] = False,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print one strict JSON object (schema in the README).")] = False,
+    sweep: Annotated[
+        bool,
+        typer.Option("--sweep", help="Show the numerical derivative's error for h = 1e-1 … 1e-15."),
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one strict JSON object (schema in the README).")
+    ] = False,
     digits: Digits = 6,
 ) -> None:
     """Check the analytic gradient against central differences (f(x+h) - f(x-h)) / 2h.
@@ -497,8 +580,12 @@ def check_cmd(
 
             out, _ = _consoles()
             out.print(sweep_table(sweeps, digits))
-            out.print(_dim("large h: truncation error (∝ h²) dominates; tiny h: floating-point "
-                            "round-off (∝ ε/h) dominates; ← marks the smallest error"))
+            out.print(
+                _dim(
+                    "large h: truncation error (∝ h²) dominates; tiny h: floating-point "
+                    "round-off (∝ ε/h) dominates; ← marks the smallest error"
+                )
+            )
             return
         rows = numeric.check(tape, ev, names)
         suspect = any(row.verdict == "suspect" for row in rows)
@@ -530,10 +617,12 @@ def diff_cmd(
     file: FileOption = None,
     wrt: Wrt = None,
     latex: Annotated[bool, typer.Option("--latex", help="Print the formulas as LaTeX.")] = False,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print one strict JSON object (schema in the README).")] = False,
-    program: Annotated[bool, typer.Option(
-        "--program", help="Print a gradcli program that computes the gradient.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one strict JSON object (schema in the README).")
+    ] = False,
+    program: Annotated[
+        bool, typer.Option("--program", help="Print a gradcli program that computes the gradient.")
+    ] = False,
     digits: Digits = 6,
 ) -> None:
     """The gradient as a formula: ∂f/∂x for each input, by the backward pass done symbolically.
@@ -552,8 +641,11 @@ def diff_cmd(
       grad diff 'relu(x) + max(x, y)' --program
     """
     with user_errors():
-        chosen = [flag for flag, on in (("--latex", latex), ("--json", as_json),
-                                        ("--program", program)) if on]
+        chosen = [
+            flag
+            for flag, on in (("--latex", latex), ("--json", as_json), ("--program", program))
+            if on
+        ]
         if len(chosen) > 1:
             raise UsageError(f"{' and '.join(chosen)} ask for two formats", hint="choose one")
         expression, given = _positionals(expression, bindings, file)
@@ -641,10 +733,23 @@ def example_cmd(
         example = find(name)
         given = parse_bindings(bindings or [])
         tape, point = prepare_source(example.program, given)
-        preamble = (_dim(f"{example.name}: {example.title}"),
-                    _dim("program: " + "; ".join(example.program.strip().splitlines())))
-        run_eval(tape, point, wrt=wrt, check=check, as_json=as_json, digits=digits,
-                 explain=explain, fmt=fmt, svg=svg, png=png, preamble=preamble)
+        preamble = (
+            _dim(f"{example.name}: {example.title}"),
+            _dim("program: " + "; ".join(example.program.strip().splitlines())),
+        )
+        run_eval(
+            tape,
+            point,
+            wrt=wrt,
+            check=check,
+            as_json=as_json,
+            digits=digits,
+            explain=explain,
+            fmt=fmt,
+            svg=svg,
+            png=png,
+            preamble=preamble,
+        )
 
 
 @app.command("plot")
@@ -652,27 +757,62 @@ def plot_cmd(
     expression: Expression = None,
     bindings: Bindings = None,
     file: FileOption = None,
-    at: Annotated[Optional[list[str]], typer.Option(
-        "--at", help="Mark the point NAME=VALUE (e.g. x=1, or x=1,y=2 over two inputs): "
-                     "f and its gradient there, the tangent or the steepest-descent "
-                     "direction.", show_default=False)] = None,
-    points: Annotated[Optional[int], typer.Option(
-        "--points", max=2000,
-        help="Sample points per input, at most 500 over two inputs (default: the "
-             "terminal's width; 200 for --json and pictures).", show_default=False)] = None,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print the sampled values and gradients as one strict JSON object "
-                       "(schema in the README).")] = False,
-    svg: Annotated[Optional[Path], typer.Option(
-        "--svg", help="Also draw the plot into FILE as SVG (needs matplotlib; "
-                      "'-' for standard output).", show_default=False, readable=False)] = None,
-    png: Annotated[Optional[Path], typer.Option(
-        "--png", help="Also draw the plot into FILE as PNG (needs matplotlib; "
-                      "'-' for standard output).", show_default=False, readable=False)] = None,
-    descend: Annotated[Optional[str], typer.Option(
-        "--descend", help="Overlay a gradient-descent path from the --at point, run with "
-                          "these grad descend options ('' for its defaults), e.g. "
-                          "--descend '--lr 0.05 --steps 40'.", show_default=False)] = None,
+    at: Annotated[
+        Optional[list[str]],
+        typer.Option(
+            "--at",
+            help="Mark the point NAME=VALUE (e.g. x=1, or x=1,y=2 over two inputs): "
+            "f and its gradient there, the tangent or the steepest-descent "
+            "direction.",
+            show_default=False,
+        ),
+    ] = None,
+    points: Annotated[
+        Optional[int],
+        typer.Option(
+            "--points",
+            max=2000,
+            help="Sample points per input, at most 500 over two inputs (default: the "
+            "terminal's width; 200 for --json and pictures).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print the sampled values and gradients as one strict JSON object "
+            "(schema in the README).",
+        ),
+    ] = False,
+    svg: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--svg",
+            help="Also draw the plot into FILE as SVG (needs matplotlib; '-' for standard output).",
+            show_default=False,
+            readable=False,
+        ),
+    ] = None,
+    png: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--png",
+            help="Also draw the plot into FILE as PNG (needs matplotlib; '-' for standard output).",
+            show_default=False,
+            readable=False,
+        ),
+    ] = None,
+    descend: Annotated[
+        Optional[str],
+        typer.Option(
+            "--descend",
+            help="Overlay a gradient-descent path from the --at point, run with "
+            "these grad descend options ('' for its defaults), e.g. "
+            "--descend '--lr 0.05 --steps 40'.",
+            show_default=False,
+        ),
+    ] = None,
     digits: Digits = 6,
 ) -> None:
     """Plot f and its gradient over a range of one input, or f over two.
@@ -703,8 +843,9 @@ def plot_cmd(
         names = tuple(name for name, _, _ in ranges)
         for name in names:
             if name in given:
-                raise UsageError(f"{name} is given both a range and a value",
-                                 hint="give it one of them")
+                raise UsageError(
+                    f"{name} is given both a range and a value", hint="give it one of them"
+                )
         check_points(points, ranges)
         given.update({name: lo for name, lo, _ in ranges})
         to_stdout = _diagram_outputs(svg, png, None, as_json)
@@ -716,18 +857,24 @@ def plot_cmd(
         fixed = {n: v for n, v in point.items() if n not in names}
         marked = path = None
         if descend is not None and not at:
-            raise UsageError("--descend starts from the --at point", hint="add --at " + ",".join(
-                f"{n}={lo:g}" for n, lo, _ in ranges))
+            raise UsageError(
+                "--descend starts from the --at point",
+                hint="add --at " + ",".join(f"{n}={lo:g}" for n, lo, _ in ranges),
+            )
         if at:
             where = _plot_point(at, ranges)
             marked = mark(tape, {**fixed, **where}, names)
             if descend is not None:
-                path = descent_path(tape, {**fixed, **where},
-                                    _plot_descent(descend, names, tape))
+                path = descent_path(tape, {**fixed, **where}, _plot_descent(descend, names, tape))
         out, _ = _consoles()
         if points is None:
-            points = 200 if as_json or svg is not None or png is not None else \
-                max(40, out.width) if len(names) == 1 else 60
+            points = (
+                200
+                if as_json or svg is not None or png is not None
+                else max(40, out.width)
+                if len(names) == 1
+                else 60
+            )
         samples = sample(tape, [axis(n, lo, hi, points) for n, lo, hi in ranges], fixed)
         for file_, kind in ((svg, "svg"), (png, "png")):
             if file_ is not None:
@@ -735,9 +882,12 @@ def plot_cmd(
                 from ..output.plot_picture import picture
 
                 title = " ".join(tape.graph.source.split())
-                write_bytes(file_, picture(samples, marked, kind,
-                                           title if len(title) <= 60 else title[:59] + "…",
-                                           path))
+                write_bytes(
+                    file_,
+                    picture(
+                        samples, marked, kind, title if len(title) <= 60 else title[:59] + "…", path
+                    ),
+                )
                 if file_ is not to_stdout:
                     _note(f"wrote the plot to {file_}")
         if to_stdout is not None:  # the picture is the output
@@ -766,17 +916,28 @@ def _plot_descent(words: str, names: tuple[str, ...], tape):
 
         config = parse_words(split)
     except (UsageError, ValueError) as exc:
-        raise UsageError(f"--descend {words!r}: {getattr(exc, 'message', exc)}",
-                         hint="its words are grad descend's options (grad descend --help "
-                              "lists them), e.g. --descend '--lr 0.05 --steps 40'") from None
-    for option, given in (("--json", config.as_json), ("--csv", config.csv_file),
-                          ("--plot", config.plot_file), ("--every", config.every)):
+        raise UsageError(
+            f"--descend {words!r}: {getattr(exc, 'message', exc)}",
+            hint="its words are grad descend's options (grad descend --help "
+            "lists them), e.g. --descend '--lr 0.05 --steps 40'",
+        ) from None
+    for option, given in (
+        ("--json", config.as_json),
+        ("--csv", config.csv_file),
+        ("--plot", config.plot_file),
+        ("--every", config.every),
+    ):
         if given:
-            raise UsageError(f"{option} is not an option of --descend",
-                             hint="--descend takes grad descend's settings of the run")
+            raise UsageError(
+                f"{option} is not an option of --descend",
+                hint="--descend takes grad descend's settings of the run",
+            )
     if config.params is not None and set(config.params) != set(names):
-        raise UsageError(f"--descend runs over the plotted inputs ({', '.join(names)}); "
-                         "its --wrt cannot change them", hint="leave out --wrt")
+        raise UsageError(
+            f"--descend runs over the plotted inputs ({', '.join(names)}); "
+            "its --wrt cannot change them",
+            hint="leave out --wrt",
+        )
     return dataclasses.replace(config, params=names)
 
 
@@ -785,8 +946,9 @@ def _plot_point(words: list[str], ranges) -> dict[str, float]:
     its range."""
     from ..core.sample import at_point
 
-    return at_point(parse_bindings([part for word in words for part in word.split(",")
-                                    if part.strip()]), ranges)
+    return at_point(
+        parse_bindings([part for word in words for part in word.split(",") if part.strip()]), ranges
+    )
 
 
 def _protect_leading_minus(command, argv: list[str]) -> list[str]:
@@ -821,9 +983,10 @@ def _unknown_option(command: str, word: str, options) -> UsageError:
     import difflib
 
     close = difflib.get_close_matches(word, [o for o in options if o.startswith("--")], n=1)
-    return UsageError(f"grad {command} has no option {word}",
-                      hint=f"did you mean {close[0]}?" if close
-                      else f"grad {command} --help lists the options")
+    return UsageError(
+        f"grad {command} has no option {word}",
+        hint=f"did you mean {close[0]}?" if close else f"grad {command} --help lists the options",
+    )
 
 
 def _app_for(argv: list[str]) -> typer.Typer:
@@ -849,8 +1012,8 @@ def main() -> None:
     """The one error boundary: the command runs with guarded standard streams (a closed or
     full stdout, a closed stdin are errors with a message), and stdout is flushed before the
     exit code is final. Streams that cannot show Unicode transliterate instead of failing."""
-    from .streams import run_guarded
     from ..output.terminal import protect_streams
+    from .streams import run_guarded
 
     protect_streams()
     argv = sys.argv[1:]

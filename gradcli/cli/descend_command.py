@@ -31,58 +31,112 @@ Optimizer = Enum("Optimizer", {name: name for name in OPTIMIZERS}, type=str)
 
 
 def settings(
-    wrt: Annotated[Optional[str], typer.Option(
-        help="Comma-separated parameters to update; every other input is fixed data "
-             "(default: all inputs).")] = None,
-    lr: Annotated[Optional[float], typer.Option(
-        help="Learning rate (default 0.1; 0.01 for rmsprop and adagrad, as in torch.optim).",
-        show_default=False)] = None,
+    wrt: Annotated[
+        Optional[str],
+        typer.Option(
+            help="Comma-separated parameters to update; every other input is fixed data "
+            "(default: all inputs)."
+        ),
+    ] = None,
+    lr: Annotated[
+        Optional[float],
+        typer.Option(
+            help="Learning rate (default 0.1; 0.01 for rmsprop and adagrad, as in torch.optim).",
+            show_default=False,
+        ),
+    ] = None,
     steps: Annotated[int, typer.Option(help="Number of steps.")] = 100,
-    tol: Annotated[Optional[float], typer.Option(
-        help="Stop when the gradient norm over the parameters falls below TOL.",
-        show_default=False)] = None,
-    maximize: Annotated[bool, typer.Option(
-        "--maximize", help="Gradient ascent: climb f instead of descending it.")] = False,
-    optimizer: Annotated[Optimizer, typer.Option(
-        help="Update rule (as in torch.optim; formulas in the README).")] = Optimizer.sgd,
+    tol: Annotated[
+        Optional[float],
+        typer.Option(
+            help="Stop when the gradient norm over the parameters falls below TOL.",
+            show_default=False,
+        ),
+    ] = None,
+    maximize: Annotated[
+        bool, typer.Option("--maximize", help="Gradient ascent: climb f instead of descending it.")
+    ] = False,
+    optimizer: Annotated[
+        Optimizer, typer.Option(help="Update rule (as in torch.optim; formulas in the README).")
+    ] = Optimizer.sgd,
     momentum: Annotated[float, typer.Option(help="Momentum μ (momentum, nesterov).")] = 0.9,
     beta1: Annotated[float, typer.Option(help="Adam's β1.")] = 0.9,
     beta2: Annotated[float, typer.Option(help="Adam's β2.")] = 0.999,
     alpha: Annotated[float, typer.Option(help="RMSprop's smoothing constant α.")] = 0.99,
-    eps: Annotated[Optional[float], typer.Option(
-        help="ε of adam, rmsprop (default 1e-8) and adagrad (default 1e-10).",
-        show_default=False)] = None,
-    target: Annotated[Optional[float], typer.Option(
-        help="Minimise the squared error (f - TARGET)² instead of f.",
-        show_default=False)] = None,
-    every: Annotated[Optional[int], typer.Option(
-        min=1, help="Show every N-th step in the table (default: about 20 rows); with "
-                    "--json, keep every N-th step in the trace (default: every step).",
-        show_default=False)] = None,
-    as_json: Annotated[bool, typer.Option(
-        "--json", help="Print one strict JSON object with the whole trace, written as the "
-                       "run goes (schema in the README).")] = False,
-    csv_file: Annotated[Optional[Path], typer.Option(
-        "--csv", help="Write the whole trace to FILE as CSV, as the run goes ('-' for "
-                      "standard output).", show_default=False, readable=False)] = None,
-    plot_file: Annotated[Optional[Path], typer.Option(
-        "--plot", help="Draw the run to FILE.png or FILE.svg (needs matplotlib: "
-                       "pip install 'gradcli[plot]').", show_default=False,
-        readable=False)] = None,
-    digits: Annotated[int, typer.Option(
-        min=1, max=17, help="Significant digits shown.")] = 6,
+    eps: Annotated[
+        Optional[float],
+        typer.Option(
+            help="ε of adam, rmsprop (default 1e-8) and adagrad (default 1e-10).",
+            show_default=False,
+        ),
+    ] = None,
+    target: Annotated[
+        Optional[float],
+        typer.Option(
+            help="Minimise the squared error (f - TARGET)² instead of f.", show_default=False
+        ),
+    ] = None,
+    every: Annotated[
+        Optional[int],
+        typer.Option(
+            min=1,
+            help="Show every N-th step in the table (default: about 20 rows); with "
+            "--json, keep every N-th step in the trace (default: every step).",
+            show_default=False,
+        ),
+    ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option(
+            "--json",
+            help="Print one strict JSON object with the whole trace, written as the "
+            "run goes (schema in the README).",
+        ),
+    ] = False,
+    csv_file: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--csv",
+            help="Write the whole trace to FILE as CSV, as the run goes ('-' for standard output).",
+            show_default=False,
+            readable=False,
+        ),
+    ] = None,
+    plot_file: Annotated[
+        Optional[Path],
+        typer.Option(
+            "--plot",
+            help="Draw the run to FILE.png or FILE.svg (needs matplotlib: "
+            "pip install 'gradcli[plot]').",
+            show_default=False,
+            readable=False,
+        ),
+    ] = None,
+    digits: Annotated[int, typer.Option(min=1, max=17, help="Significant digits shown.")] = 6,
 ):
     """The settings record of a run, from the options as Typer passes them."""
     from ..core.descend import DescendConfig
 
     params = split_names(wrt)
     return DescendConfig(
-        params=None if params is None else tuple(params), lr=lr, steps=steps, tol=tol,
-        maximize=maximize, optimizer=getattr(optimizer, "value", optimizer),
-        momentum=momentum, beta1=beta1, beta2=beta2, alpha=alpha, eps=eps, target=target,
-        every=every, as_json=as_json,
+        params=None if params is None else tuple(params),
+        lr=lr,
+        steps=steps,
+        tol=tol,
+        maximize=maximize,
+        optimizer=getattr(optimizer, "value", optimizer),
+        momentum=momentum,
+        beta1=beta1,
+        beta2=beta2,
+        alpha=alpha,
+        eps=eps,
+        target=target,
+        every=every,
+        as_json=as_json,
         csv_file=None if csv_file is None else Path(csv_file).expanduser(),
-        plot_file=None if plot_file is None else Path(plot_file).expanduser(), digits=digits)
+        plot_file=None if plot_file is None else Path(plot_file).expanduser(),
+        digits=digits,
+    )
 
 
 def split_names(text: str | None) -> list[str] | None:
@@ -132,8 +186,10 @@ def parse_words(words: list[str]):
 
     words = list(words)
     if "--help" in words or "-h" in words:
-        raise UsageError("the options of :descend are those of grad descend",
-                         hint="grad descend --help describes them")
+        raise UsageError(
+            "the options of :descend are those of grad descend",
+            hint="grad descend --help describes them",
+        )
     command = _command()
     try:
         ctx = command.make_context(":descend", words)
@@ -143,9 +199,10 @@ def parse_words(words: list[str]):
         message = exc.format_message()
         extra = re.search(r"unexpected extra arguments? \((.*)\)", message)
         if extra:  # a formula or bindings: not what the options take
-            raise UsageError(f"unexpected {extra.group(1)!r} after the options",
-                             hint="the starting point is the session's values: set them "
-                                  "first, e.g. x = 1") from None
+            raise UsageError(
+                f"unexpected {extra.group(1)!r} after the options",
+                hint="the starting point is the session's values: set them first, e.g. x = 1",
+            ) from None
         raise UsageError(message) from None
     with ctx:
         return command.invoke(ctx)
@@ -177,9 +234,15 @@ class Outcome:
         return self.run.exit_code
 
 
-def run_descent(tape, point, config, console=None,
-                locate: Callable[[GradcliError], object] | None = None,
-                json_out=None, note_divergence: bool = True) -> Outcome:
+def run_descent(
+    tape,
+    point,
+    config,
+    console=None,
+    locate: Callable[[GradcliError], object] | None = None,
+    json_out=None,
+    note_divergence: bool = True,
+) -> Outcome:
     """Run the descent (descend_run.drive), with a progress bar on a terminal `console` for a
     long human-readable run, the --json document written to `json_out` and --csv as it goes;
     then write --plot and build the output. `locate` may point a divergence's error at the
@@ -195,8 +258,12 @@ def run_descent(tape, point, config, console=None,
     fmt = plot_format(config)
     config.validate()  # bad options are said before a progress bar shows
     progress = on_step = None
-    if console is not None and not config.as_json and console.is_terminal \
-            and config.steps >= PROGRESS_FROM:
+    if (
+        console is not None
+        and not config.as_json
+        and console.is_terminal
+        and config.steps >= PROGRESS_FROM
+    ):
         progress = progress_bar(console, config.steps)
         task = progress.add_task("descend", total=config.steps)
         tick = max(1, config.steps // 200)
@@ -220,6 +287,7 @@ def run_descent(tape, point, config, console=None,
         outcome.messages.append(diverged_message(result, brief=not config.as_json))
     if not config.as_json:
         width = console.width if console is not None else 80
-        outcome.output.append(report(result, rows_of(run), run.sample.steps, run.f_name,
-                                     config.digits, width))
+        outcome.output.append(
+            report(result, rows_of(run), run.sample.steps, run.f_name, config.digits, width)
+        )
     return outcome

@@ -22,22 +22,24 @@ from prompt_toolkit.output import create_output
 from prompt_toolkit.styles import Style
 
 from ..core.errors import UsageError
-from ..output.files import open_output
 from ..core.ops import CONSTANTS, FUNCTIONS
-from .session import META, Session, needs_more
 from ..core.syntax import _TOKEN_RE
+from ..output.files import open_output
+from .session import META, Session, needs_more
 
-STYLE = Style.from_dict({
-    "number": "ansicyan",
-    "function": "ansiblue bold",
-    "constant": "ansimagenta",
-    "known": "bold",
-    "operator": "ansiyellow",
-    "comment": "ansibrightblack italic",
-    "error": "bg:ansired ansiwhite",
-    "command": "ansiblue bold",
-    "prompt": "ansigreen",
-})
+STYLE = Style.from_dict(
+    {
+        "number": "ansicyan",
+        "function": "ansiblue bold",
+        "constant": "ansimagenta",
+        "known": "bold",
+        "operator": "ansiyellow",
+        "comment": "ansibrightblack italic",
+        "error": "bg:ansired ansiwhite",
+        "command": "ansiblue bold",
+        "prompt": "ansigreen",
+    }
+)
 
 HIGHLIGHT_LIMIT = 5000  # characters in a line; longer lines are not coloured (see :help)
 _OPERATOR_KINDS = {"PLUS", "MINUS", "STAR", "SLASH", "POW", "EQUAL"}
@@ -59,8 +61,11 @@ class FormulaLexer(Lexer):
             command = re.match(r"(\s*)(:\S*)", line)
             if command and number == 0:
                 known = "class:command" if command.group(2) in META else "class:error"
-                return [("", command.group(1)), (known, command.group(2)),
-                        *self._formula(line[command.end():])]
+                return [
+                    ("", command.group(1)),
+                    (known, command.group(2)),
+                    *self._formula(line[command.end() :]),
+                ]
             return self._formula(line)
 
         return line_tokens
@@ -74,9 +79,15 @@ class FormulaLexer(Lexer):
             if kind == "NUMBER":
                 style = "class:number"
             elif kind == "NAME":
-                style = ("class:function" if word in FUNCTIONS else
-                         "class:constant" if word in CONSTANTS else
-                         "class:known" if word in names else "")
+                style = (
+                    "class:function"
+                    if word in FUNCTIONS
+                    else "class:constant"
+                    if word in CONSTANTS
+                    else "class:known"
+                    if word in names
+                    else ""
+                )
             elif kind in _OPERATOR_KINDS:
                 style = "class:operator"
             elif kind == "SKIP" and word.startswith("#"):
@@ -105,7 +116,6 @@ class SessionCompleter(Completer):
         for candidate in candidates:
             yield Completion(candidate, start_position=-len(word))
 
-
     def _file_names(self, typed: str, complete_event):
         """File names for :save and :load, quoted as the command reads them (shlex): a name
         with a space comes back as 'my file.grad'."""
@@ -113,7 +123,7 @@ class SessionCompleter(Completer):
         if name is None:
             return
         for found in self.paths.get_completions(Document(name), complete_event):
-            full = name[:len(name) + found.start_position] + found.text
+            full = name[: len(name) + found.start_position] + found.text
             text = shlex.quote(full) if full else full
             if text == full and typed == name:  # nothing to quote: complete as typed
                 yield found
@@ -182,8 +192,10 @@ def open_history(path: Path, warn: Callable[[str], None]) -> History:
         with open(path, "a", encoding="utf-8"):
             pass
     except OSError as exc:
-        warn(f"cannot write the history file {path}: {exc.strerror or exc}; "
-             "history is kept for this run only")
+        warn(
+            f"cannot write the history file {path}: {exc.strerror or exc}; "
+            "history is kept for this run only"
+        )
         return InMemoryHistory()
     try:
         trim_history(path)
@@ -215,8 +227,12 @@ def _typed_runs(keys: list[KeyPress]) -> list[KeyPress]:
     out: list[KeyPress] = []
     run: list[KeyPress] = []
     for key in [*keys, None]:
-        if key is not None and len(key.data) == 1 and key.key == key.data and \
-                key.data.isprintable():
+        if (
+            key is not None
+            and len(key.data) == 1
+            and key.key == key.data
+            and key.data.isprintable()
+        ):
             run.append(key)
             continue
         if len(run) > 1:  # inserted as a paste is: the text as it is, in one step
@@ -256,8 +272,9 @@ def ask(question: str, terminal: TextIO | None = None) -> bool:
     return answer.strip().lower() in ("y", "yes")
 
 
-def make_prompt(session: Session, history: Path, warn: Callable[[str], None],
-                terminal: TextIO | None = None) -> PromptSession:
+def make_prompt(
+    session: Session, history: Path, warn: Callable[[str], None], terminal: TextIO | None = None
+) -> PromptSession:
     """The prompt, drawn on `terminal` (default: standard output)."""
     prompt = PromptSession(
         output=create_output(stdout=terminal) if terminal is not None else None,

@@ -19,8 +19,10 @@ from ..core.errors import ExitCode, GradcliError
 from ..output.terminal import consoles
 from .session import Reply, Session, ends_with_operator
 
-BANNER = "grad repl: x = -2 sets an input, q = x + y names a node, an expression shows its " \
-         "gradient. :help lists the commands; Ctrl-D leaves."
+BANNER = (
+    "grad repl: x = -2 sets an input, q = x + y names a node, an expression shows its "
+    "gradient. :help lists the commands; Ctrl-D leaves."
+)
 
 
 def history_path() -> Path:
@@ -44,8 +46,9 @@ def show(reply: Reply, out: Console, err: Console) -> None:
         err.print(message)
 
 
-def handle(session: Session, text: str, out: Console, err: Console,
-           first_line: int | None = None) -> Reply:
+def handle(
+    session: Session, text: str, out: Console, err: Console, first_line: int | None = None
+) -> Reply:
     """One input through the session, printed. A bug prints a traceback and the REPL goes on;
     Ctrl-C while it runs drops it."""
     try:
@@ -82,8 +85,9 @@ def run_lines(session: Session, lines: Iterable[str], out: Console, err: Console
     return failure
 
 
-def _run(session: Session, taken: tuple[str, int], out: Console, err: Console,
-         failure: int) -> tuple[int, bool]:
+def _run(
+    session: Session, taken: tuple[str, int], out: Console, err: Console, failure: int
+) -> tuple[int, bool]:
     text, first_line = taken
     reply = handle(session, text.rstrip("\\"), out, err, first_line)
     return (reply.exit_code or 1) if reply.is_error else failure, reply.quit

@@ -30,8 +30,6 @@ from rich.console import RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from ..output import render
-
 from ..core import request
 from ..core.engine import Tape, parse_binding, resolve_point
 from ..core.errors import (
@@ -43,11 +41,12 @@ from ..core.errors import (
     UnboundInputError,
     UsageError,
 )
-from ..output.files import read_text, write_text
 from ..core.graph import CONST, INPUT, Graph
 from ..core.ops import CONSTANTS, FUNCTIONS
-from ..output.render_table import FoldingTable
 from ..core.syntax import Statement, parse_statements
+from ..output import render
+from ..output.files import read_text, write_text
+from ..output.render_table import FoldingTable
 
 # The last characters of a line that continue a statement on the next: an operator, ',', '='
 # or '('. Each of them is a whole token (or ends one: '**'), so no lexing is needed to tell.
@@ -235,9 +234,12 @@ class Session:
         at = unclosed_paren(text)
         if at is None or error.span is None or error.span.start < len(text.rstrip()):
             return error
-        return SyntaxProblem("this '(' is never closed", source=text, span=Span(at, at + 1),
-                             hint="close it with ')'; a blank line or a ':' command ends an "
-                             "unfinished statement")
+        return SyntaxProblem(
+            "this '(' is never closed",
+            source=text,
+            span=Span(at, at + 1),
+            hint="close it with ')'; a blank line or a ':' command ends an unfinished statement",
+        )
 
     def names(self) -> list[str]:
         """Every name the session knows: inputs with values and named definitions."""
@@ -272,15 +274,16 @@ class Session:
         if name in deps and name in self.values:  # x = x + 1: the input's next value
             self._set(name, self._evaluate(statement.graph).evaluation.value, reply, echo)
             return
-        cycle = self._cycle(name, deps) if self.definitions.uses[name] > 0 or name in deps \
-            else None
+        cycle = self._cycle(name, deps) if self.definitions.uses[name] > 0 or name in deps else None
         if cycle:
             shown = cycle if len(cycle) <= 8 else [*cycle[:4], "…", *cycle[-3:]]
             raise NameProblem(
                 f"{statement.text} would make {name} depend on itself: {' → '.join(shown)}",
-                source=statement.line, span=statement.span,
+                source=statement.line,
+                span=statement.span,
                 hint="a definition cannot use itself, directly or through other names; "
-                     "only an input may be updated from its own value (x = x + 1)")
+                "only an input may be updated from its own value (x = x + 1)",
+            )
         self.values.pop(name, None)
         self.definitions.pop(name, None)  # a redefinition moves to the end
         self.definitions[name] = Definition(statement)
@@ -291,8 +294,9 @@ class Session:
         self.definitions.pop(name, None)
         self.values[name] = value
         if echo:
-            reply.output.append(Text.assemble((name, "bold"), " = ",
-                                              (number_literal(value), render.VALUE)))
+            reply.output.append(
+                Text.assemble((name, "bold"), " = ", (number_literal(value), render.VALUE))
+            )
 
     def _defined_line(self, name: str) -> Text:
         definition = self.definitions[name]
@@ -334,8 +338,9 @@ class Session:
     def _show(self, graph: Graph, reply: Reply) -> None:
         result = self._evaluate(graph)
         reply.messages.extend(render.warning(m) for m in result.warnings)
-        reply.output.append(render.evaluation_view(result.evaluation, result.names,
-                                                   self.digits, result.check))
+        reply.output.append(
+            render.evaluation_view(result.evaluation, result.names, self.digits, result.check)
+        )
 
     # --- linking and evaluating -------------------------------------------------------------
     def order(self, roots: Iterable[str]) -> tuple[list[str], list[str]]:
@@ -403,8 +408,17 @@ class Session:
         for name in order:
             node_of[name] = copy(self.definitions[name].graph)
         output = copy(top)
-        graph = Graph(top.source, tuple(ops), tuple(args), tuple(spans), tuple(names), consts,
-                      inputs, defaults, output)
+        graph = Graph(
+            top.source,
+            tuple(ops),
+            tuple(args),
+            tuple(spans),
+            tuple(names),
+            consts,
+            inputs,
+            defaults,
+            output,
+        )
         return graph, origins
 
     @staticmethod
@@ -422,8 +436,9 @@ class Session:
         point, _ = resolve_point(linked, {})
         return Tape(linked), point, origins
 
-    def _evaluate(self, graph: Graph, wrt: list[str] | None = None,
-                  check: bool = False) -> request.Result:
+    def _evaluate(
+        self, graph: Graph, wrt: list[str] | None = None, check: bool = False
+    ) -> request.Result:
         tape, point, origins = self._compile(graph)
         try:
             return request.answer(tape, point, wrt, check)
@@ -438,13 +453,17 @@ class Session:
         if error is not None:
             raise error
         if len(statements) != 1 or statements[0].name is not None:
-            raise UsageError("expected one formula", source=expression,
-                             span=Span(0, max(len(expression), 1)),
-                             hint="define names on a line of their own, then use them here")
+            raise UsageError(
+                "expected one formula",
+                source=expression,
+                span=Span(0, max(len(expression), 1)),
+                hint="define names on a line of their own, then use them here",
+            )
         return statements[0].graph
 
-    def evaluate(self, expression: str, wrt: list[str] | None = None,
-                 check: bool = False) -> request.Result:
+    def evaluate(
+        self, expression: str, wrt: list[str] | None = None, check: bool = False
+    ) -> request.Result:
         """What `grad eval` computes for `expression` with the session's values and
         definitions. Raises GradcliError pointing at what the user typed."""
         return self._evaluate(self._formula(expression), wrt, check)
@@ -466,8 +485,9 @@ class Session:
         if options.as_json:
             json_out = self.console.file if self.console is not None else io.StringIO()
         try:
-            outcome = run_descent(tape, point, options, self.console, locate, json_out,
-                                  note_divergence=False)
+            outcome = run_descent(
+                tape, point, options, self.console, locate, json_out, note_divergence=False
+            )
         except GradcliError as exc:
             raise locate(exc) from None
         result = outcome.run.result
@@ -495,9 +515,10 @@ class Session:
         command = META.get(word)
         if command is None:
             close = difflib.get_close_matches(word, META, n=1, cutoff=0.6)
-            raise UsageError(f"unknown command {word}",
-                             hint=f"did you mean {close[0]}?" if close else
-                             ":help lists the commands")
+            raise UsageError(
+                f"unknown command {word}",
+                hint=f"did you mean {close[0]}?" if close else ":help lists the commands",
+            )
         result = command.run(self, argument.strip())
         reply.output += result.output
         reply.messages += result.messages
@@ -522,8 +543,9 @@ class Session:
         and definitions written)."""
         target = Path(path)
         text, inputs, definitions = self.program()
-        write_text(target, "# a gradcli session: grad eval -f FILE, or :load FILE in grad "
-                           "repl\n" + text)
+        write_text(
+            target, "# a gradcli session: grad eval -f FILE, or :load FILE in grad repl\n" + text
+        )
         return target, inputs, definitions
 
     def load(self, path: str | os.PathLike) -> Reply:
@@ -547,8 +569,13 @@ class Session:
                 exc.source = text
             raise
         if not echo:
-            reply.output.append(Text(f"read {len(statements)} statements (too many to show "
-                                     "each; :vars lists the session)", style="dim"))
+            reply.output.append(
+                Text(
+                    f"read {len(statements)} statements (too many to show "
+                    "each; :vars lists the session)",
+                    style="dim",
+                )
+            )
         return reply
 
 
@@ -557,8 +584,7 @@ LOAD_ECHO_CHARS = 4000
 
 
 # --- the command table ------------------------------------------------------------------------
-def _split_at_options(argument: str, names: Iterable[str],
-                      literal: bool = True) -> tuple[str, str]:
+def _split_at_options(argument: str, names: Iterable[str], literal: bool = True) -> tuple[str, str]:
     """'EXPR --lr 0.1 --maximize' -> ('EXPR', '--lr 0.1 --maximize'): the expression is
     everything before the first word that is one of the option `names` ('--lr', alone or as
     '--lr=0.1'; with literal=False the names are regular expressions)."""
@@ -566,18 +592,19 @@ def _split_at_options(argument: str, names: Iterable[str],
     match = re.search(rf"(?:^|(?<=\s))(?:{pattern})(?=[\s=]|$)", argument)
     if match is None:
         return argument.strip(), ""
-    return argument[:match.start()].strip(), argument[match.start():].strip()
+    return argument[: match.start()].strip(), argument[match.start() :].strip()
 
 
-def _refuse_other_options(command: str, argument: str, options: list[str],
-                          usage: str) -> None:
+def _refuse_other_options(command: str, argument: str, options: list[str], usage: str) -> None:
     """A word `--name` that is not one of the command's options is an unknown option (not a
     formula subtracting -name: write that `- -name`)."""
     for match in re.finditer(r"(?:^|(?<=\s))--([A-Za-z][\w-]*)", argument):
         if match.group(1) not in options:
             takes = ", ".join(f"--{o}" for o in options) or "no options"
-            raise UsageError(f"{command} has no option --{match.group(1)}",
-                             hint=f"it takes {takes}; usage: {usage}")
+            raise UsageError(
+                f"{command} has no option --{match.group(1)}",
+                hint=f"it takes {takes}; usage: {usage}",
+            )
 
 
 def _split_options(argument: str, options: Iterable[str]) -> tuple[str, dict[str, str]]:
@@ -611,17 +638,22 @@ def _cmd_help(session: Session, argument: str) -> Reply:
     table = Table(box=None, show_header=False, pad_edge=False)
     table.add_column("command", style="bold")
     table.add_column("what it does")
-    rows = [("x = -2", "give the input x a value"),
-            ("q = x + y", "define a named node (a formula: it follows x and y)"),
-            ("x = x + 1", "give the input x the formula's value at the current x"),
-            ("EXPR", "evaluate: every node's value and gradient, as grad eval"),
-            *((meta.usage, meta.doc) for meta in META.values())]
+    rows = [
+        ("x = -2", "give the input x a value"),
+        ("q = x + y", "define a named node (a formula: it follows x and y)"),
+        ("x = x + 1", "give the input x the formula's value at the current x"),
+        ("EXPR", "evaluate: every node's value and gradient, as grad eval"),
+        *((meta.usage, meta.doc) for meta in META.values()),
+    ]
     for usage, doc in rows:
         table.add_row(Text(usage), Text(doc))
-    note = Text("Several statements may share a line, separated by ';'. A line ending in an "
-                "operator or '\\', or with '(' left open, continues on the next one (in a "
-                "script, a blank line or a ':' command ends it). x = x + 1 updates the input x. "
-                "Lines over 5000 characters are not coloured.", style="dim")
+    note = Text(
+        "Several statements may share a line, separated by ';'. A line ending in an "
+        "operator or '\\', or with '(' left open, continues on the next one (in a "
+        "script, a blank line or a ':' command ends it). x = x + 1 updates the input x. "
+        "Lines over 5000 characters are not coloured.",
+        style="dim",
+    )
     return Reply(output=[table, note])
 
 
@@ -631,8 +663,10 @@ def _cmd_vars(session: Session, argument: str) -> Reply:
     _, order = session.order(session.definitions)
     output = argument or (order[-1] if order else None)
     if output is not None and output not in session.definitions:
-        raise UsageError(f"{output} is not a named definition",
-                         hint=f"the definitions are {', '.join(session.definitions) or '(none)'}")
+        raise UsageError(
+            f"{output} is not a named definition",
+            hint=f"the definitions are {', '.join(session.definitions) or '(none)'}",
+        )
     ev, note = None, None
     if output is not None:
         try:
@@ -641,10 +675,18 @@ def _cmd_vars(session: Session, argument: str) -> Reply:
             note = exc.message
     digits = session.digits
     table = FoldingTable(title=Text(f"gradients are ∂{output}/∂name") if output else None)
-    for column, style in (("name", "bold"), ("formula", ""), ("value", render.VALUE),
-                          (f"∂{output}/∂name" if output else "gradient", render.GRAD)):
-        table.add_column(column, style=style, justify="right" if style.startswith(
-            ("green", "red")) else "left", wrap=column == "formula")
+    for column, style in (
+        ("name", "bold"),
+        ("formula", ""),
+        ("value", render.VALUE),
+        (f"∂{output}/∂name" if output else "gradient", render.GRAD),
+    ):
+        table.add_column(
+            column,
+            style=style,
+            justify="right" if style.startswith(("green", "red")) else "left",
+            wrap=column == "formula",
+        )
     node_of = {}
     if ev is not None:
         for node, name in enumerate(ev.graph.names):
@@ -671,9 +713,15 @@ def _cmd_vars(session: Session, argument: str) -> Reply:
     return Reply(output=out)
 
 
-def _evaluation_command(session: Session, argument: str, command: str, *,
-                        check: bool = False, as_json: bool = False,
-                        table_only: bool = False) -> Reply:
+def _evaluation_command(
+    session: Session,
+    argument: str,
+    command: str,
+    *,
+    check: bool = False,
+    as_json: bool = False,
+    table_only: bool = False,
+) -> Reply:
     usage = META[command].usage
     _refuse_other_options(command, argument, ["wrt"], usage)
     expression, options = _split_options(argument, ["wrt"])
@@ -686,14 +734,17 @@ def _evaluation_command(session: Session, argument: str, command: str, *,
     if as_json:
         from ..output import jsonout
 
-        reply.output.append(jsonout.dumps(jsonout.evaluation(
-            result.evaluation, result.names, result.check)))
+        reply.output.append(
+            jsonout.dumps(jsonout.evaluation(result.evaluation, result.names, result.check))
+        )
     elif table_only:
-        reply.output.append(render.gradient_table(result.evaluation, result.names,
-                                                  session.digits, result.check))
+        reply.output.append(
+            render.gradient_table(result.evaluation, result.names, session.digits, result.check)
+        )
     else:
-        reply.output.append(render.evaluation_view(result.evaluation, result.names,
-                                                   session.digits, result.check))
+        reply.output.append(
+            render.evaluation_view(result.evaluation, result.names, session.digits, result.check)
+        )
     return reply
 
 
@@ -715,17 +766,22 @@ def _cmd_del(session: Session, argument: str) -> Reply:
         raise UsageError("no name given", hint=f"usage: {META[':del'].usage}")
     unknown = [n for n in names if n not in session.values and n not in session.definitions]
     if unknown:
-        raise UsageError(f"{', '.join(unknown)} is not defined in this session",
-                         hint=f"the names are {', '.join(session.names()) or '(none)'}")
+        raise UsageError(
+            f"{', '.join(unknown)} is not defined in this session",
+            hint=f"the names are {', '.join(session.names()) or '(none)'}",
+        )
     for name in names:
         session.values.pop(name, None)
         session.definitions.pop(name, None)
     users = [n for n, d in session.definitions.items() if set(d.deps) & set(names)]
     reply = Reply(output=[Text(f"deleted {', '.join(names)}")])
     if users:
-        reply.messages.append(render.warning(
-            f"{', '.join(users)} still use{'s' if len(users) == 1 else ''} "
-            f"{', '.join(names)}, which now has no value"))
+        reply.messages.append(
+            render.warning(
+                f"{', '.join(users)} still use{'s' if len(users) == 1 else ''} "
+                f"{', '.join(names)}, which now has no value"
+            )
+        )
     return reply
 
 
@@ -743,15 +799,19 @@ def _file_argument(argument: str, usage: str, flags: Iterable[str] = ()) -> tupl
     if not names:
         raise UsageError("no file given", hint=f"usage: {usage}")
     if len(names) > 1:
-        raise UsageError(f"one file name expected, got {len(names)}: {' '.join(names)}",
-                         hint="quote a name with spaces: :save 'my session.grad'")
+        raise UsageError(
+            f"one file name expected, got {len(names)}: {' '.join(names)}",
+            hint="quote a name with spaces: :save 'my session.grad'",
+        )
     return os.path.expanduser(names[0]), given
 
 
 def _counted(inputs: int, definitions: int) -> str:
     """'1 input and 2 definitions'."""
-    return (f"{inputs} input{'' if inputs == 1 else 's'} and "
-            f"{definitions} definition{'' if definitions == 1 else 's'}")
+    return (
+        f"{inputs} input{'' if inputs == 1 else 's'} and "
+        f"{definitions} definition{'' if definitions == 1 else 's'}"
+    )
 
 
 def _cmd_save(session: Session, argument: str, force: bool = False) -> Reply:
@@ -761,15 +821,18 @@ def _cmd_save(session: Session, argument: str, force: bool = False) -> Reply:
         replaced = _line_count(name)
         if not (force or flags):
             if session.confirm is None:
-                raise UsageError(f"{name} already exists; not replaced",
-                                 hint=f":save! {shlex.quote(name)} replaces it")
+                raise UsageError(
+                    f"{name} already exists; not replaced",
+                    hint=f":save! {shlex.quote(name)} replaces it",
+                )
             if not session.confirm(f"{name} exists; replace it? (y/N) "):
                 return Reply(output=[Text(f"not saved: {name} is unchanged", style="dim")])
     path, inputs, definitions = session.save(name)
     note = f"saved {_counted(inputs, definitions)} to {path}"
     if replaced is not None:
-        note += (f", replacing the file that was there ({replaced} "
-                 f"line{'' if replaced == 1 else 's'})")
+        note += (
+            f", replacing the file that was there ({replaced} line{'' if replaced == 1 else 's'})"
+        )
     return Reply(output=[Text(note)])
 
 
@@ -788,9 +851,13 @@ def _cmd_save_over(session: Session, argument: str) -> Reply:
 def _cmd_load(session: Session, argument: str) -> Reply:
     path, _ = _file_argument(argument, META[":load"].usage)
     reply = session.load(path)
-    reply.output.append(Text(f"loaded {path}: "
-                             f"{_counted(len(session.values), len(session.definitions))} "
-                             "in the session"))
+    reply.output.append(
+        Text(
+            f"loaded {path}: "
+            f"{_counted(len(session.values), len(session.definitions))} "
+            "in the session"
+        )
+    )
     return reply
 
 
@@ -803,8 +870,7 @@ def _cmd_descend(session: Session, argument: str) -> Reply:
 
     # the expression ends at the first option word: a known one, -f, or any --word (an
     # unknown option is reported as one, not read as the formula's minus signs)
-    expression, rest = _split_at_options(argument, ["-f", "-h", r"--[A-Za-z][-\w]*"],
-                                         literal=False)
+    expression, rest = _split_at_options(argument, ["-f", "-h", r"--[A-Za-z][-\w]*"], literal=False)
     _expression_argument(expression, META[":descend"].usage)
     words = _option_words(rest)
     if "-f" in words or "--file" in words:
@@ -817,14 +883,14 @@ _RANGE_WORD = re.compile(r"(?:^|(?<=\s))[A-Za-z_]\w*\s*=\s*[^\s:]*:")
 
 def _cmd_plot(session: Session, argument: str) -> Reply:
     """As grad plot, in the terminal, with the session's values for the other inputs."""
-    from ..output.render_plot import Plot
     from ..core.sample import at_point, axis, check_points, mark, sample, split_ranges
+    from ..output.render_plot import Plot
 
     usage = META[":plot"].usage
     found = _RANGE_WORD.search(argument)
-    expression = argument[:found.start()].strip() if found else argument.strip()
+    expression = argument[: found.start()].strip() if found else argument.strip()
     _expression_argument(expression, usage)
-    words = _option_words(argument[found.start():] if found else "")
+    words = _option_words(argument[found.start() :] if found else "")
     at: dict[str, float] = {}
     points, rest = None, []
     while words:
@@ -839,15 +905,15 @@ def _cmd_plot(session: Session, argument: str) -> Reply:
             try:
                 points = int(words.pop(0))
             except ValueError:
-                raise UsageError("--points takes a whole number", hint=f"usage: {usage}") \
-                    from None
+                raise UsageError("--points takes a whole number", hint=f"usage: {usage}") from None
         else:
             rest.append(word)
     ranges, others = split_ranges(rest)
     if others:
-        raise UsageError(f"unexpected {' '.join(others)!r}",
-                         hint="the other inputs take the session's values: set them first, "
-                              "e.g. y = 1")
+        raise UsageError(
+            f"unexpected {' '.join(others)!r}",
+            hint="the other inputs take the session's values: set them first, e.g. y = 1",
+        )
     check_points(points, ranges)
     names = tuple(name for name, _, _ in ranges)
     saved = dict(session.values)
@@ -871,29 +937,55 @@ def _cmd_plot(session: Session, argument: str) -> Reply:
     return Reply(output=[Plot(samples, marked, session.digits)])
 
 
-META: dict[str, Meta] = {m.name: m for m in (
-    Meta(":help", ":help", "this list", _cmd_help),
-    Meta(":vars", ":vars [NAME]",
-         "inputs and named nodes: value, and gradient of NAME (default: the last definition)",
-         _cmd_vars),
-    Meta(":grad", ":grad EXPR [--wrt a,b]", "the gradient table of EXPR", _cmd_grad),
-    Meta(":check", ":check EXPR [--wrt a,b]",
-         "EXPR with each gradient compared to the numerical derivative", _cmd_check),
-    Meta(":json", ":json EXPR [--wrt a,b]", "EXPR as grad eval --json prints it", _cmd_json),
-    Meta(":descend", ":descend EXPR [--wrt a,b] [--lr R] [--steps K] [--tol E] …",
-         "gradient descent on EXPR, with the options of grad descend (--maximize, "
-         "--optimizer, --target, --every, --json, …); its inputs then hold the trained point "
-         "(Ctrl-C stops it and keeps the point so far)", _cmd_descend),
-    Meta(":plot", ":plot EXPR x=A:B [y=C:D] [--at x=1] [--points N]",
-         "f and its gradient over a range (two ranges: a heatmap), as grad plot draws it; "
-         "the other inputs keep the session's values", _cmd_plot),
-    Meta(":del", ":del NAME…", "forget inputs or definitions", _cmd_del),
-    Meta(":reset", ":reset", "forget everything", _cmd_reset),
-    Meta(":save", ":save FILE",
-         "write every input and definition as a program (grad eval -f FILE reads it); asks "
-         "before replacing a file (a script refuses)", _cmd_save),
-    Meta(":save!", ":save! FILE", "the same, replacing FILE if it exists (or :save FILE "
-         "--force)", _cmd_save_over),
-    Meta(":load", ":load FILE", "run a program file's statements into the session", _cmd_load),
-    Meta(":quit", ":quit", "leave (as does Ctrl-D)", _cmd_quit),
-)}
+META: dict[str, Meta] = {
+    m.name: m
+    for m in (
+        Meta(":help", ":help", "this list", _cmd_help),
+        Meta(
+            ":vars",
+            ":vars [NAME]",
+            "inputs and named nodes: value, and gradient of NAME (default: the last definition)",
+            _cmd_vars,
+        ),
+        Meta(":grad", ":grad EXPR [--wrt a,b]", "the gradient table of EXPR", _cmd_grad),
+        Meta(
+            ":check",
+            ":check EXPR [--wrt a,b]",
+            "EXPR with each gradient compared to the numerical derivative",
+            _cmd_check,
+        ),
+        Meta(":json", ":json EXPR [--wrt a,b]", "EXPR as grad eval --json prints it", _cmd_json),
+        Meta(
+            ":descend",
+            ":descend EXPR [--wrt a,b] [--lr R] [--steps K] [--tol E] …",
+            "gradient descent on EXPR, with the options of grad descend (--maximize, "
+            "--optimizer, --target, --every, --json, …); its inputs then hold the trained point "
+            "(Ctrl-C stops it and keeps the point so far)",
+            _cmd_descend,
+        ),
+        Meta(
+            ":plot",
+            ":plot EXPR x=A:B [y=C:D] [--at x=1] [--points N]",
+            "f and its gradient over a range (two ranges: a heatmap), as grad plot draws it; "
+            "the other inputs keep the session's values",
+            _cmd_plot,
+        ),
+        Meta(":del", ":del NAME…", "forget inputs or definitions", _cmd_del),
+        Meta(":reset", ":reset", "forget everything", _cmd_reset),
+        Meta(
+            ":save",
+            ":save FILE",
+            "write every input and definition as a program (grad eval -f FILE reads it); asks "
+            "before replacing a file (a script refuses)",
+            _cmd_save,
+        ),
+        Meta(
+            ":save!",
+            ":save! FILE",
+            "the same, replacing FILE if it exists (or :save FILE --force)",
+            _cmd_save_over,
+        ),
+        Meta(":load", ":load FILE", "run a program file's statements into the session", _cmd_load),
+        Meta(":quit", ":quit", "leave (as does Ctrl-D)", _cmd_quit),
+    )
+}

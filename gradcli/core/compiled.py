@@ -46,8 +46,7 @@ class Sweeps(NamedTuple):
     namespace: dict  # the names the lines use
 
 
-def sweeps(graph: Graph, wrt: Sequence[str],
-           fixed: Mapping[str, float] | None = None) -> Sweeps:
+def sweeps(graph: Graph, wrt: Sequence[str], fixed: Mapping[str, float] | None = None) -> Sweeps:
     """The forward and backward sweeps over the parameters `wrt`, with every other input held
     at its value in `fixed` (baked in as a constant)."""
     fixed = fixed or {}
@@ -76,8 +75,12 @@ def sweeps(graph: Graph, wrt: Sequence[str],
             expression = f"F_{op}({', '.join(operands)})"
         forward.append(f"v{node} = {expression}")
     # x - x is 0 for a finite x and nan otherwise: one test covers every such node
-    check = " + ".join(f"(v{n} - v{n})" for n in
-                       finiteness_tests(graph, [graph.inputs[n] for n in wrt])) or "0.0"
+    check = (
+        " + ".join(
+            f"(v{n} - v{n})" for n in finiteness_tests(graph, [graph.inputs[n] for n in wrt])
+        )
+        or "0.0"
+    )
 
     backward = [f"g{graph.output} = 1.0"]
     assigned = {graph.output}
@@ -89,8 +92,9 @@ def sweeps(graph: Graph, wrt: Sequence[str],
         operands = [text(a) for a in args]
         upstream = "1.0" if node == graph.output else f"g{node}"
         if rule.py_grads is not None:
-            sent = [_times_one(t.format(*operands, up=upstream, out=f"v{node}"))
-                    for t in rule.py_grads]
+            sent = [
+                _times_one(t.format(*operands, up=upstream, out=f"v{node}")) for t in rule.py_grads
+            ]
         else:
             namespace[f"G_{op}"] = rule.grads
             local = ", ".join(f"d{node}_{i}" for i in range(len(args)))
@@ -105,33 +109,41 @@ def sweeps(graph: Graph, wrt: Sequence[str],
                 backward.append(f"g{a} = {term}")
                 assigned.add(a)
     # + 0.0 turns a -0.0 into 0.0, as Tape's zero-filled accumulation does
-    grads = [f"g{graph.inputs[n]} + 0.0" if graph.inputs[n] in assigned else "0.0"
-             for n in wrt]
-    return Sweeps([f"v{graph.inputs[n]}" for n in wrt], forward, check, backward,
-                  text(graph.output), grads, namespace)
+    grads = [f"g{graph.inputs[n]} + 0.0" if graph.inputs[n] in assigned else "0.0" for n in wrt]
+    return Sweeps(
+        [f"v{graph.inputs[n]}" for n in wrt],
+        forward,
+        check,
+        backward,
+        text(graph.output),
+        grads,
+        namespace,
+    )
 
 
-def generate(graph: Graph, wrt: Sequence[str],
-             fixed: Mapping[str, float] | None = None) -> tuple[str, dict]:
-    """Source of `run(*values of wrt) -> (value, [d/d wrt ...])` and the namespace it runs in.
-    """
+def generate(
+    graph: Graph, wrt: Sequence[str], fixed: Mapping[str, float] | None = None
+) -> tuple[str, dict]:
+    """Source of `run(*values of wrt) -> (value, [d/d wrt ...])` and the namespace it runs in."""
     return run_source(sweeps(graph, wrt, fixed))
 
 
 def run_source(code: Sweeps) -> tuple[str, dict]:
     """`generate`'s source and namespace, from the sweeps."""
-    lines = [f"def run({', '.join(code.params)}):",
-             "    try:",
-             *indent(code.forward or ["pass"], 2),  # (no forward: the output is an input)
-             "    except (ArithmeticError, ValueError):",
-             "        raise Failed from None",
-             f"    if not isfinite({code.check}):",
-             "        raise Failed",
-             "    try:",
-             *indent(code.backward, 2),
-             "    except (ArithmeticError, ValueError):",
-             "        raise Failed from None",
-             f"    return {code.value}, [{', '.join(code.grads)}]"]
+    lines = [
+        f"def run({', '.join(code.params)}):",
+        "    try:",
+        *indent(code.forward or ["pass"], 2),  # (no forward: the output is an input)
+        "    except (ArithmeticError, ValueError):",
+        "        raise Failed from None",
+        f"    if not isfinite({code.check}):",
+        "        raise Failed",
+        "    try:",
+        *indent(code.backward, 2),
+        "    except (ArithmeticError, ValueError):",
+        "        raise Failed from None",
+        f"    return {code.value}, [{', '.join(code.grads)}]",
+    ]
     return "\n".join(lines) + "\n", {**code.namespace, "Failed": FastPathFailed}
 
 
@@ -155,8 +167,7 @@ def finiteness_tests(graph: Graph, params: Sequence[int]) -> list[int]:
     covered = [False] * len(graph.ops)
     tested = []
     for node in range(len(graph.ops) - 1, -1, -1):
-        covered[node] = any(covered[u] and OPS[graph.ops[u]].keeps_nonfinite
-                            for u in users[node])
+        covered[node] = any(covered[u] and OPS[graph.ops[u]].keeps_nonfinite for u in users[node])
         if born[node] and not covered[node]:
             tested.append(node)
             covered[node] = True
@@ -170,8 +181,9 @@ def _times_one(term: str) -> str:
     return term[6:] if term.startswith("1.0 * ") else term
 
 
-def compile_graph(graph: Graph, wrt: Sequence[str],
-                  fixed: Mapping[str, float] | None = None) -> Callable[..., tuple]:
+def compile_graph(
+    graph: Graph, wrt: Sequence[str], fixed: Mapping[str, float] | None = None
+) -> Callable[..., tuple]:
     """run(*values of wrt) -> (value, [gradient in wrt order]). Raises FastPathFailed where the
     plain engine would raise DomainError."""
     return build(*generate(graph, wrt, fixed), "run")

@@ -25,10 +25,10 @@ from typing import NamedTuple
 
 from .compiled import MAX_NODES, FastPathFailed, Sweeps, build, indent, run_source, sweeps
 from .engine import Tape, number_text
-from .graph import INPUT
 from .errors import DomainError, ExitCode, GradcliError, UsageError
+from .graph import INPUT
 from .optimizers import OPTIMIZERS as OPTIMIZER_RULES
-from .optimizers import Settings, fresh_state, lines, number, unpack
+from .optimizers import Settings, fresh_state, lines, literal, unpack
 
 OPTIMIZERS = tuple(OPTIMIZER_RULES)
 STOPS = ("steps", "converged", "diverged", "interrupted")
@@ -81,38 +81,58 @@ class DescendConfig:
 
     def validate(self) -> None:
         """Raise UsageError for settings no run can use."""
+
         def need(ok: bool, message: str, hint: str | None = None) -> None:
             if not ok:
                 raise UsageError(message, hint=hint)
 
         finite = math.isfinite
-        need(self.optimizer in OPTIMIZERS, f"unknown optimizer {self.optimizer!r}",
-             f"choose one of {', '.join(OPTIMIZERS)}")
-        need(finite(self.lr) and self.lr > 0, f"--lr must be a positive number, "
-             f"not {number_text(self.lr)}", "for example --lr 0.01")
+        need(
+            self.optimizer in OPTIMIZERS,
+            f"unknown optimizer {self.optimizer!r}",
+            f"choose one of {', '.join(OPTIMIZERS)}",
+        )
+        need(
+            finite(self.lr) and self.lr > 0,
+            f"--lr must be a positive number, not {number_text(self.lr)}",
+            "for example --lr 0.01",
+        )
         need(self.steps >= 0, f"--steps must be 0 or more, not {self.steps}")
-        need(self.tol is None or (finite(self.tol) and self.tol >= 0),
-             "--tol must be a number ≥ 0", "for example --tol 1e-6")
-        need(finite(self.momentum) and 0 <= self.momentum < 1,
-             "--momentum must be in [0, 1)", "0.9 is usual")
-        need(finite(self.beta1) and 0 <= self.beta1 < 1, "--beta1 must be in [0, 1)",
-             "0.9 is usual")
-        need(finite(self.beta2) and 0 <= self.beta2 < 1, "--beta2 must be in [0, 1)",
-             "0.999 is usual")
-        need(finite(self.alpha) and 0 <= self.alpha < 1, "--alpha must be in [0, 1)",
-             "0.99 is usual")
-        need(finite(self.eps) and self.eps > 0, "--eps must be a positive number",
-             "1e-8 is usual")
+        need(
+            self.tol is None or (finite(self.tol) and self.tol >= 0),
+            "--tol must be a number ≥ 0",
+            "for example --tol 1e-6",
+        )
+        need(
+            finite(self.momentum) and 0 <= self.momentum < 1,
+            "--momentum must be in [0, 1)",
+            "0.9 is usual",
+        )
+        need(
+            finite(self.beta1) and 0 <= self.beta1 < 1, "--beta1 must be in [0, 1)", "0.9 is usual"
+        )
+        need(
+            finite(self.beta2) and 0 <= self.beta2 < 1,
+            "--beta2 must be in [0, 1)",
+            "0.999 is usual",
+        )
+        need(
+            finite(self.alpha) and 0 <= self.alpha < 1, "--alpha must be in [0, 1)", "0.99 is usual"
+        )
+        need(finite(self.eps) and self.eps > 0, "--eps must be a positive number", "1e-8 is usual")
         need(self.target is None or finite(self.target), "--target must be a finite number")
-        need(not (self.maximize and self.target is not None),
-             "--maximize and --target do not go together",
-             "--target minimises the squared error (f - T)²; drop --maximize")
+        need(
+            not (self.maximize and self.target is not None),
+            "--maximize and --target do not go together",
+            "--target minimises the squared error (f - T)²; drop --maximize",
+        )
         need(self.every is None or self.every >= 1, "--every must be 1 or more")
 
     def update_rule(self):
         """The optimizer's update for these settings (gradcli.core.optimizers.Update)."""
-        return OPTIMIZER_RULES[self.optimizer].rule(Settings(
-            self.lr, self.momentum, self.beta1, self.beta2, self.alpha, self.eps))
+        return OPTIMIZER_RULES[self.optimizer].rule(
+            Settings(self.lr, self.momentum, self.beta1, self.beta2, self.alpha, self.eps)
+        )
 
 
 class Step(NamedTuple):  # a NamedTuple: made once per step, 4x cheaper than a frozen dataclass
@@ -156,8 +176,7 @@ class Result:
         return int(EXIT_CODES[self.stopped])
 
 
-def make_gradient_fn(tape: Tape, point: Mapping[str, float],
-                     params: Sequence[str]) -> GradientFn:
+def make_gradient_fn(tape: Tape, point: Mapping[str, float], params: Sequence[str]) -> GradientFn:
     """gradient(xs) -> (f, [df/dp for p in params]) with the other inputs held at `point`.
     Raises DomainError.
 
@@ -220,36 +239,65 @@ def loop_source(code: Sweeps, config: DescendConfig) -> tuple[str, dict]:
     gs = [f"G{i}" for i in range(len(xs))]  # the gradient of the objective
     loss, finite = "None", "isfinite(norm)"
     if config.target is not None:
-        objective = [f"error = {code.value} - {number(config.target)}", "loss = error * error",
-                     "scale = 2.0 * error", *(f"{G} = scale * ({g})" for G, g in zip(gs, grads))]
+        objective = [
+            f"error = {code.value} - {literal(config.target)}",
+            "loss = error * error",
+            "scale = 2.0 * error",
+            *(f"{G} = scale * ({g})" for G, g in zip(gs, grads)),
+        ]
         loss, finite = "loss", "isfinite(norm) and isfinite(loss)"
     elif config.maximize:
         objective = [f"{G} = -({g})" for G, g in zip(gs, grads)]
     else:
         objective = [f"{G} = {g}" for G, g in zip(gs, grads)]
-    stops = [f"if norm < {number(config.tol)}:", "    return"] if config.tol is not None else []
+    stops = [f"if norm < {literal(config.tol)}:", "    return"] if config.tol is not None else []
     stops += [f"if k >= {int(config.steps)}:", "    return"]
     update = lines(config.update_rule(), xs, gs)
-    body = ["try:", *indent(code.forward or ["pass"], 1),
-            "except (ArithmeticError, ValueError, DomainError):", "    break",
-            f"if not isfinite({code.check}):", "    break",
-            "try:", *indent(code.backward or ["pass"], 1),
-            "except (ArithmeticError, ValueError):", "    break",  # the plain loop says why
-            *objective,
-            f"norm = hypot({', '.join(gs)})",
-            f"if not ({finite}):", "    break",
-            f"descent.last = step = new(Step, (k, {code.value}, ({unpack(xs)}), "
-            f"({unpack(gs)}), norm, {loss}))",
-            "if not k:", "    descent.first = step",
-            "yield step", *stops, *update.step, "k += 1"]
-    lines_ = ["def loop(descent, k, xs, opt, gradient):", f"    {unpack(xs)} = xs",
-              *indent(update.load, 1), "    while True:", *indent(body, 2),
-              f"    xs[:] = [{', '.join(xs)}]", *indent(update.save, 1), "    return k"]
+    body = [
+        "try:",
+        *indent(code.forward or ["pass"], 1),
+        "except (ArithmeticError, ValueError, DomainError):",
+        "    break",
+        f"if not isfinite({code.check}):",
+        "    break",
+        "try:",
+        *indent(code.backward or ["pass"], 1),
+        "except (ArithmeticError, ValueError):",
+        "    break",  # the plain loop says why
+        *objective,
+        f"norm = hypot({', '.join(gs)})",
+        f"if not ({finite}):",
+        "    break",
+        f"descent.last = step = new(Step, (k, {code.value}, ({unpack(xs)}), "
+        f"({unpack(gs)}), norm, {loss}))",
+        "if not k:",
+        "    descent.first = step",
+        "yield step",
+        *stops,
+        *update.step,
+        "k += 1",
+    ]
+    lines_ = [
+        "def loop(descent, k, xs, opt, gradient):",
+        f"    {unpack(xs)} = xs",
+        *indent(update.load, 1),
+        "    while True:",
+        *indent(body, 2),
+        f"    xs[:] = [{', '.join(xs)}]",
+        *indent(update.save, 1),
+        "    return k",
+    ]
     # Step(...) runs NamedTuple's Python-level __new__; tuple.__new__ makes the same record in
     # a fraction of the time (a sixth of a step on the neuron)
-    namespace = {**code.namespace, "hypot": math.hypot, "sqrt": math.sqrt,
-                 "isfinite": math.isfinite, "Step": Step, "new": tuple.__new__,
-                 "DomainError": DomainError}
+    namespace = {
+        **code.namespace,
+        "hypot": math.hypot,
+        "sqrt": math.sqrt,
+        "isfinite": math.isfinite,
+        "Step": Step,
+        "new": tuple.__new__,
+        "DomainError": DomainError,
+    }
     return "\n".join(lines_) + "\n", namespace
 
 
@@ -258,19 +306,27 @@ class Descent:
     evaluation raises a GradcliError if the start itself is unusable; later failures end the
     run as "diverged". `result()` summarises the run so far, also after an interruption."""
 
-    def __init__(self, tape: Tape, point: Mapping[str, float], config: DescendConfig,
-                 gradient_fn: GradientFn | None = None) -> None:
+    def __init__(
+        self,
+        tape: Tape,
+        point: Mapping[str, float],
+        config: DescendConfig,
+        gradient_fn: GradientFn | None = None,
+    ) -> None:
         config.validate()
         graph = tape.graph
         params = tuple(graph.inputs) if config.params is None else tuple(config.params)
         unknown = [p for p in params if p not in graph.inputs]
         if not graph.inputs:
-            raise UsageError("the formula has no inputs, so there is nothing to descend on",
-                             hint="descend on a formula of inputs, e.g. (x - 3)^2 x=0")
+            raise UsageError(
+                "the formula has no inputs, so there is nothing to descend on",
+                hint="descend on a formula of inputs, e.g. (x - 3)^2 x=0",
+            )
         if unknown or not params:
             raise UsageError(
                 f"--wrt names {', '.join(unknown) or 'nothing'}, which is not an input",
-                hint=f"the inputs are {', '.join(graph.inputs) or '(none)'}")
+                hint=f"the inputs are {', '.join(graph.inputs) or '(none)'}",
+            )
         self.tape, self.config, self.params = tape, config, params
         self.start = [float(point[p]) for p in params]
         self.fixed = {n: v for n, v in point.items() if n not in params}
@@ -278,8 +334,11 @@ class Descent:
         code = getattr(self.gradient, "sweeps", None)  # the gradient is generated code
         # the loops, in the order they run: the sweeps' own while they can go on, then the
         # one calling the gradient function (which also says why a step fails)
-        self.loops = [build(*loop_source(c, config), "loop")
-                      for c in (code, call_sweeps(len(params))) if c is not None]
+        self.loops = [
+            build(*loop_source(c, config), "loop")
+            for c in (code, call_sweeps(len(params)))
+            if c is not None
+        ]
         self.first: Step | None = None
         self.last: Step | None = None
         self._outcome: tuple | None = None
@@ -306,9 +365,13 @@ class Descent:
                 raise
             if graph.ops[exc.node] == INPUT:  # the last update left a parameter at ±inf
                 bad = graph.names[exc.node]
-                return self._diverged(k, GradcliError(
-                    f"the step sent {bad} to {number_text(xs[self.params.index(bad)])}"),
-                    "the update overflowed")
+                return self._diverged(
+                    k,
+                    GradcliError(
+                        f"the step sent {bad} to {number_text(xs[self.params.index(bad)])}"
+                    ),
+                    "the update overflowed",
+                )
             what = "f overflows" if "overflows" in exc.message else "f is undefined"
             return self._diverged(k, exc, what)
         loss = None
@@ -324,8 +387,14 @@ class Descent:
         """Whether the run ends at this step: --tol reached, or all steps taken (and why)."""
         config = self.config
         if config.tol is not None and step.norm < config.tol:
-            self._outcome = ("converged", f"the gradient norm {number_text(step.norm)} fell "
-                             f"below --tol {number_text(config.tol)}", None, None, None)
+            self._outcome = (
+                "converged",
+                f"the gradient norm {number_text(step.norm)} fell "
+                f"below --tol {number_text(config.tol)}",
+                None,
+                None,
+                None,
+            )
             return True
         if step.step >= config.steps:
             taken = f"took all {config.steps} steps" if config.steps else "took no step"
@@ -344,16 +413,18 @@ class Descent:
         else:
             message = "the gradient is too large for a double"
         if k == 0:
-            raise GradcliError(message + " at the starting point",
-                               hint="start from another point or leave that input out of "
-                                    "--wrt")
+            raise GradcliError(
+                message + " at the starting point",
+                hint="start from another point or leave that input out of --wrt",
+            )
         exc = GradcliError(message)
         return self._diverged(k, exc, message)
 
     def _diverged(self, k: int, exc: GradcliError, reason: str) -> None:
         smaller = number_text(self.config.lr / 10)
-        hint = (f"the learning rate may be too large: try --lr {smaller}"
-                + (" or another starting point" if isinstance(exc, DomainError) else ""))
+        hint = f"the learning rate may be too large: try --lr {smaller}" + (
+            " or another starting point" if isinstance(exc, DomainError) else ""
+        )
         self._outcome = ("diverged", f"{reason} at step {k}", exc, k, hint)
 
     # -- the summary --------------------------------------------------------------------------
@@ -365,18 +436,39 @@ class Descent:
             stopped, reason, error, failed, hint = self._outcome
         elif interrupted:
             stopped, reason, error, failed, hint = (
-                "interrupted", f"interrupted after {self.last.step} steps", None, None, None)
+                "interrupted",
+                f"interrupted after {self.last.step} steps",
+                None,
+                None,
+                None,
+            )
         else:
             raise RuntimeError("the run has not finished")
         if stopped == "steps" and self.config.target is None:
-            grew = self.last.value > self.first.value if not self.config.maximize else \
-                self.last.value < self.first.value
+            grew = (
+                self.last.value > self.first.value
+                if not self.config.maximize
+                else self.last.value < self.first.value
+            )
             if grew:
-                hint = ("f moved away from the " + ("maximum" if self.config.maximize else
-                        "minimum") + f"; the learning rate may be too large: try --lr "
-                        f"{number_text(self.config.lr / 10)}")
-        return Result(self.params, dict(self.fixed), self.config, self.first, self.last,
-                      stopped, reason, error, failed, hint)
+                hint = (
+                    "f moved away from the "
+                    + ("maximum" if self.config.maximize else "minimum")
+                    + f"; the learning rate may be too large: try --lr "
+                    f"{number_text(self.config.lr / 10)}"
+                )
+        return Result(
+            self.params,
+            dict(self.fixed),
+            self.config,
+            self.first,
+            self.last,
+            stopped,
+            reason,
+            error,
+            failed,
+            hint,
+        )
 
 
 class Thinned:
@@ -395,8 +487,9 @@ class Thinned:
                 self.steps = [s for s in self.steps if s.step % self.stride == 0]
 
 
-def objective_fn(tape: Tape, point: Mapping[str, float], params: Sequence[str],
-                 target: float | None = None) -> Callable[[Sequence[float]], float]:
+def objective_fn(
+    tape: Tape, point: Mapping[str, float], params: Sequence[str], target: float | None = None
+) -> Callable[[Sequence[float]], float]:
     """The descended objective (f, or (f - target)²) at given parameters; nan where undefined.
     For pictures of the landscape, not for the loop."""
     where = dict(point)
@@ -418,8 +511,9 @@ def isfinite_all(xs: Sequence[float]) -> bool:
     return all(map(math.isfinite, xs))
 
 
-def run_to_end(tape: Tape, point: Mapping[str, float], config: DescendConfig) -> tuple[Result,
-                                                                                list[Step]]:
+def run_to_end(
+    tape: Tape, point: Mapping[str, float], config: DescendConfig
+) -> tuple[Result, list[Step]]:
     """Run to the end and return the result and the whole trace."""
     descent = Descent(tape, point, config)
     trace = list(descent)

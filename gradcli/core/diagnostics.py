@@ -50,10 +50,12 @@ def _mul_zero(ev: Evaluation, node: int, local: tuple[float, ...], out: str):
     if ev.values[a] != 0.0 or ev.values[b] != 0.0:
         return None
     return Diagnostic(
-        node, "mul-zero",
+        node,
+        "mul-zero",
         f"{label(ev.graph, node, out)} multiplies two inputs that are both 0, so neither "
         "receives any gradient (each one's local gradient is the other, 0)",
-        "nudge one of them off zero, e.g. initialise weights with small random values")
+        "nudge one of them off zero, e.g. initialise weights with small random values",
+    )
 
 
 def _dead_relu(ev: Evaluation, node: int, local: tuple[float, ...], out: str):
@@ -61,10 +63,12 @@ def _dead_relu(ev: Evaluation, node: int, local: tuple[float, ...], out: str):
     if not x <= 0.0:
         return None
     return Diagnostic(
-        node, "dead-relu",
+        node,
+        "dead-relu",
         f"the {ev.graph.ops[node]} {label(ev.graph, node, out)} has input {number_text(x)} ≤ 0, "
         "so it is dead: its local gradient is 0 and nothing flows back through it",
-        "shift its input above 0 (e.g. a positive bias), or use softplus")
+        "shift its input above 0 (e.g. a positive bias), or use softplus",
+    )
 
 
 def _saturated(ev: Evaluation, node: int, local: tuple[float, ...], out: str):
@@ -73,11 +77,13 @@ def _saturated(ev: Evaluation, node: int, local: tuple[float, ...], out: str):
         return None
     x = ev.values[ev.graph.args[node][0]]
     return Diagnostic(
-        node, "saturated",
+        node,
+        "saturated",
         f"the {ev.graph.ops[node]} {label(ev.graph, node, out)} is saturated: its input "
         f"{number_text(x)} gives a local gradient of {local[0]:.2e} (below {threshold:g}), "
         "so almost no gradient flows back through it",
-        "bring its input closer to 0, e.g. with smaller weights or normalised inputs")
+        "bring its input closer to 0, e.g. with smaller weights or normalised inputs",
+    )
 
 
 def _losing_branch(ev: Evaluation, node: int, local: tuple[float, ...], out: str):
@@ -88,10 +94,12 @@ def _losing_branch(ev: Evaluation, node: int, local: tuple[float, ...], out: str
     names = list(dict.fromkeys(label(graph, a, out) for a in losers))
     lost = ", ".join(names[:5]) + (f" and {len(names) - 5} more" if len(names) > 5 else "")
     return Diagnostic(
-        node, "losing-branch",
+        node,
+        "losing-branch",
         f"{label(graph, node, out)} = {op}(…) routes its gradient only to the winning "
         f"argument; {lost} lost and {'receives' if len(names) == 1 else 'receive'} 0 from it",
-        f"a losing argument gets gradient only if it becomes the {op}")
+        f"a losing argument gets gradient only if it becomes the {op}",
+    )
 
 
 def _finding(op: Op):
@@ -111,8 +119,9 @@ def _finding(op: Op):
 _OP_FINDINGS = {name: check for name, op in OPS.items() if (check := _finding(op)) is not None}
 
 
-def _op_findings(ev: Evaluation, locals_: list[tuple[float, ...]],
-                 out: str) -> dict[int, Diagnostic]:
+def _op_findings(
+    ev: Evaluation, locals_: list[tuple[float, ...]], out: str
+) -> dict[int, Diagnostic]:
     """What _OP_FINDINGS find, by node."""
     checks = {op: _OP_FINDINGS[op] for op in set(ev.graph.ops) if op in _OP_FINDINGS}
     found = {}
@@ -126,8 +135,9 @@ def _op_findings(ev: Evaluation, locals_: list[tuple[float, ...]],
     return found
 
 
-def _suspects(graph: Graph, grads: list[float], locals_: list[tuple[float, ...]],
-              also: Iterable[int]) -> list[int]:
+def _suspects(
+    graph: Graph, grads: list[float], locals_: list[tuple[float, ...]], also: Iterable[int]
+) -> list[int]:
     """`also` and the nodes that the other findings may be about, in order (each finding
     checks its own condition): an input whose gradient is 0, an infinite gradient, or a wire
     whose gradient product is below TINY."""
@@ -175,8 +185,11 @@ def _diagnose(ev: Evaluation) -> list[Diagnostic]:
     locals_ = with_partials(ev).partials
     by_op = _op_findings(ev, locals_, out)
     suspects = _suspects(graph, grads, locals_, by_op)
-    users = graph.users_of(node for node in suspects if math.isinf(grads[node]) or
-                        graph.ops[node] == INPUT and grads[node] == 0.0)
+    users = graph.users_of(
+        node
+        for node in suspects
+        if math.isinf(grads[node]) or graph.ops[node] == INPUT and grads[node] == 0.0
+    )
     users_of = users.__getitem__
 
     for node in suspects:
@@ -189,40 +202,52 @@ def _diagnose(ev: Evaluation) -> list[Diagnostic]:
         if op == INPUT and grads[node] == 0.0:
             if paths is None:
                 paths = _paths(graph, locals_)
-            parts = [d for u in users_of(node)
-                     for a, d in zip(graph.args[u], _sent(ev, u)) if a == node]
+            parts = [
+                d for u in users_of(node) for a, d in zip(graph.args[u], _sent(ev, u)) if a == node
+            ]
             consequences.append(_zero_gradient(ev, node, name, *paths, parts))
 
         g = grads[node]
         if math.isinf(g) and all(math.isfinite(grads[u]) for u in users_of(node)):
-            steep = [u for u in users_of(node) if any(
-                a == node and math.isinf(d) for a, d in zip(graph.args[u], locals_[u]))]
+            steep = [
+                u
+                for u in users_of(node)
+                if any(a == node and math.isinf(d) for a, d in zip(graph.args[u], locals_[u]))
+            ]
             if steep:  # e.g. sqrt at 0: the slope itself is infinite, nothing overflowed
-                why = (f"the local gradient of {label(graph, steep[0], out)} "
-                       f"({graph.ops[steep[0]]}) is infinite here")
+                why = (
+                    f"the local gradient of {label(graph, steep[0], out)} "
+                    f"({graph.ops[steep[0]]}) is infinite here"
+                )
             else:
                 why = "the product of the local gradients along the way is too large"
-            found.append(Diagnostic(
-                node, "overflow",
-                f"the gradient ∂{out}/∂{name} is {'inf' if g > 0 else '-inf'}: {why}",
-                "try other input values"))
+            found.append(
+                Diagnostic(
+                    node,
+                    "overflow",
+                    f"the gradient ∂{out}/∂{name} is {'inf' if g > 0 else '-inf'}: {why}",
+                    "try other input values",
+                )
+            )
         if op not in (INPUT, CONST) and g != 0.0 and math.isfinite(g):
             for a, d in zip(args, locals_[node], strict=True):
                 product = g * d
-                if d != 0.0 and math.isfinite(d) and abs(product) < TINY \
-                        and graph.ops[a] != CONST:
-                    found.append(Diagnostic(
-                        node, "underflow",
-                        f"the gradient sent from {name} to {label(graph, a, out)} underflows: "
-                        f"{g:.3g} × {d:.3g} is {product:.3g}, below the smallest normal "
-                        "double",
-                        "rescale the formula (e.g. work with logarithms) or move the point"))
+                if d != 0.0 and math.isfinite(d) and abs(product) < TINY and graph.ops[a] != CONST:
+                    found.append(
+                        Diagnostic(
+                            node,
+                            "underflow",
+                            f"the gradient sent from {name} to {label(graph, a, out)} underflows: "
+                            f"{g:.3g} × {d:.3g} is {product:.3g}, below the smallest normal "
+                            "double",
+                            "rescale the formula (e.g. work with logarithms) or move the point",
+                        )
+                    )
                     break
     return found + consequences
 
 
-def _paths(graph: Graph,
-           locals_: list[tuple[float, ...]]) -> tuple[list[bool], list[int | None]]:
+def _paths(graph: Graph, locals_: list[tuple[float, ...]]) -> tuple[list[bool], list[int | None]]:
     """live[a]: some path from a to the output has nonzero local gradients all the way;
     cut[a]: the node nearest the output where a path from a is cut by a local gradient 0."""
     n = len(graph.ops)
@@ -238,8 +263,14 @@ def _paths(graph: Graph,
     return live, cut
 
 
-def _zero_gradient(ev: Evaluation, node: int, name: str, live: list[bool],
-                   cut: list[int | None], parts: list[float]) -> Diagnostic:
+def _zero_gradient(
+    ev: Evaluation,
+    node: int,
+    name: str,
+    live: list[bool],
+    cut: list[int | None],
+    parts: list[float],
+) -> Diagnostic:
     """Why an input's gradient is 0; `parts` are the contributions of its uses."""
     graph = ev.graph
     out = output_label(graph)
@@ -247,19 +278,26 @@ def _zero_gradient(ev: Evaluation, node: int, name: str, live: list[bool],
         blocker = cut[node]
         assert blocker is not None  # every non-output node feeds something
         why = _cut_reason(ev, blocker, label(graph, blocker, out))
-        return Diagnostic(node, "zero-gradient",
-                          f"∂{out}/∂{name} is exactly 0: every path from {name} to {out} is cut "
-                          f"by a local gradient of 0 (for example where {why})",
-                          f"changing {name} a little does not change {out}; move the point "
-                          "so that the cutting node passes gradient")
+        return Diagnostic(
+            node,
+            "zero-gradient",
+            f"∂{out}/∂{name} is exactly 0: every path from {name} to {out} is cut "
+            f"by a local gradient of 0 (for example where {why})",
+            f"changing {name} a little does not change {out}; move the point "
+            "so that the cutting node passes gradient",
+        )
     if any(p != 0.0 for p in parts):
         terms = " + ".join(number_text(p) for p in parts)
-        return Diagnostic(node, "zero-gradient",
-                          f"∂{out}/∂{name} is exactly 0: the contributions of its paths "
-                          f"cancel ({terms} = 0)",
-                          f"{name} pushes {out} up along one path and down along another by "
-                          "the same amount")
-    return Diagnostic(node, "zero-gradient",
-                      f"∂{out}/∂{name} is exactly 0: the product of the local gradients along "
-                      "its paths underflows to 0",
-                      "rescale the formula or move the point")
+        return Diagnostic(
+            node,
+            "zero-gradient",
+            f"∂{out}/∂{name} is exactly 0: the contributions of its paths cancel ({terms} = 0)",
+            f"{name} pushes {out} up along one path and down along another by the same amount",
+        )
+    return Diagnostic(
+        node,
+        "zero-gradient",
+        f"∂{out}/∂{name} is exactly 0: the product of the local gradients along "
+        "its paths underflows to 0",
+        "rescale the formula or move the point",
+    )

@@ -31,16 +31,19 @@ def parse_binding(text: str) -> tuple[str, float]:
     name, sep, value = text.partition("=")
     name, value = name.strip(), value.strip()
     if not sep or not _NAME.fullmatch(name) or not _NUMBER.fullmatch(value):
-        raise UsageError(f"{text!r} is not a binding of the form NAME=NUMBER",
-                         hint="for example x=-2 or w0=1.5e-3")
+        raise UsageError(
+            f"{text!r} is not a binding of the form NAME=NUMBER",
+            hint="for example x=-2 or w0=1.5e-3",
+        )
     number = float(value)
     if not math.isfinite(number):
         raise UsageError(f"{text!r}: the number is too large for a double")
     return name, number
 
 
-def resolve_point(graph: Graph, bindings: Mapping[str, float]) -> tuple[dict[str, float],
-                                                                        list[str]]:
+def resolve_point(
+    graph: Graph, bindings: Mapping[str, float]
+) -> tuple[dict[str, float], list[str]]:
     """The value of every input (the program's own values, overridden by bindings), and the
     bound names the formula does not use. Raises UnboundInputError naming every missing one."""
     missing = [n for n in graph.inputs if n not in bindings and n not in graph.defaults]
@@ -121,8 +124,9 @@ class Tape:
                 else:
                     values[node] = forward(*[values[a] for a in args])
         except (ArithmeticError, ValueError) as exc:
-            raise self._domain_error(node, values,
-                                     overflow=isinstance(exc, OverflowError)) from None
+            raise self._domain_error(
+                node, values, overflow=isinstance(exc, OverflowError)
+            ) from None
         if not all(map(math.isfinite, values)):
             first = next(i for i, v in enumerate(values) if not math.isfinite(v))
             raise self._domain_error(first, values, overflow=True)
@@ -172,9 +176,13 @@ class Tape:
     def _domain_error(self, node: int, values: list[float], *, overflow: bool) -> DomainError:
         graph = self.graph
         if graph.ops[node] == INPUT:
-            return DomainError(f"the input {graph.names[node]} is {number_text(values[node])}, "
-                               "not a finite number", node=node, source=graph.source,
-                               span=graph.span(node))
+            return DomainError(
+                f"the input {graph.names[node]} is {number_text(values[node])}, "
+                "not a finite number",
+                node=node,
+                source=graph.source,
+                span=graph.span(node),
+            )
         op = OPS[graph.ops[node]]
         inputs = [values[a] for a in graph.args[node]]
         call = op.written([number_text(v) for v in inputs])
@@ -185,10 +193,15 @@ class Tape:
         else:
             reason = "outside the operation's domain"
         what = "overflows" if reason.startswith("the result is too large") else "is undefined"
-        return DomainError(f"{call} {what}: {reason}", node=node, source=graph.source,
-                           span=graph.span(node),
-                           hint="try other input values" if not overflow else
-                           "the values are too large; try smaller inputs")
+        return DomainError(
+            f"{call} {what}: {reason}",
+            node=node,
+            source=graph.source,
+            span=graph.span(node),
+            hint="try other input values"
+            if not overflow
+            else "the values are too large; try smaller inputs",
+        )
 
 
 def rule_error(graph: Graph, node: int, values: list[float], exc: Exception) -> DomainError:
@@ -196,10 +209,13 @@ def rule_error(graph: Graph, node: int, values: list[float], exc: Exception) -> 
     which the user sees as a message naming the op and the node, not as a traceback."""
     op = OPS[graph.ops[node]]
     call = op.written([number_text(values[a]) for a in graph.args[node]])
-    return DomainError(f"the derivative of {op.name} at {call} cannot be computed "
-                       f"({type(exc).__name__}: {exc})", node=node, source=graph.source,
-                       span=graph.span(node),
-                       hint="this is a defect in gradcli's op table; please report it")
+    return DomainError(
+        f"the derivative of {op.name} at {call} cannot be computed ({type(exc).__name__}: {exc})",
+        node=node,
+        source=graph.source,
+        span=graph.span(node),
+        hint="this is a defect in gradcli's op table; please report it",
+    )
 
 
 def with_partials(ev: Evaluation) -> Evaluation:

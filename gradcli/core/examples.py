@@ -26,31 +26,60 @@ def _add(name: str, title: str, *lines: str) -> None:
     EXAMPLES[name] = Example(name, title, "\n".join(lines) + "\n")
 
 
-_add("circuit", "f = (x + y)·z: add distributes, multiply swaps",
-     "x = -2", "y = 5", "z = -4",
-     "q = x + y",
-     "f = q * z")
-_add("gates", "f = 2·(x·y + max(z, w)): the add, multiply and max gate patterns",
-     "x = 3", "y = -4", "z = 2", "w = -1",
-     "f = 2 * (x * y + max(z, w))")
-_add("neuron", "a sigmoid neuron, staged: gates ·-1, exp, +1, 1/x",
-     "w0 = 2", "x0 = -1", "w1 = -3", "x1 = -2", "w2 = -3",
-     "dot = w0 * x0 + w1 * x1 + w2",
-     "f = 1 / (1 + exp(-dot))")
-_add("neuron-sigmoid", "the same neuron with the sigmoid gate: σ'(x) = σ(x)·(1 - σ(x))",
-     "w0 = 2", "x0 = -1", "w1 = -3", "x1 = -2", "w2 = -3",
-     "dot = w0 * x0 + w1 * x1 + w2",
-     "f = sigmoid(dot)")
-_add("staged", "f(x, y) = (x + σ(y)) / (σ(x) + (x + y)²), staged with named intermediates",
-     "x = 3", "y = -4",
-     "sigy = 1 / (1 + exp(-y))",
-     "num = x + sigy",
-     "sigx = 1 / (1 + exp(-x))",
-     "xpy = x + y",
-     "xpysqr = xpy ^ 2",
-     "den = sigx + xpysqr",
-     "invden = 1 / den",
-     "f = num * invden")
+_add(
+    "circuit",
+    "f = (x + y)·z: add distributes, multiply swaps",
+    "x = -2",
+    "y = 5",
+    "z = -4",
+    "q = x + y",
+    "f = q * z",
+)
+_add(
+    "gates",
+    "f = 2·(x·y + max(z, w)): the add, multiply and max gate patterns",
+    "x = 3",
+    "y = -4",
+    "z = 2",
+    "w = -1",
+    "f = 2 * (x * y + max(z, w))",
+)
+_add(
+    "neuron",
+    "a sigmoid neuron, staged: gates ·-1, exp, +1, 1/x",
+    "w0 = 2",
+    "x0 = -1",
+    "w1 = -3",
+    "x1 = -2",
+    "w2 = -3",
+    "dot = w0 * x0 + w1 * x1 + w2",
+    "f = 1 / (1 + exp(-dot))",
+)
+_add(
+    "neuron-sigmoid",
+    "the same neuron with the sigmoid gate: σ'(x) = σ(x)·(1 - σ(x))",
+    "w0 = 2",
+    "x0 = -1",
+    "w1 = -3",
+    "x1 = -2",
+    "w2 = -3",
+    "dot = w0 * x0 + w1 * x1 + w2",
+    "f = sigmoid(dot)",
+)
+_add(
+    "staged",
+    "f(x, y) = (x + σ(y)) / (σ(x) + (x + y)²), staged with named intermediates",
+    "x = 3",
+    "y = -4",
+    "sigy = 1 / (1 + exp(-y))",
+    "num = x + sigy",
+    "sigx = 1 / (1 + exp(-x))",
+    "xpy = x + y",
+    "xpysqr = xpy ^ 2",
+    "den = sigx + xpysqr",
+    "invden = 1 / den",
+    "f = num * invden",
+)
 
 
 def find(name: str) -> Example:
@@ -59,6 +88,7 @@ def find(name: str) -> Example:
     if example is not None:
         return example
     close = difflib.get_close_matches(name, EXAMPLES, n=1, cutoff=0.5)
-    hint = (f"did you mean {close[0]}? " if close else "") + \
-        "the examples are " + ", ".join(EXAMPLES)
+    hint = (
+        (f"did you mean {close[0]}? " if close else "") + "the examples are " + ", ".join(EXAMPLES)
+    )
     raise UsageError(f"there is no example called {name!r}", hint=hint)

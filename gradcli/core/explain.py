@@ -73,8 +73,7 @@ def _operand(graph: Graph, node: int, output: str) -> str:
     return f"({text})" if graph.ops[node] == CONST and text.startswith("-") else text
 
 
-def formula(graph: Graph, node: int, operand: Callable[[int], str],
-            max_args: int = 10) -> str:
+def formula(graph: Graph, node: int, operand: Callable[[int], str], max_args: int = 10) -> str:
     """A node's own formula with each operand written by `operand`: 'x + y', 'exp(#3)'.
     A call with more than max_args arguments shows the first few and a count."""
     op = graph.ops[node]
@@ -91,8 +90,9 @@ def node_formula(graph: Graph, node: int, output: str) -> str:
     return formula(graph, node, lambda a: _operand(graph, a, output))
 
 
-def local_formula(graph: Graph, node: int, slot: int, output: str,
-                  operands: list[str] | None = None) -> str:
+def local_formula(
+    graph: Graph, node: int, slot: int, output: str, operands: list[str] | None = None
+) -> str:
     """∂node/∂(operand in `slot`) as a formula in the operands' labels."""
     rule = OPS[graph.ops[node]]
     if operands is None:
@@ -126,17 +126,19 @@ def contributions(ev: Evaluation) -> list[list[Contribution]]:
         except (ArithmeticError, ValueError) as exc:
             raise rule_error(graph, node, values, exc) from None
         operands = [_operand(graph, a, output) for a in args]
-        for slot, (a, d, downstream) in enumerate(zip(args, partials[node], sent,
-                                                      strict=True)):
+        for slot, (a, d, downstream) in enumerate(zip(args, partials[node], sent, strict=True)):
             note = ""
             if rule.routes and d == 0.0 and upstream != 0.0:
                 note = BLOCKED
-            elif rule.quotient and rule.quotient[slot] and math.isinf(d) \
-                    and math.isfinite(downstream):
+            elif (
+                rule.quotient
+                and rule.quotient[slot]
+                and math.isinf(d)
+                and math.isfinite(downstream)
+            ):
                 note = DIVIDED
             formula = local_formula(graph, node, slot, output, operands)
-            received[a].append(Contribution(node, a, slot, formula, d, upstream, downstream,
-                                            note))
+            received[a].append(Contribution(node, a, slot, formula, d, upstream, downstream, note))
     return received
 
 
@@ -159,18 +161,20 @@ def explain(ev: Evaluation) -> Explanation:
             continue  # its gradient was stated where it arrived
         rule = OPS.get(op)
         outgoing = sorted(sent[node], key=lambda c: c.slot)
-        steps.append(BackwardStep(
-            number=len(steps) + 1,
-            node=node,
-            label=label(graph, node, output),
-            op=op,
-            role=rule.role if rule else "",
-            formula=node_formula(graph, node, output),
-            value=ev.values[node],
-            grad=ev.grads[node],
-            gathered=tuple(received[node]),
-            inputs=tuple(c for c in outgoing if graph.ops[c.operand] != CONST),
-        ))
+        steps.append(
+            BackwardStep(
+                number=len(steps) + 1,
+                node=node,
+                label=label(graph, node, output),
+                op=op,
+                role=rule.role if rule else "",
+                formula=node_formula(graph, node, output),
+                value=ev.values[node],
+                grad=ev.grads[node],
+                gathered=tuple(received[node]),
+                inputs=tuple(c for c in outgoing if graph.ops[c.operand] != CONST),
+            )
+        )
     labels = tuple(label(graph, node, output) for node in range(len(graph.ops)))
     return Explanation(output, tuple(steps), labels)
 

@@ -136,8 +136,7 @@ def _make_fast_tables(tables: dict) -> _FastTables:
 
     def unit(action: int) -> int | None:
         """The origin symbol of a unit rule that `action` reduces by, else None."""
-        return symbols[rules[~action][1]] if action < 0 and rules[~action][0] == INLINE \
-            else None
+        return symbols[rules[~action][1]] if action < 0 and rules[~action][0] == INLINE else None
 
     actions = []
     for row in rows:
@@ -147,7 +146,7 @@ def _make_fast_tables(tables: dict) -> _FastTables:
     units: list[list[list[int] | None]] = []
     for below in actions:
         units.append([None] * len(actions))
-        for top in set(below[_END + 1:]) - {_NO_ACTION}:  # each state a goto leads to
+        for top in set(below[_END + 1 :]) - {_NO_ACTION}:  # each state a goto leads to
             ends = [top] * (_END + 1)
             for symbol in terminals:
                 while (origin := unit(actions[ends[symbol]][symbol])) is not None:
@@ -167,13 +166,16 @@ def _make_fast_tables(tables: dict) -> _FastTables:
 
 # --- the driver ------------------------------------------------------------------------
 
+
 def parse_into(text: str, builder) -> None:
     """Parse `text`, calling the builder's method named by each rule on its reduction.
     Raises SyntaxProblem."""
     fast = _fast_tables()
     actions, units, names, end = fast.actions, fast.units, fast.names, fast.end
-    rules = [(kind, origin, size, getattr(builder, method) if method else None)
-             for kind, origin, size, method in fast.rules]
+    rules = [
+        (kind, origin, size, getattr(builder, method) if method else None)
+        for kind, origin, size, method in fast.rules
+    ]
     states = [fast.start]
     values: list = []
     previous = None
@@ -187,8 +189,11 @@ def parse_into(text: str, builder) -> None:
             elif symbol == _SKIP:
                 continue
             elif symbol == _BAD:
-                raise SyntaxProblem(f"unexpected character {match[_BAD]!r}", source=text,
-                                    span=Span(match.start(_BAD), match.end()))
+                raise SyntaxProblem(
+                    f"unexpected character {match[_BAD]!r}",
+                    source=text,
+                    span=Span(match.start(_BAD), match.end()),
+                )
         elif symbol == _LPAR:
             depth += 1
         elif symbol == _RPAR and depth:
@@ -211,7 +216,7 @@ def parse_into(text: str, builder) -> None:
                     del states[-2:]
                 else:
                     values[-size:] = [method(*values[-size:])]
-                    del states[1 - size:]
+                    del states[1 - size :]
                 states[-1] = actions[states[-2]][origin]
             else:
                 if size:
@@ -262,35 +267,57 @@ def _expected(names: set[str]) -> str:
     return ", ".join(parts[:-1]) + " or " + parts[-1]
 
 
-def syntax_error(text: str, token: Tok, before: Tok | None,
-                 accepts: set[str]) -> SyntaxProblem:
+def syntax_error(text: str, token: Tok, before: Tok | None, accepts: set[str]) -> SyntaxProblem:
     expected = _expected(accepts)
     if token.type in ("$END", "_SEP") and "RPAR" in accepts:
         opened = _unclosed(text, token.start if token.type == "_SEP" else len(text))
         if opened is not None:
-            what = "expression" if token.type == "$END" else \
-                "line" if token.text == "\n" else "statement"
-            return SyntaxProblem(f"{what} ends too soon; expected ')' to close this '('",
-                                 source=text, span=Span(opened, opened + 1))
+            what = (
+                "expression"
+                if token.type == "$END"
+                else "line"
+                if token.text == "\n"
+                else "statement"
+            )
+            return SyntaxProblem(
+                f"{what} ends too soon; expected ')' to close this '('",
+                source=text,
+                span=Span(opened, opened + 1),
+            )
     if token.type == "$END":
         end = len(text.rstrip())  # just past the last character, on its own line
-        return SyntaxProblem(f"expression ends too soon; expected {expected}",
-                             source=text, span=Span(end, end + 1))
+        return SyntaxProblem(
+            f"expression ends too soon; expected {expected}", source=text, span=Span(end, end + 1)
+        )
     if token.type == "_SEP":
         what = "line" if token.text == "\n" else "statement"
-        return SyntaxProblem(f"{what} ends too soon; expected {expected}",
-                             source=text, span=Span(token.start, token.end))
+        return SyntaxProblem(
+            f"{what} ends too soon; expected {expected}",
+            source=text,
+            span=Span(token.start, token.end),
+        )
     hint = None
-    if token.type in ("NUMBER", "NAME") and before is not None and before.type == "NAME" \
-            and before.text in FUNCTIONS:
+    if (
+        token.type in ("NUMBER", "NAME")
+        and before is not None
+        and before.type == "NAME"
+        and before.text in FUNCTIONS
+    ):
         hint = f"call the function with parentheses: {before.text}({token.text})"
-    elif token.type in ("NUMBER", "NAME", "LPAR") and before is not None and \
-            before.type in ("NUMBER", "NAME", "RPAR"):
+    elif (
+        token.type in ("NUMBER", "NAME", "LPAR")
+        and before is not None
+        and before.type in ("NUMBER", "NAME", "RPAR")
+    ):
         hint = f"write multiplication explicitly: {before.text}*{token.text}"
     elif token.type == "EQUAL":
         hint = "only a plain name can be defined: name = formula"
-    return SyntaxProblem(f"unexpected {token.text!r}; expected {expected}",
-                         source=text, span=Span(token.start, token.end), hint=hint)
+    return SyntaxProblem(
+        f"unexpected {token.text!r}; expected {expected}",
+        source=text,
+        span=Span(token.start, token.end),
+        hint=hint,
+    )
 
 
 def _unclosed(text: str, end: int) -> int | None:

@@ -40,6 +40,7 @@ def _canonical(table) -> dict:
     and rules in the order of sets that string hashing (randomised per process) shuffles.
     States are numbered in breadth-first order from the start, symbols taken in sorted
     order; rules that build the same way are one, sorted."""
+
     def describe(rule) -> tuple:
         origin = str(rule.origin.name)
         names = [str(s.name) for s in rule.expansion]
@@ -55,11 +56,19 @@ def _canonical(table) -> dict:
             kind = CALL_FILTERED
         return kind, origin, len(names), method
 
-    states = {state: {str(symbol): action for symbol, action in row.items()}
-              for state, row in table.states.items()}
-    rules = sorted({describe(rule) for row in states.values()
-                    for action, rule in row.values() if action.name != "Shift"},
-                   key=lambda rule: (rule[0], rule[1], rule[2], rule[3] or ""))
+    states = {
+        state: {str(symbol): action for symbol, action in row.items()}
+        for state, row in table.states.items()
+    }
+    rules = sorted(
+        {
+            describe(rule)
+            for row in states.values()
+            for action, rule in row.values()
+            if action.name != "Shift"
+        },
+        key=lambda rule: (rule[0], rule[1], rule[2], rule[3] or ""),
+    )
     rule_number = {rule: number for number, rule in enumerate(rules)}
     start = table.start_states["start"]
     number = {start: 0}
@@ -75,11 +84,16 @@ def _canonical(table) -> dict:
         row = {}
         for symbol in sorted(states[state]):
             action, arg = states[state][symbol]
-            row[symbol] = number[arg] if action.name == "Shift" else \
-                -(rule_number[describe(arg)] + 1)
+            row[symbol] = (
+                number[arg] if action.name == "Shift" else -(rule_number[describe(arg)] + 1)
+            )
         actions.append(row)
-    return {"actions": actions, "rules": [list(rule) for rule in rules], "start": 0,
-            "end": number[table.end_states["start"]]}
+    return {
+        "actions": actions,
+        "rules": [list(rule) for rule in rules],
+        "start": 0,
+        "end": number[table.end_states["start"]],
+    }
 
 
 def module_text(grammar: str) -> str:

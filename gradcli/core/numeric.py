@@ -86,8 +86,9 @@ def check(tape: Tape, evaluation: Evaluation, names: list[str]) -> list[CheckRow
     for name in names:
         analytic = evaluation.grads[tape.graph.inputs[name]]
         try:
-            numeric = central_difference(tape, evaluation.point, name,
-                                         step_size(evaluation.point[name]))
+            numeric = central_difference(
+                tape, evaluation.point, name, step_size(evaluation.point[name])
+            )
         except DomainError:
             rows.append(CheckRow(name, analytic, None, None, "n/a"))
             continue
@@ -100,7 +101,7 @@ def check(tape: Tape, evaluation: Evaluation, names: list[str]) -> list[CheckRow
     return rows
 
 
-SWEEP_STEPS = tuple(10.0 ** -k for k in range(1, 16))  # h = 1e-1 … 1e-15
+SWEEP_STEPS = tuple(10.0**-k for k in range(1, 16))  # h = 1e-1 … 1e-15
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +125,9 @@ class Sweep:
         return min(rows, key=lambda r: r.error) if rows else None
 
 
-def sweep(tape: Tape, evaluation: Evaluation, names: list[str],
-          steps: tuple[float, ...] = SWEEP_STEPS) -> list[Sweep]:
+def sweep(
+    tape: Tape, evaluation: Evaluation, names: list[str], steps: tuple[float, ...] = SWEEP_STEPS
+) -> list[Sweep]:
     """The central difference's error against the analytic gradient for each step h: large
     h suffers truncation error (∝ h²), tiny h floating-point round-off (∝ ε/h)."""
     result = []
@@ -141,7 +143,8 @@ def sweep(tape: Tape, evaluation: Evaluation, names: list[str],
             if not math.isfinite(analytic):
                 rows.append(SweepRow(h, numeric, None, None))
                 continue
-            rows.append(SweepRow(h, numeric, abs(numeric - analytic),
-                                 relative_error(analytic, numeric)))
+            rows.append(
+                SweepRow(h, numeric, abs(numeric - analytic), relative_error(analytic, numeric))
+            )
         result.append(Sweep(name, analytic, tuple(rows)))
     return result

@@ -110,8 +110,9 @@ class Op(NamedTuple):
             return f"∂/∂aᵢ = {self.local[0].format(a='aᵢ')} (ties share it)"
         names = ["x"] if self.arity == 1 else ["a", "b"]
         operands = dict(zip(["a", "b"], names))
-        return ", ".join(f"∂/∂{n} = {rule.format(**operands)}"
-                         for n, rule in zip(names, self.local, strict=True))
+        return ", ".join(
+            f"∂/∂{n} = {rule.format(**operands)}" for n, rule in zip(names, self.local, strict=True)
+        )
 
 
 OPS: dict[str, Op] = {}
@@ -135,8 +136,9 @@ def register(op: Op) -> Op:
     return op
 
 
-def _product_rule(partials: Callable[..., tuple[float, ...]],
-                  routes: bool) -> Callable[..., tuple[float, ...]]:
+def _product_rule(
+    partials: Callable[..., tuple[float, ...]], routes: bool
+) -> Callable[..., tuple[float, ...]]:
     """grads as upstream × each local derivative; a routing op sends 0 where the local is 0."""
     if routes:
         return lambda up, *args: tuple(0.0 if d == 0.0 else up * d for d in partials(*args))
@@ -170,7 +172,8 @@ def _lowering_problems(op: Op) -> list[str]:
     problems = []
     slots = [str(i) for i in range(op.arity or 0)]
     templates = [("py", op.py, {*slots, "tmp"})] + [
-        (f"py_grads[{i}]", t, {*slots, "up", "out"}) for i, t in enumerate(op.py_grads or ())]
+        (f"py_grads[{i}]", t, {*slots, "up", "out"}) for i, t in enumerate(op.py_grads or ())
+    ]
     if (op.py is not None or op.py_grads is not None) and op.arity is None:
         problems.append("a variadic op has no lowering")
         return problems
@@ -183,12 +186,17 @@ def _lowering_problems(op: Op) -> list[str]:
         if not fields <= allowed:
             problems.append(f"{what} uses {sorted(fields - allowed)}")
             continue
-        text = template.format(*[f"x{i}" for i in range(op.arity or 0)], tmp="tmp", up="up",
-                               out="out")
+        text = template.format(
+            *[f"x{i}" for i in range(op.arity or 0)], tmp="tmp", up="up", out="out"
+        )
         known = {f"x{i}" for i in range(op.arity or 0)} | {"tmp", "up", "out"}
         for name in _IDENTIFIER.findall(text):
-            if not (name in known or name in op.py_names or keyword.iskeyword(name)
-                    or hasattr(builtins, name)):
+            if not (
+                name in known
+                or name in op.py_names
+                or keyword.iskeyword(name)
+                or hasattr(builtins, name)
+            ):
                 problems.append(f"{what} uses {name!r}, which is not in its py_names")
     return problems
 
@@ -218,21 +226,23 @@ def _sample_problems(op: Op) -> list[str]:
         for i, d in enumerate(local):
             numeric = _central_difference(op.forward, point, i)
             if not math.isclose(d, numeric, rel_tol=1e-6, abs_tol=1e-8):
-                problems.append(f"∂/∂input {i} is {d!r} but the central difference {numeric!r} "
-                                f"{where}")
+                problems.append(
+                    f"∂/∂input {i} is {d!r} but the central difference {numeric!r} {where}"
+                )
             for up, s in zip((1.0, -2.5), sent):
                 if not math.isclose(s[i], up * d, rel_tol=1e-13, abs_tol=0.0):
-                    problems.append(f"grads sends {s[i]!r} for upstream {up} {where}, not "
-                                    f"{up} × {d!r}")
+                    problems.append(
+                        f"grads sends {s[i]!r} for upstream {up} {where}, not {up} × {d!r}"
+                    )
             routed = op.routes and d == 0.0
             if routed and any(b[i] != 0.0 for b in blocked):
-                problems.append(f"a routing op sends something other than 0 to input {i} "
-                                f"{where}")
+                problems.append(f"a routing op sends something other than 0 to input {i} {where}")
     return problems
 
 
-def _central_difference(forward: Callable[..., float], point: tuple[float, ...],
-                        i: int, h: float = 1e-6) -> float:
+def _central_difference(
+    forward: Callable[..., float], point: tuple[float, ...], i: int, h: float = 1e-6
+) -> float:
     up, down = list(point), list(point)
     up[i] += h
     down[i] -= h
@@ -345,7 +355,7 @@ def _atan_grads(up: float, x: float, out: float) -> tuple[float]:
     return (up / (1.0 + x * x) if abs(x) < 1e150 else up / x / x,)
 
 
-_SCALE = 2.0 ** 600  # brings a subnormal length into the normal range, exactly
+_SCALE = 2.0**600  # brings a subnormal length into the normal range, exactly
 
 
 def _scaled(x: float, y: float) -> tuple[float, float, float, float]:
@@ -367,8 +377,7 @@ def _hypot_partials(x: float, y: float, out: float) -> tuple[float, float]:
 
 def _hypot_branch(x: float, y: float, out: float) -> tuple[object, object]:
     # a kink only where the other coordinate is 0: hypot(x, 0) = abs(x)
-    return (_abs_branch(x, out) if y == 0.0 else None,
-            _abs_branch(y, out) if x == 0.0 else None)
+    return (_abs_branch(x, out) if y == 0.0 else None, _abs_branch(y, out) if x == 0.0 else None)
 
 
 def _atan2_partials(y: float, x: float, out: float) -> tuple[float, float]:
@@ -384,8 +393,23 @@ def _atan2_grads(up: float, y: float, x: float, out: float) -> tuple[float, floa
 LN2, LN10 = math.log(2.0), math.log(10.0)
 _2_SQRT_PI = 2.0 / math.sqrt(math.pi)
 LOG2_E, LOG10_E = 1.0 / LN2, math.log10(math.e)
-_MATH = {name: getattr(math, name) for name in ("exp", "log", "sqrt", "sin", "cos", "tan",
-                                                "tanh", "pow", "cbrt", "erf", "atan2", "hypot")}
+_MATH = {
+    name: getattr(math, name)
+    for name in (
+        "exp",
+        "log",
+        "sqrt",
+        "sin",
+        "cos",
+        "tan",
+        "tanh",
+        "pow",
+        "cbrt",
+        "erf",
+        "atan2",
+        "hypot",
+    )
+}
 
 
 def _math(*names: str) -> Mapping[str, object]:
@@ -393,204 +417,619 @@ def _math(*names: str) -> Mapping[str, object]:
 
 
 # --- arithmetic -------------------------------------------------------------------------
-register(Op("add", 2, lambda a, b: a + b, lambda a, b, out: (1.0, 1.0), "+",
-            "a + b", "distributor", ((1.5, -2.0), (0.3, 0.4)), infix=True,
-            local=("1", "1"),
-            py="{0} + {1}", py_grads=("{up}", "{up}"), silent_overflow=True,
-            keeps_nonfinite=True))
-register(Op("sub", 2, lambda a, b: a - b, lambda a, b, out: (1.0, -1.0), "-",
-            "a - b", "distributor", ((1.5, -2.0), (0.3, 0.4)), infix=True,
-            local=("1", "-1"),
-            py="{0} - {1}", py_grads=("{up}", "{up} * -1.0"), silent_overflow=True,
-            keeps_nonfinite=True))
-register(Op("mul", 2, lambda a, b: a * b, lambda a, b, out: (b, a), "*",
-            "a * b", "swapper", ((1.5, -2.0), (0.3, 0.4)), infix=True,
-            local=("{b}", "{a}"),
-            py="{0} * {1}", py_grads=("{up} * {1}", "{up} * {0}"), silent_overflow=True,
-            keeps_nonfinite=True, swaps=True, cut="{node} multiplies by 0"))
-register(Op("div", 2, lambda a, b: a / b, lambda a, b, out: (1.0 / b, -out / b), "/",
-            "a / b", "scaler", ((1.5, -2.0), (0.3, 0.4)), infix=True,
-            domain=_needs("division by zero"),
-            local=("1/{b}", "-{a}/{b}²"), quotient=(True, False),
-            grads=lambda up, a, b, out: (up / b, up * (-out / b)),
-            py="{0} / {1}", py_grads=("{up} / {1}", "{up} * (-{out} / {1})"),
-            silent_overflow=True))
-register(Op("neg", 1, lambda a: -a, lambda a, out: (-1.0,), "-",
-            "-a", "negator", ((0.7,), (-1.3,)), infix=True,
-            local=("-1",),
-            py="-{0}", py_grads=("{up} * -1.0",), keeps_nonfinite=True))
-register(Op("pow", 2, math.pow, _pow_partials, "^",
-            "a ^ b (also a ** b and pow(a, b))", "power",
-            ((1.5, 2.0), (0.7, -1.3), (2.0, 0.5)), call_names=("pow",), infix=True,
-            domain=_pow_domain, grads=_pow_grads, quotient=(True, False),
-            local=("{b}·{a}^({b} - 1)", "{a}^{b}·ln {a}"),
-            py="pow({0}, {1})", py_names=_math("pow")))
-register(Op("id", 1, lambda a: a, lambda a, out: (1.0,), "=",
-            "a named copy of a (q = x)", "wire", ((0.7,),),
-            local=("1",),
-            py="{0}", py_grads=("{up}",), keeps_nonfinite=True))
+register(
+    Op(
+        "add",
+        2,
+        lambda a, b: a + b,
+        lambda a, b, out: (1.0, 1.0),
+        "+",
+        "a + b",
+        "distributor",
+        ((1.5, -2.0), (0.3, 0.4)),
+        infix=True,
+        local=("1", "1"),
+        py="{0} + {1}",
+        py_grads=("{up}", "{up}"),
+        silent_overflow=True,
+        keeps_nonfinite=True,
+    )
+)
+register(
+    Op(
+        "sub",
+        2,
+        lambda a, b: a - b,
+        lambda a, b, out: (1.0, -1.0),
+        "-",
+        "a - b",
+        "distributor",
+        ((1.5, -2.0), (0.3, 0.4)),
+        infix=True,
+        local=("1", "-1"),
+        py="{0} - {1}",
+        py_grads=("{up}", "{up} * -1.0"),
+        silent_overflow=True,
+        keeps_nonfinite=True,
+    )
+)
+register(
+    Op(
+        "mul",
+        2,
+        lambda a, b: a * b,
+        lambda a, b, out: (b, a),
+        "*",
+        "a * b",
+        "swapper",
+        ((1.5, -2.0), (0.3, 0.4)),
+        infix=True,
+        local=("{b}", "{a}"),
+        py="{0} * {1}",
+        py_grads=("{up} * {1}", "{up} * {0}"),
+        silent_overflow=True,
+        keeps_nonfinite=True,
+        swaps=True,
+        cut="{node} multiplies by 0",
+    )
+)
+register(
+    Op(
+        "div",
+        2,
+        lambda a, b: a / b,
+        lambda a, b, out: (1.0 / b, -out / b),
+        "/",
+        "a / b",
+        "scaler",
+        ((1.5, -2.0), (0.3, 0.4)),
+        infix=True,
+        domain=_needs("division by zero"),
+        local=("1/{b}", "-{a}/{b}²"),
+        quotient=(True, False),
+        grads=lambda up, a, b, out: (up / b, up * (-out / b)),
+        py="{0} / {1}",
+        py_grads=("{up} / {1}", "{up} * (-{out} / {1})"),
+        silent_overflow=True,
+    )
+)
+register(
+    Op(
+        "neg",
+        1,
+        lambda a: -a,
+        lambda a, out: (-1.0,),
+        "-",
+        "-a",
+        "negator",
+        ((0.7,), (-1.3,)),
+        infix=True,
+        local=("-1",),
+        py="-{0}",
+        py_grads=("{up} * -1.0",),
+        keeps_nonfinite=True,
+    )
+)
+register(
+    Op(
+        "pow",
+        2,
+        math.pow,
+        _pow_partials,
+        "^",
+        "a ^ b (also a ** b and pow(a, b))",
+        "power",
+        ((1.5, 2.0), (0.7, -1.3), (2.0, 0.5)),
+        call_names=("pow",),
+        infix=True,
+        domain=_pow_domain,
+        grads=_pow_grads,
+        quotient=(True, False),
+        local=("{b}·{a}^({b} - 1)", "{a}^{b}·ln {a}"),
+        py="pow({0}, {1})",
+        py_names=_math("pow"),
+    )
+)
+register(
+    Op(
+        "id",
+        1,
+        lambda a: a,
+        lambda a, out: (1.0,),
+        "=",
+        "a named copy of a (q = x)",
+        "wire",
+        ((0.7,),),
+        local=("1",),
+        py="{0}",
+        py_grads=("{up}",),
+        keeps_nonfinite=True,
+    )
+)
 
 # --- exponentials and logarithms ----------------------------------------------------------
-register(Op("exp", 1, math.exp, lambda x, out: (out,), "exp",
-            "e to the x", "scaler", ((0.7,), (-1.3,)),
-            call_names=("exp",), domain=_needs("the result is too large for a double"),
-            local=("exp({a})",),
-            py="exp({0})", py_grads=("{up} * {out}",), py_names=_math("exp")))
-register(Op("log", 1, math.log, lambda x, out: (_ratio(1.0, x),), "log",
-            "natural logarithm (also ln), x > 0", "scaler", ((0.5,), (3.0,)),
-            call_names=("log", "ln"), domain=_needs("log needs x > 0"),
-            local=("1/{a}",), quotient=(True,), grads=lambda up, x, out: (up / x,),
-            py="log({0})", py_grads=("{up} / {0}",), py_names=_math("log"),
-            keeps_nonfinite=True))
-register(Op("log2", 1, math.log2, lambda x, out: (_ratio(1.0, x * LN2),), "log2",
-            "base-2 logarithm, x > 0", "scaler", ((0.5,), (3.0,)),
-            call_names=("log2",), domain=_needs("log2 needs x > 0"),
-            local=("1/({a}·ln 2)",), quotient=(True,),
-            grads=lambda up, x, out: (up / x * LOG2_E,),
-            py_grads=("{up} / {0} * LOG2_E",), py_names=MappingProxyType({"LOG2_E": LOG2_E}),
-            keeps_nonfinite=True))
-register(Op("log10", 1, math.log10, lambda x, out: (_ratio(1.0, x * LN10),),
-            "log10", "base-10 logarithm, x > 0", "scaler", ((0.5,), (3.0,)),
-            call_names=("log10",), domain=_needs("log10 needs x > 0"),
-            local=("1/({a}·ln 10)",), quotient=(True,),
-            grads=lambda up, x, out: (up / x * LOG10_E,),
-            py_grads=("{up} / {0} * LOG10_E",),
-            py_names=MappingProxyType({"LOG10_E": LOG10_E}), keeps_nonfinite=True))
-register(Op("sqrt", 1, math.sqrt, lambda x, out: (_ratio(0.5, out),), "sqrt",
-            "square root, x ≥ 0", "scaler", ((0.5,), (3.0,)),
-            call_names=("sqrt",), domain=_needs("sqrt needs x ≥ 0"),
-            local=("1/(2·sqrt({a}))",), quotient=(True,),
-            grads=lambda up, x, out: (_ratio(up, 2.0 * out),),
-            py="sqrt({0})", py_grads=("({up} / (2.0 * {out}) if {out} else ratio({up}, {out}))",),
-            py_names=MappingProxyType({"sqrt": math.sqrt, "ratio": _ratio}),
-            keeps_nonfinite=True))
-register(Op("cbrt", 1, math.cbrt, lambda x, out: (_ratio(1.0, 3.0 * out * out),), "cbrt",
-            "cube root (of any x)", "scaler", ((0.5,), (-3.0,), (8.0,)),
-            call_names=("cbrt",),
-            local=("1/(3·cbrt({a})²)",), quotient=(True,),
-            grads=lambda up, x, out: (_ratio(up, 3.0 * out * out),),
-            py="cbrt({0})",
-            py_grads=("({up} / (3.0 * {out} * {out}) if {out} else ratio({up}, 0.0))",),
-            py_names=MappingProxyType({"cbrt": math.cbrt, "ratio": _ratio}),
-            keeps_nonfinite=True))
+register(
+    Op(
+        "exp",
+        1,
+        math.exp,
+        lambda x, out: (out,),
+        "exp",
+        "e to the x",
+        "scaler",
+        ((0.7,), (-1.3,)),
+        call_names=("exp",),
+        domain=_needs("the result is too large for a double"),
+        local=("exp({a})",),
+        py="exp({0})",
+        py_grads=("{up} * {out}",),
+        py_names=_math("exp"),
+    )
+)
+register(
+    Op(
+        "log",
+        1,
+        math.log,
+        lambda x, out: (_ratio(1.0, x),),
+        "log",
+        "natural logarithm (also ln), x > 0",
+        "scaler",
+        ((0.5,), (3.0,)),
+        call_names=("log", "ln"),
+        domain=_needs("log needs x > 0"),
+        local=("1/{a}",),
+        quotient=(True,),
+        grads=lambda up, x, out: (up / x,),
+        py="log({0})",
+        py_grads=("{up} / {0}",),
+        py_names=_math("log"),
+        keeps_nonfinite=True,
+    )
+)
+register(
+    Op(
+        "log2",
+        1,
+        math.log2,
+        lambda x, out: (_ratio(1.0, x * LN2),),
+        "log2",
+        "base-2 logarithm, x > 0",
+        "scaler",
+        ((0.5,), (3.0,)),
+        call_names=("log2",),
+        domain=_needs("log2 needs x > 0"),
+        local=("1/({a}·ln 2)",),
+        quotient=(True,),
+        grads=lambda up, x, out: (up / x * LOG2_E,),
+        py_grads=("{up} / {0} * LOG2_E",),
+        py_names=MappingProxyType({"LOG2_E": LOG2_E}),
+        keeps_nonfinite=True,
+    )
+)
+register(
+    Op(
+        "log10",
+        1,
+        math.log10,
+        lambda x, out: (_ratio(1.0, x * LN10),),
+        "log10",
+        "base-10 logarithm, x > 0",
+        "scaler",
+        ((0.5,), (3.0,)),
+        call_names=("log10",),
+        domain=_needs("log10 needs x > 0"),
+        local=("1/({a}·ln 10)",),
+        quotient=(True,),
+        grads=lambda up, x, out: (up / x * LOG10_E,),
+        py_grads=("{up} / {0} * LOG10_E",),
+        py_names=MappingProxyType({"LOG10_E": LOG10_E}),
+        keeps_nonfinite=True,
+    )
+)
+register(
+    Op(
+        "sqrt",
+        1,
+        math.sqrt,
+        lambda x, out: (_ratio(0.5, out),),
+        "sqrt",
+        "square root, x ≥ 0",
+        "scaler",
+        ((0.5,), (3.0,)),
+        call_names=("sqrt",),
+        domain=_needs("sqrt needs x ≥ 0"),
+        local=("1/(2·sqrt({a}))",),
+        quotient=(True,),
+        grads=lambda up, x, out: (_ratio(up, 2.0 * out),),
+        py="sqrt({0})",
+        py_grads=("({up} / (2.0 * {out}) if {out} else ratio({up}, {out}))",),
+        py_names=MappingProxyType({"sqrt": math.sqrt, "ratio": _ratio}),
+        keeps_nonfinite=True,
+    )
+)
+register(
+    Op(
+        "cbrt",
+        1,
+        math.cbrt,
+        lambda x, out: (_ratio(1.0, 3.0 * out * out),),
+        "cbrt",
+        "cube root (of any x)",
+        "scaler",
+        ((0.5,), (-3.0,), (8.0,)),
+        call_names=("cbrt",),
+        local=("1/(3·cbrt({a})²)",),
+        quotient=(True,),
+        grads=lambda up, x, out: (_ratio(up, 3.0 * out * out),),
+        py="cbrt({0})",
+        py_grads=("({up} / (3.0 * {out} * {out}) if {out} else ratio({up}, 0.0))",),
+        py_names=MappingProxyType({"cbrt": math.cbrt, "ratio": _ratio}),
+        keeps_nonfinite=True,
+    )
+)
 
 # --- trigonometric and hyperbolic ---------------------------------------------------------
-register(Op("sin", 1, math.sin, lambda x, out: (math.cos(x),), "sin",
-            "sine (radians)", "scaler", ((0.7,), (-1.3,)),
-            call_names=("sin",),
-            local=("cos({a})",),
-            py="sin({0})", py_grads=("{up} * cos({0})",), py_names=_math("sin", "cos"),
-            keeps_nonfinite=True))
-register(Op("cos", 1, math.cos, lambda x, out: (-math.sin(x),), "cos",
-            "cosine (radians)", "scaler", ((0.7,), (-1.3,)),
-            call_names=("cos",),
-            local=("-sin({a})",),
-            py="cos({0})", py_grads=("{up} * -sin({0})",), py_names=_math("sin", "cos"),
-            keeps_nonfinite=True))
-register(Op("tan", 1, math.tan, lambda x, out: (1.0 + out * out,), "tan",
-            "tangent (radians)", "scaler", ((0.7,), (-1.3,)),
-            call_names=("tan",),
-            local=("1 + tan({a})²",), keeps_nonfinite=True))
-register(Op("asin", 1, math.asin, lambda x, out: (_ratio(1.0, math.sqrt(_one_minus_square(x))),),
-            "asin", "arcsine, -1 ≤ x ≤ 1", "scaler", ((0.5,), (-0.3,)), call_names=("asin",),
-            domain=_needs("asin needs -1 ≤ x ≤ 1"),
-            local=("1/sqrt(1 - {a}²)",), quotient=(True,),
-            grads=lambda up, x, out: (_ratio(up, math.sqrt(_one_minus_square(x))),),
-            keeps_nonfinite=True))
-register(Op("acos", 1, math.acos,
-            lambda x, out: (_ratio(-1.0, math.sqrt(_one_minus_square(x))),),
-            "acos", "arccosine, -1 ≤ x ≤ 1", "scaler", ((0.5,), (-0.3,)), call_names=("acos",),
-            domain=_needs("acos needs -1 ≤ x ≤ 1"),
-            local=("-1/sqrt(1 - {a}²)",), quotient=(True,),
-            grads=lambda up, x, out: (_ratio(-up, math.sqrt(_one_minus_square(x))),),
-            keeps_nonfinite=True))
-register(Op("atan", 1, math.atan, lambda x, out: (1.0 / (1.0 + x * x),), "atan",
-            "arctangent", "scaler", ((0.7,), (-1.3,)),
-            call_names=("atan",),
-            local=("1/(1 + {a}²)",), quotient=(True,), grads=_atan_grads))
-register(Op("atan2", 2, math.atan2, _atan2_partials, "atan2",
-            "the angle of the point (x, y): atan2(y, x), in (-π, π]", "scaler",
-            ((1.0, 2.0), (-0.5, -1.5), (2.0, -1.0)), call_names=("atan2",),
-            local=("{b}/({a}² + {b}²)", "-{a}/({a}² + {b}²)"), quotient=(True, True),
-            grads=_atan2_grads))
-register(Op("sinh", 1, math.sinh, lambda x, out: (math.cosh(x),), "sinh",
-            "hyperbolic sine", "scaler", ((0.7,), (-1.3,)),
-            call_names=("sinh",), domain=_needs("the result is too large for a double"),
-            local=("cosh({a})",), keeps_nonfinite=True))
-register(Op("cosh", 1, math.cosh, lambda x, out: (math.sinh(x),), "cosh",
-            "hyperbolic cosine", "scaler", ((0.7,), (-1.3,)),
-            call_names=("cosh",), domain=_needs("the result is too large for a double"),
-            local=("sinh({a})",), keeps_nonfinite=True))
-register(Op("tanh", 1, math.tanh, lambda x, out: (1.0 - out * out,), "tanh",
-            "hyperbolic tangent, a squashing unit", "squasher", ((0.7,), (-1.3,)),
-            call_names=("tanh",),
-            local=("1 - tanh({a})²",),
-            py="tanh({0})", py_grads=("{up} * (1.0 - {out} * {out})",),
-            py_names=_math("tanh"), saturation=SATURATION))
-register(Op("hypot", 2, math.hypot, _hypot_partials,
-            "hypot", "the length sqrt(x² + y²) of (x, y), without overflow; gradient 0 at (0, 0)",
-            "scaler",
-            ((3.0, 4.0), (-0.5, 1.5), (2.0, -1.0)), call_names=("hypot",),
-            local=("{a}/hypot({a}, {b})", "{b}/hypot({a}, {b})"), branch=_hypot_branch,
-            py="hypot({0}, {1})", py_names=_math("hypot"), silent_overflow=True,
-            keeps_nonfinite=True))
+register(
+    Op(
+        "sin",
+        1,
+        math.sin,
+        lambda x, out: (math.cos(x),),
+        "sin",
+        "sine (radians)",
+        "scaler",
+        ((0.7,), (-1.3,)),
+        call_names=("sin",),
+        local=("cos({a})",),
+        py="sin({0})",
+        py_grads=("{up} * cos({0})",),
+        py_names=_math("sin", "cos"),
+        keeps_nonfinite=True,
+    )
+)
+register(
+    Op(
+        "cos",
+        1,
+        math.cos,
+        lambda x, out: (-math.sin(x),),
+        "cos",
+        "cosine (radians)",
+        "scaler",
+        ((0.7,), (-1.3,)),
+        call_names=("cos",),
+        local=("-sin({a})",),
+        py="cos({0})",
+        py_grads=("{up} * -sin({0})",),
+        py_names=_math("sin", "cos"),
+        keeps_nonfinite=True,
+    )
+)
+register(
+    Op(
+        "tan",
+        1,
+        math.tan,
+        lambda x, out: (1.0 + out * out,),
+        "tan",
+        "tangent (radians)",
+        "scaler",
+        ((0.7,), (-1.3,)),
+        call_names=("tan",),
+        local=("1 + tan({a})²",),
+        keeps_nonfinite=True,
+    )
+)
+register(
+    Op(
+        "asin",
+        1,
+        math.asin,
+        lambda x, out: (_ratio(1.0, math.sqrt(_one_minus_square(x))),),
+        "asin",
+        "arcsine, -1 ≤ x ≤ 1",
+        "scaler",
+        ((0.5,), (-0.3,)),
+        call_names=("asin",),
+        domain=_needs("asin needs -1 ≤ x ≤ 1"),
+        local=("1/sqrt(1 - {a}²)",),
+        quotient=(True,),
+        grads=lambda up, x, out: (_ratio(up, math.sqrt(_one_minus_square(x))),),
+        keeps_nonfinite=True,
+    )
+)
+register(
+    Op(
+        "acos",
+        1,
+        math.acos,
+        lambda x, out: (_ratio(-1.0, math.sqrt(_one_minus_square(x))),),
+        "acos",
+        "arccosine, -1 ≤ x ≤ 1",
+        "scaler",
+        ((0.5,), (-0.3,)),
+        call_names=("acos",),
+        domain=_needs("acos needs -1 ≤ x ≤ 1"),
+        local=("-1/sqrt(1 - {a}²)",),
+        quotient=(True,),
+        grads=lambda up, x, out: (_ratio(-up, math.sqrt(_one_minus_square(x))),),
+        keeps_nonfinite=True,
+    )
+)
+register(
+    Op(
+        "atan",
+        1,
+        math.atan,
+        lambda x, out: (1.0 / (1.0 + x * x),),
+        "atan",
+        "arctangent",
+        "scaler",
+        ((0.7,), (-1.3,)),
+        call_names=("atan",),
+        local=("1/(1 + {a}²)",),
+        quotient=(True,),
+        grads=_atan_grads,
+    )
+)
+register(
+    Op(
+        "atan2",
+        2,
+        math.atan2,
+        _atan2_partials,
+        "atan2",
+        "the angle of the point (x, y): atan2(y, x), in (-π, π]",
+        "scaler",
+        ((1.0, 2.0), (-0.5, -1.5), (2.0, -1.0)),
+        call_names=("atan2",),
+        local=("{b}/({a}² + {b}²)", "-{a}/({a}² + {b}²)"),
+        quotient=(True, True),
+        grads=_atan2_grads,
+    )
+)
+register(
+    Op(
+        "sinh",
+        1,
+        math.sinh,
+        lambda x, out: (math.cosh(x),),
+        "sinh",
+        "hyperbolic sine",
+        "scaler",
+        ((0.7,), (-1.3,)),
+        call_names=("sinh",),
+        domain=_needs("the result is too large for a double"),
+        local=("cosh({a})",),
+        keeps_nonfinite=True,
+    )
+)
+register(
+    Op(
+        "cosh",
+        1,
+        math.cosh,
+        lambda x, out: (math.sinh(x),),
+        "cosh",
+        "hyperbolic cosine",
+        "scaler",
+        ((0.7,), (-1.3,)),
+        call_names=("cosh",),
+        domain=_needs("the result is too large for a double"),
+        local=("sinh({a})",),
+        keeps_nonfinite=True,
+    )
+)
+register(
+    Op(
+        "tanh",
+        1,
+        math.tanh,
+        lambda x, out: (1.0 - out * out,),
+        "tanh",
+        "hyperbolic tangent, a squashing unit",
+        "squasher",
+        ((0.7,), (-1.3,)),
+        call_names=("tanh",),
+        local=("1 - tanh({a})²",),
+        py="tanh({0})",
+        py_grads=("{up} * (1.0 - {out} * {out})",),
+        py_names=_math("tanh"),
+        saturation=SATURATION,
+    )
+)
+register(
+    Op(
+        "hypot",
+        2,
+        math.hypot,
+        _hypot_partials,
+        "hypot",
+        "the length sqrt(x² + y²) of (x, y), without overflow; gradient 0 at (0, 0)",
+        "scaler",
+        ((3.0, 4.0), (-0.5, 1.5), (2.0, -1.0)),
+        call_names=("hypot",),
+        local=("{a}/hypot({a}, {b})", "{b}/hypot({a}, {b})"),
+        branch=_hypot_branch,
+        py="hypot({0}, {1})",
+        py_names=_math("hypot"),
+        silent_overflow=True,
+        keeps_nonfinite=True,
+    )
+)
 
 # --- special functions --------------------------------------------------------------------
-register(Op("erf", 1, math.erf, lambda x, out: (_2_SQRT_PI * math.exp(-x * x),), "erf",
-            "the error function, 2/√π ∫₀ˣ e^(-t²) dt", "squasher", ((0.7,), (-1.3,), (0.0,)),
-            call_names=("erf",), local=("2/√π·exp(-{a}²)",),
-            py="erf({0})", py_grads=("{up} * (_2_SQRT_PI * exp(-{0} * {0}))",),
-            py_names=MappingProxyType({"erf": math.erf, "exp": math.exp,
-                                       "_2_SQRT_PI": _2_SQRT_PI}),
-            saturation=SATURATION))
+register(
+    Op(
+        "erf",
+        1,
+        math.erf,
+        lambda x, out: (_2_SQRT_PI * math.exp(-x * x),),
+        "erf",
+        "the error function, 2/√π ∫₀ˣ e^(-t²) dt",
+        "squasher",
+        ((0.7,), (-1.3,), (0.0,)),
+        call_names=("erf",),
+        local=("2/√π·exp(-{a}²)",),
+        py="erf({0})",
+        py_grads=("{up} * (_2_SQRT_PI * exp(-{0} * {0}))",),
+        py_names=MappingProxyType({"erf": math.erf, "exp": math.exp, "_2_SQRT_PI": _2_SQRT_PI}),
+        saturation=SATURATION,
+    )
+)
 
 # --- neural-network units -----------------------------------------------------------------
-register(Op("sigmoid", 1, _sigmoid, lambda x, out: (out * (1.0 - out),), "sigmoid",
-            "logistic sigmoid 1/(1 + e^-x), a squashing unit", "squasher",
-            ((0.7,), (-1.3,), (0.0,)), call_names=("sigmoid",),
-            local=("σ({a})·(1 - σ({a}))",),
-            py="(1.0 / (1.0 + exp(-{0})) if {0} >= 0.0 else ({tmp} := exp({0})) / (1.0 + {tmp}))",
-            py_grads=("{up} * ({out} * (1.0 - {out}))",), py_names=_math("exp"),
-            saturation=SATURATION))
-register(Op("relu", 1, lambda x: x if x > 0.0 else 0.0,
-            lambda x, out: (1.0 if x > 0.0 else 0.0,), "relu",
-            "max(x, 0); gradient 0 at x ≤ 0", "gate",
-            ((0.7,), (-1.3,)), call_names=("relu",),
-            local=("1 if {a} > 0 else 0",), branch=_relu_branch, routes=True, dies=True,
-            grads=lambda up, x, out: (up if x > 0.0 else 0.0,),
-            py="({0} if {0} > 0.0 else 0.0)", py_grads=("({up} if {0} > 0.0 else 0.0)",),
-            cut="{node} is a relu whose input is ≤ 0"))
-register(Op("softplus", 1, _softplus, lambda x, out: (_sigmoid(x),), "softplus",
-            "log(1 + e^x), a smooth relu", "scaler", ((-30.0,), (0.0,), (2.5,)),
-            call_names=("softplus",), local=("σ({a})",)))
-register(Op("abs", 1, abs, lambda x, out: (1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0),),
-            "abs", "absolute value; gradient 0 at 0", "sign router",
-            ((0.7,), (-1.3,), (0.0,)), call_names=("abs",),
-            local=("sign({a})",), branch=_abs_branch, routes=True,
-            grads=lambda up, x, out: (up if x > 0.0 else (-up if x < 0.0 else 0.0),),
-            py="abs({0})", py_grads=("({up} if {0} > 0.0 else (-{up} if {0} < 0.0 else 0.0))",),
-            keeps_nonfinite=True, cut="{node} is abs at 0, whose slope is taken as 0"))
-register(Op("max", None, max, _extremum_partials, "max",
-            "the largest argument; max(a, b, …)", "router",
-            ((1.5, -2.0), (0.3, 0.4, -0.1)), call_names=("max",), min_args=2,
-            local=("1 if {a} is the largest else 0",), branch=_extremum_branch, routes=True,
-            grads=_extremum_grads, cut="{node} is a max where it does not win"))
-register(Op("min", None, min, _extremum_partials, "min",
-            "the smallest argument; min(a, b, …)", "router",
-            ((1.5, -2.0), (0.3, 0.4, -0.1)), call_names=("min",), min_args=2,
-            local=("1 if {a} is the smallest else 0",), branch=_extremum_branch, routes=True,
-            grads=_extremum_grads, cut="{node} is a min where it does not win"))
+register(
+    Op(
+        "sigmoid",
+        1,
+        _sigmoid,
+        lambda x, out: (out * (1.0 - out),),
+        "sigmoid",
+        "logistic sigmoid 1/(1 + e^-x), a squashing unit",
+        "squasher",
+        ((0.7,), (-1.3,), (0.0,)),
+        call_names=("sigmoid",),
+        local=("σ({a})·(1 - σ({a}))",),
+        py="(1.0 / (1.0 + exp(-{0})) if {0} >= 0.0 else ({tmp} := exp({0})) / (1.0 + {tmp}))",
+        py_grads=("{up} * ({out} * (1.0 - {out}))",),
+        py_names=_math("exp"),
+        saturation=SATURATION,
+    )
+)
+register(
+    Op(
+        "relu",
+        1,
+        lambda x: x if x > 0.0 else 0.0,
+        lambda x, out: (1.0 if x > 0.0 else 0.0,),
+        "relu",
+        "max(x, 0); gradient 0 at x ≤ 0",
+        "gate",
+        ((0.7,), (-1.3,)),
+        call_names=("relu",),
+        local=("1 if {a} > 0 else 0",),
+        branch=_relu_branch,
+        routes=True,
+        dies=True,
+        grads=lambda up, x, out: (up if x > 0.0 else 0.0,),
+        py="({0} if {0} > 0.0 else 0.0)",
+        py_grads=("({up} if {0} > 0.0 else 0.0)",),
+        cut="{node} is a relu whose input is ≤ 0",
+    )
+)
+register(
+    Op(
+        "softplus",
+        1,
+        _softplus,
+        lambda x, out: (_sigmoid(x),),
+        "softplus",
+        "log(1 + e^x), a smooth relu",
+        "scaler",
+        ((-30.0,), (0.0,), (2.5,)),
+        call_names=("softplus",),
+        local=("σ({a})",),
+    )
+)
+register(
+    Op(
+        "abs",
+        1,
+        abs,
+        lambda x, out: (1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0),),
+        "abs",
+        "absolute value; gradient 0 at 0",
+        "sign router",
+        ((0.7,), (-1.3,), (0.0,)),
+        call_names=("abs",),
+        local=("sign({a})",),
+        branch=_abs_branch,
+        routes=True,
+        grads=lambda up, x, out: (up if x > 0.0 else (-up if x < 0.0 else 0.0),),
+        py="abs({0})",
+        py_grads=("({up} if {0} > 0.0 else (-{up} if {0} < 0.0 else 0.0))",),
+        keeps_nonfinite=True,
+        cut="{node} is abs at 0, whose slope is taken as 0",
+    )
+)
+register(
+    Op(
+        "max",
+        None,
+        max,
+        _extremum_partials,
+        "max",
+        "the largest argument; max(a, b, …)",
+        "router",
+        ((1.5, -2.0), (0.3, 0.4, -0.1)),
+        call_names=("max",),
+        min_args=2,
+        local=("1 if {a} is the largest else 0",),
+        branch=_extremum_branch,
+        routes=True,
+        grads=_extremum_grads,
+        cut="{node} is a max where it does not win",
+    )
+)
+register(
+    Op(
+        "min",
+        None,
+        min,
+        _extremum_partials,
+        "min",
+        "the smallest argument; min(a, b, …)",
+        "router",
+        ((1.5, -2.0), (0.3, 0.4, -0.1)),
+        call_names=("min",),
+        min_args=2,
+        local=("1 if {a} is the smallest else 0",),
+        branch=_extremum_branch,
+        routes=True,
+        grads=_extremum_grads,
+        cut="{node} is a min where it does not win",
+    )
+)
 
 # --- indicators: the kinks' derivatives as formulas ----------------------------------------
-register(Op("step", 1, lambda x: 1.0 if x > 0.0 else 0.0, lambda x, out: (0.0,), "step",
-            "1 if x > 0 else 0 (step(0) = 0): the derivative of relu", "indicator",
-            ((0.7,), (-1.3,)), call_names=("step",), local=("0",), branch=_relu_branch,
-            routes=True, py="(1.0 if {0} > 0.0 else 0.0)", py_grads=("0.0",)))
-register(Op("sign", 1, lambda x: (x > 0.0) - (x < 0.0) + 0.0, lambda x, out: (0.0,), "sign",
-            "1, 0 or -1 as x is positive, zero or negative: the derivative of abs",
-            "indicator", ((0.7,), (-1.3,)), call_names=("sign",), local=("0",),
-            branch=_abs_branch, routes=True,
-            py="(1.0 if {0} > 0.0 else (-1.0 if {0} < 0.0 else 0.0))", py_grads=("0.0",)))
+register(
+    Op(
+        "step",
+        1,
+        lambda x: 1.0 if x > 0.0 else 0.0,
+        lambda x, out: (0.0,),
+        "step",
+        "1 if x > 0 else 0 (step(0) = 0): the derivative of relu",
+        "indicator",
+        ((0.7,), (-1.3,)),
+        call_names=("step",),
+        local=("0",),
+        branch=_relu_branch,
+        routes=True,
+        py="(1.0 if {0} > 0.0 else 0.0)",
+        py_grads=("0.0",),
+    )
+)
+register(
+    Op(
+        "sign",
+        1,
+        lambda x: (x > 0.0) - (x < 0.0) + 0.0,
+        lambda x, out: (0.0,),
+        "sign",
+        "1, 0 or -1 as x is positive, zero or negative: the derivative of abs",
+        "indicator",
+        ((0.7,), (-1.3,)),
+        call_names=("sign",),
+        local=("0",),
+        branch=_abs_branch,
+        routes=True,
+        py="(1.0 if {0} > 0.0 else (-1.0 if {0} < 0.0 else 0.0))",
+        py_grads=("0.0",),
+    )
+)
 
 
 # --- local derivatives as formulas, for `grad diff` -----------------------------------------
@@ -598,12 +1037,13 @@ def _extremum_symbolic(sign: float) -> Callable[..., tuple[int, ...]]:
     """max (sign 1) and min (sign -1): each winning argument gets an equal share, as the
     engine gives it. Two arguments: (1 ± sign(a - b)) / 2; more: wᵢ / Σ w with
     wᵢ = 1 - step(±(out - aᵢ)), which is 1 exactly for the winners."""
+
     def rule(d, *args: int) -> tuple[int, ...]:
         *inputs, out = args
         if len(inputs) == 2:
             a, b = inputs
             s = d.call("sign", d.sub(a, b))
-            win_a, win_b = (d.add(d.one, s), d.sub(d.one, s))[::int(sign)]
+            win_a, win_b = (d.add(d.one, s), d.sub(d.one, s))[:: int(sign)]
             return d.div(win_a, d.const(2.0)), d.div(win_b, d.const(2.0))
         gaps = [d.sub(out, v) if sign > 0 else d.sub(v, out) for v in inputs]
         wins = [d.sub(d.one, d.call("step", g)) for g in gaps]
@@ -642,8 +1082,7 @@ _SYMBOLIC: dict[str, Callable[..., tuple[int, ...]]] = {
     "cos": lambda d, a, out: (d.neg(d.call("sin", a)),),
     "tan": lambda d, a, out: (d.add(d.one, _square(d, out)),),
     "asin": lambda d, a, out: (d.div(d.one, d.call("sqrt", d.sub(d.one, _square(d, a)))),),
-    "acos": lambda d, a, out: (d.neg(d.div(d.one, d.call("sqrt",
-                                                           d.sub(d.one, _square(d, a))))),),
+    "acos": lambda d, a, out: (d.neg(d.div(d.one, d.call("sqrt", d.sub(d.one, _square(d, a))))),),
     "atan": lambda d, a, out: (d.div(d.one, d.add(d.one, _square(d, a))),),
     "sinh": lambda d, a, out: (d.call("cosh", a),),
     "cosh": lambda d, a, out: (d.call("sinh", a),),
@@ -655,10 +1094,16 @@ _SYMBOLIC: dict[str, Callable[..., tuple[int, ...]]] = {
     "max": _extremum_symbolic(1.0),
     "min": _extremum_symbolic(-1.0),
     "cbrt": lambda d, a, out: (d.div(d.one, d.mul(d.const(3.0), _square(d, out))),),
-    "erf": lambda d, a, out: (d.mul(d.div(d.const(2.0), d.call("sqrt", d.const(math.pi, "pi"))),
-                                    d.call("exp", d.neg(_square(d, a)))),),
-    "atan2": lambda d, y, x, out: (d.div(x, d.add(_square(d, x), _square(d, y))),
-                                   d.neg(d.div(y, d.add(_square(d, x), _square(d, y))))),
+    "erf": lambda d, a, out: (
+        d.mul(
+            d.div(d.const(2.0), d.call("sqrt", d.const(math.pi, "pi"))),
+            d.call("exp", d.neg(_square(d, a))),
+        ),
+    ),
+    "atan2": lambda d, y, x, out: (
+        d.div(x, d.add(_square(d, x), _square(d, y))),
+        d.neg(d.div(y, d.add(_square(d, x), _square(d, y)))),
+    ),
     "hypot": lambda d, x, y, out: (d.div(x, out), d.div(y, out)),
     "step": lambda d, a, out: (d.zero,),
     "sign": lambda d, a, out: (d.zero,),

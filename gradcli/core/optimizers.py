@@ -56,13 +56,19 @@ def _sgd(s: Settings) -> Update:
 # torch.optim.SGD with momentum μ, dampening 0: buf ← g on the first step, then buf ← μ·buf + g.
 # The buffer starts at -0.0: μ·(−0.0) + g is g exactly for every g (−0.0 included).
 def _momentum(s: Settings) -> Update:
-    return Update(("{b} = {mu} * {b} + {g}", "{x} = {x} - {lr} * {b}"), {"b": -0.0},
-                  {"lr": s.lr, "mu": s.momentum})
+    return Update(
+        ("{b} = {mu} * {b} + {g}", "{x} = {x} - {lr} * {b}"),
+        {"b": -0.0},
+        {"lr": s.lr, "mu": s.momentum},
+    )
 
 
 def _nesterov(s: Settings) -> Update:
-    return Update(("{b} = {mu} * {b} + {g}", "{x} = {x} - {lr} * ({g} + {mu} * {b})"),
-                  {"b": -0.0}, {"lr": s.lr, "mu": s.momentum})
+    return Update(
+        ("{b} = {mu} * {b} + {g}", "{x} = {x} - {lr} * ({g} + {mu} * {b})"),
+        {"b": -0.0},
+        {"lr": s.lr, "mu": s.momentum},
+    )
 
 
 def _adam(s: Settings) -> Update:
@@ -70,45 +76,59 @@ def _adam(s: Settings) -> Update:
     w1 = 1.0 - s.beta1
     lerp = "{m} = {m} + {w1} * ({g} - {m})" if w1 < 0.5 else "{m} = {g} - ({g} - {m}) * {c1}"
     return Update(
-        (lerp,
-         "{v} = {v} * {beta2} + {w2} * {g} * {g}",  # mul_(β2).addcmul_(g, g, value=1 − β2)
-         "{x} = {x} + (-o_step_size * {m}) / (sqrt({v}) / o_root_bc2 + {eps})"),  # addcdiv_
+        (
+            lerp,
+            "{v} = {v} * {beta2} + {w2} * {g} * {g}",  # mul_(β2).addcmul_(g, g, value=1 − β2)
+            "{x} = {x} + (-o_step_size * {m}) / (sqrt({v}) / o_root_bc2 + {eps})",
+        ),  # addcdiv_
         {"m": 0.0, "v": 0.0},
         {"w1": w1, "c1": 1.0 - w1, "beta2": s.beta2, "w2": 1.0 - s.beta2, "eps": s.eps},
         {"o_t": 0},
-        ("o_t += 1",
-         f"o_step_size = {number(s.lr)} / (1.0 - {number(s.beta1)} ** o_t)",
-         f"o_root_bc2 = sqrt(1.0 - {number(s.beta2)} ** o_t)"))
+        (
+            "o_t += 1",
+            f"o_step_size = {literal(s.lr)} / (1.0 - {literal(s.beta1)} ** o_t)",
+            f"o_root_bc2 = sqrt(1.0 - {literal(s.beta2)} ** o_t)",
+        ),
+    )
 
 
 def _rmsprop(s: Settings) -> Update:
     # torch: square_avg.mul_(α).addcmul_(g, g, value=1 − α); avg = square_avg.sqrt().add_(ε);
     # param.addcdiv_(g, avg, value=-lr)
-    return Update(("{a} = {a} * {alpha} + {w} * {g} * {g}",
-                   "{x} = {x} + ({nlr} * {g}) / (sqrt({a}) + {eps})"),
-                  {"a": 0.0}, {"alpha": s.alpha, "w": 1.0 - s.alpha, "nlr": -s.lr,
-                               "eps": s.eps})
+    return Update(
+        (
+            "{a} = {a} * {alpha} + {w} * {g} * {g}",
+            "{x} = {x} + ({nlr} * {g}) / (sqrt({a}) + {eps})",
+        ),
+        {"a": 0.0},
+        {"alpha": s.alpha, "w": 1.0 - s.alpha, "nlr": -s.lr, "eps": s.eps},
+    )
 
 
 def _adagrad(s: Settings) -> Update:
     # torch, lr_decay 0: clr = lr / (1 + (t − 1)·0) = lr; state_sum.addcmul_(g, g, value=1);
     # std = state_sum.sqrt().add_(ε); param.addcdiv_(g, std, value=-clr)
-    return Update(("{a} = {a} + {g} * {g}",
-                   "{x} = {x} + ({nlr} * {g}) / (sqrt({a}) + {eps})"),
-                  {"a": 0.0}, {"nlr": -s.lr, "eps": s.eps})
+    return Update(
+        ("{a} = {a} + {g} * {g}", "{x} = {x} + ({nlr} * {g}) / (sqrt({a}) + {eps})"),
+        {"a": 0.0},
+        {"nlr": -s.lr, "eps": s.eps},
+    )
 
 
-OPTIMIZERS: dict[str, Optimizer] = {o.name: o for o in (
-    Optimizer("sgd", _sgd, doc="v ← v − γ·g"),
-    Optimizer("momentum", _momentum, doc="b ← μ·b + g; v ← v − γ·b"),
-    Optimizer("nesterov", _nesterov, doc="b ← μ·b + g; v ← v − γ·(g + μ·b)"),
-    Optimizer("adam", _adam, doc="torch.optim.Adam"),
-    Optimizer("rmsprop", _rmsprop, lr=0.01, doc="torch.optim.RMSprop"),
-    Optimizer("adagrad", _adagrad, lr=0.01, eps=1e-10, doc="torch.optim.Adagrad"),
-)}
+OPTIMIZERS: dict[str, Optimizer] = {
+    o.name: o
+    for o in (
+        Optimizer("sgd", _sgd, doc="v ← v − γ·g"),
+        Optimizer("momentum", _momentum, doc="b ← μ·b + g; v ← v − γ·b"),
+        Optimizer("nesterov", _nesterov, doc="b ← μ·b + g; v ← v − γ·(g + μ·b)"),
+        Optimizer("adam", _adam, doc="torch.optim.Adam"),
+        Optimizer("rmsprop", _rmsprop, lr=0.01, doc="torch.optim.RMSprop"),
+        Optimizer("adagrad", _adagrad, lr=0.01, eps=1e-10, doc="torch.optim.Adagrad"),
+    )
+}
 
 
-def number(value: float) -> str:
+def literal(value: float) -> str:
     """A setting as a literal of the generated code: the float's repr, in parentheses."""
     return f"({float(value)!r})"
 
@@ -129,7 +149,7 @@ class Lines(NamedTuple):
 def lines(update: Update, xs: Sequence[str], gs: Sequence[str]) -> Lines:
     """The update over the parameters' variables `xs` and the gradients' `gs`."""
     n = len(xs)
-    literals = {name: number(value) for name, value in update.constants.items()}
+    literals = {name: literal(value) for name, value in update.constants.items()}
     variables = {name: [f"o_{name}{i}" for i in range(n)] for name in update.state}
     step = list(update.per_step)
     for i, (x, g) in enumerate(zip(xs, gs)):
@@ -144,5 +164,6 @@ def lines(update: Update, xs: Sequence[str], gs: Sequence[str]) -> Lines:
 
 def fresh_state(update: Update, n: int) -> SimpleNamespace:
     """The optimizer's state before the first step, for n parameters."""
-    return SimpleNamespace(**{name: [value] * n for name, value in update.state.items()},
-                           **update.counters)
+    return SimpleNamespace(
+        **{name: [value] * n for name, value in update.state.items()}, **update.counters
+    )

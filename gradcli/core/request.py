@@ -6,10 +6,9 @@ Both front ends call `run` and hand the result to the same renderers, so they ca
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
-
 import math
 from collections.abc import Mapping
+from typing import TYPE_CHECKING, NamedTuple
 
 from .diagnostics import Diagnostic, diagnose
 from .engine import Evaluation, Tape, with_partials
@@ -36,13 +35,16 @@ def wrt_names(graph: Graph, wrt: list[str] | None) -> list[str]:
     wrt = list(dict.fromkeys(wrt))  # --wrt x,x names x once
     unknown = [n for n in wrt if n not in graph.inputs]
     if unknown or not wrt:
-        raise UsageError(f"--wrt names {', '.join(unknown) or 'nothing'}, which is not an input",
-                         hint=f"the inputs are {', '.join(graph.inputs) or '(none)'}")
+        raise UsageError(
+            f"--wrt names {', '.join(unknown) or 'nothing'}, which is not an input",
+            hint=f"the inputs are {', '.join(graph.inputs) or '(none)'}",
+        )
     return wrt
 
 
-def answer(tape: Tape, point: Mapping[str, float], wrt: list[str] | None = None,
-           check: bool = False) -> Result:
+def answer(
+    tape: Tape, point: Mapping[str, float], wrt: list[str] | None = None, check: bool = False
+) -> Result:
     """The evaluation at `point` as eval, example and the REPL show it: values, gradients,
     diagnostics and the optional check. Raises UsageError (bad wrt) and DomainError."""
     names = wrt_names(tape.graph, wrt)
@@ -52,6 +54,9 @@ def answer(tape: Tape, point: Mapping[str, float], wrt: list[str] | None = None,
         from .numeric import check as numeric_check
 
         rows = numeric_check(tape, ev, names)
-    warnings = [f"the gradient with respect to {name} is undefined at this point"
-                for name in names if math.isnan(ev.grads[tape.graph.inputs[name]])]
+    warnings = [
+        f"the gradient with respect to {name} is undefined at this point"
+        for name in names
+        if math.isnan(ev.grads[tape.graph.inputs[name]])
+    ]
     return Result(ev, names, rows, warnings, diagnose(ev))

@@ -72,15 +72,19 @@ def parse_range(word: str) -> tuple[str, float, float]:
     """'x=-2:2' -> ('x', -2.0, 2.0). Raises UsageError for anything else."""
     match = _RANGE.fullmatch(word)
     if match is None:
-        raise UsageError(f"{word!r} is not a range of the form NAME=FROM:TO",
-                         hint="for example x=-2:2")
+        raise UsageError(
+            f"{word!r} is not a range of the form NAME=FROM:TO", hint="for example x=-2:2"
+        )
     name, lo, hi = match.group(1), float(match.group(2)), float(match.group(3))
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise UsageError(f"{word!r}: the number is too large for a double")
     if not lo < hi:
-        raise UsageError(f"{word!r}: the range is empty; FROM must be less than TO",
-                         hint=f"for example {name}={min(lo, hi) - 1:g}:{max(lo, hi) + 1:g}"
-                         if lo == hi else f"{name}={hi:g}:{lo:g}")
+        raise UsageError(
+            f"{word!r}: the range is empty; FROM must be less than TO",
+            hint=f"for example {name}={min(lo, hi) - 1:g}:{max(lo, hi) + 1:g}"
+            if lo == hi
+            else f"{name}={hi:g}:{lo:g}",
+        )
     return name, lo, hi
 
 
@@ -94,12 +98,16 @@ def split_ranges(words: Sequence[str]) -> tuple[list[Range], list[str]]:
     ranges = [parse_range(w) for w in words if is_range(w)]
     names = [name for name, _, _ in ranges]
     if not ranges:
-        raise UsageError("no range to plot over",
-                         hint="give one or two inputs a range as NAME=FROM:TO, e.g. x=-2:2")
+        raise UsageError(
+            "no range to plot over",
+            hint="give one or two inputs a range as NAME=FROM:TO, e.g. x=-2:2",
+        )
     if len(ranges) > 2 or len(set(names)) < len(names):
         given = " ".join(f"{name}={lo:g}:{hi:g}" for name, lo, hi in ranges)
-        raise UsageError(f"a plot ranges over one or two different inputs; {given} given",
-                         hint="give the others a value, e.g. z=1")
+        raise UsageError(
+            f"a plot ranges over one or two different inputs; {given} given",
+            hint="give the others a value, e.g. z=1",
+        )
     return ranges, [w for w in words if not is_range(w)]
 
 
@@ -107,9 +115,11 @@ def check_points(points: int | None, ranges: Sequence[Range]) -> None:
     if points is not None and points < 2:
         raise UsageError("--points must be at least 2")
     if len(ranges) == 2 and points is not None and points > MAX_GRID_POINTS:
-        raise UsageError(f"--points {points} over two inputs is {points * points:,} points; "
-                         f"at most {MAX_GRID_POINTS} per input",
-                         hint=f"--points {MAX_GRID_POINTS} or fewer")
+        raise UsageError(
+            f"--points {points} over two inputs is {points * points:,} points; "
+            f"at most {MAX_GRID_POINTS} per input",
+            hint=f"--points {MAX_GRID_POINTS} or fewer",
+        )
 
 
 def at_point(given: Mapping[str, float], ranges: Sequence[Range]) -> dict[str, float]:
@@ -118,16 +128,22 @@ def at_point(given: Mapping[str, float], ranges: Sequence[Range]) -> dict[str, f
     names = [name for name, _, _ in ranges]
     for name in given:
         if name not in names:
-            raise UsageError(f"--at gives {name}, which the plot does not range over",
-                             hint=f"--at takes {' and '.join(names)}")
+            raise UsageError(
+                f"--at gives {name}, which the plot does not range over",
+                hint=f"--at takes {' and '.join(names)}",
+            )
     missing = [n for n in names if n not in given]
     if missing:
-        raise UsageError(f"--at gives no value for {' and '.join(missing)}",
-                         hint="--at " + ",".join(f"{n}={lo:g}" for n, lo, _ in ranges))
+        raise UsageError(
+            f"--at gives no value for {' and '.join(missing)}",
+            hint="--at " + ",".join(f"{n}={lo:g}" for n, lo, _ in ranges),
+        )
     for name, lo, hi in ranges:
         if not lo <= given[name] <= hi:
-            raise UsageError(f"--at {name}={given[name]:g} is outside the range "
-                             f"{name}={lo:g}:{hi:g}", hint="choose a point inside the range")
+            raise UsageError(
+                f"--at {name}={given[name]:g} is outside the range {name}={lo:g}:{hi:g}",
+                hint="choose a point inside the range",
+            )
     return {n: given[n] for n in names}
 
 
@@ -143,8 +159,9 @@ def axis(name: str, lo: float, hi: float, n: int) -> Axis:
     return Axis(name, lo, hi, tuple(inner) + (hi,))
 
 
-def evaluator(tape: Tape, names: Sequence[str],
-              fixed: Mapping[str, float]) -> Callable[..., tuple[float | None, tuple]]:
+def evaluator(
+    tape: Tape, names: Sequence[str], fixed: Mapping[str, float]
+) -> Callable[..., tuple[float | None, tuple]]:
     """point(*values of names) -> (f, (∂f/∂name, …)), with None for what is undefined there;
     the same numbers as tape.evaluate at that point. The graph is compiled once."""
     graph = tape.graph
@@ -165,6 +182,7 @@ def evaluator(tape: Tape, names: Sequence[str],
     if run is None:
         point = plain
     else:
+
         def point(*values: float):
             try:
                 value, grads = run(*values)
@@ -196,12 +214,13 @@ def sample(tape: Tape, axes: Sequence[Axis], fixed: Mapping[str, float]) -> Samp
     first = point.errors[0] if point.errors else None
     if all(v is None for v in values):
         ranges = " ".join(f"{a.name}={a.lo:g}:{a.hi:g}" for a in axes)
-        where = {} if first is None else dict(node=first.node, source=first.source,
-                                               span=first.span)
+        where = {} if first is None else dict(node=first.node, source=first.source, span=first.span)
         example = f"for example {first.message}; " if first is not None else ""
-        raise DomainError(f"the formula is undefined at every sampled point of {ranges}",
-                          hint=f"{example}choose a range where it is defined",
-                          **{"node": tape.graph.output, **where})
+        raise DomainError(
+            f"the formula is undefined at every sampled point of {ranges}",
+            hint=f"{example}choose a range where it is defined",
+            **{"node": tape.graph.output, **where},
+        )
     return Samples(tuple(axes), dict(fixed), values, grads, first)
 
 

@@ -74,8 +74,9 @@ class Expr:
     # --- operations, simplified as they are made -----------------------------------------
     def op(self, name: str, *args: int) -> int:
         """Node for op `name` over args, unsimplified except constant folding."""
-        if name in _FOLDED and all(a in self.consts and a not in self.const_names
-                                   for a in args):  # 2·pi stays 2·pi
+        if name in _FOLDED and all(
+            a in self.consts and a not in self.const_names for a in args
+        ):  # 2·pi stays 2·pi
             try:
                 value = OPS[name].forward(*[self.consts[a] for a in args])
             except (ArithmeticError, ValueError):
@@ -201,8 +202,14 @@ class Expr:
         """Any op by name, through its simplifying constructor if it has one."""
         if name == "id":
             return args[0]
-        simplify = {"add": self.add, "sub": self.sub, "mul": self.mul, "div": self.div,
-                    "neg": self.neg, "pow": self.pow}.get(name)
+        simplify = {
+            "add": self.add,
+            "sub": self.sub,
+            "mul": self.mul,
+            "div": self.div,
+            "neg": self.neg,
+            "pow": self.pow,
+        }.get(name)
         return simplify(*args) if simplify is not None else self.op(name, *args)
 
 
@@ -257,9 +264,10 @@ def derive(graph: Graph, wrt: Sequence[str] | None = None) -> Derivation:
             args = graph.args[node]
             rule = OPS[op].symbolic
             if rule is None:
-                raise UsageError(f"grad diff has no formula for the derivative of {op}",
-                                 hint="the op table (gradcli/ops.py) needs a symbolic rule "
-                                      f"for {op}")
+                raise UsageError(
+                    f"grad diff has no formula for the derivative of {op}",
+                    hint=f"the op table (gradcli/ops.py) needs a symbolic rule for {op}",
+                )
             local = rule(expr, *[node_of[a] for a in args], node_of[node])
             for a, d in zip(args, local, strict=True):
                 if needed[a]:
@@ -291,8 +299,9 @@ def _taken_names(graph: Graph) -> set[str]:
     return {n for n in graph.names if n} | set(graph.inputs) | set(CONSTANTS) | set(FUNCTIONS)
 
 
-def _name_intermediates(graph: Graph, expr: Expr, node_of: list[int],
-                        roots: list[int]) -> tuple[dict[int, str], list[int]]:
+def _name_intermediates(
+    graph: Graph, expr: Expr, node_of: list[int], roots: list[int]
+) -> tuple[dict[int, str], list[int]]:
     """Which nodes become named statements: the graph's own named nodes, and every shared
     subexpression too big to write out at each use. Returns the names and their order."""
     count = len(expr.ops)
@@ -361,15 +370,29 @@ def gradcli_number(value: float) -> str:
 
 
 GRADCLI = Notation(
-    infix={"add": ([0, " + ", 1], 1, (1, 2)), "sub": ([0, " - ", 1], 1, (1, 2)),
-           "mul": ([0, "*", 1], 2, (2, 4)), "div": ([0, "/", 1], 2, (2, 4)),
-           "neg": (["-", 0], 3, (4,)), "pow": ([0, "^", 1], 4, (5, 5))},
-    call=("(", ")"), separator=", ", parens=("(", ")"), number=gradcli_number,
-    function=lambda name: name)
+    infix={
+        "add": ([0, " + ", 1], 1, (1, 2)),
+        "sub": ([0, " - ", 1], 1, (1, 2)),
+        "mul": ([0, "*", 1], 2, (2, 4)),
+        "div": ([0, "/", 1], 2, (2, 4)),
+        "neg": (["-", 0], 3, (4,)),
+        "pow": ([0, "^", 1], 4, (5, 5)),
+    },
+    call=("(", ")"),
+    separator=", ",
+    parens=("(", ")"),
+    number=gradcli_number,
+    function=lambda name: name,
+)
 
 
-def write(expr: Expr, node: int, names: Mapping[int, str], notation: Notation = GRADCLI,
-          expand_root: bool = True) -> list[tuple[str, str]]:
+def write(
+    expr: Expr,
+    node: int,
+    names: Mapping[int, str],
+    notation: Notation = GRADCLI,
+    expand_root: bool = True,
+) -> list[tuple[str, str]]:
     """The expression at `node` as pieces (text, kind), kind being "" for symbols, "name",
     "number" or "function"; named nodes are referred to by name (the root is written out
     unless expand_root is False). Iterative: an explicit stack, never recursion."""
@@ -430,8 +453,10 @@ def text(pieces: list[tuple[str, str]]) -> str:
 def formulas(derivation: Derivation) -> dict[str, str]:
     """Each input's derivative in gradcli syntax, referring to the named intermediates."""
     expr, names = derivation.expr, derivation.names
-    return {name: text(write(expr, root, names, expand_root=False))
-            for name, root in derivation.roots.items()}
+    return {
+        name: text(write(expr, root, names, expand_root=False))
+        for name, root in derivation.roots.items()
+    }
 
 
 def program(derivation: Derivation) -> str:
@@ -439,13 +464,18 @@ def program(derivation: Derivation) -> str:
     the named intermediates, one statement per derivative, and (with several) a last line
     that uses them all, since a program computes only what its output needs."""
     graph, expr, names = derivation.graph, derivation.expr, derivation.names
-    lines = [f"{name} = {gradcli_number(value)}" for name, value in graph.defaults.items()
-             if name in graph.inputs]
+    lines = [
+        f"{name} = {gradcli_number(value)}"
+        for name, value in graph.defaults.items()
+        if name in graph.inputs
+    ]
     for node in derivation.order:
         lines.append(f"{names[node]} = {text(write(expr, node, names))}")
     for name, root in derivation.roots.items():
-        lines.append(f"{derivation.statement_names[name]} = "
-                     f"{text(write(expr, root, names, expand_root=False))}")
+        lines.append(
+            f"{derivation.statement_names[name]} = "
+            f"{text(write(expr, root, names, expand_root=False))}"
+        )
     statements = list(derivation.statement_names.values())
     if len(statements) > 1:
         lines.append("# the output uses every derivative, so that all of them are computed")
@@ -489,7 +519,8 @@ def evaluate(derivation: Derivation, point: Mapping[str, float]) -> dict[int, Va
         if math.isfinite(result):
             values[node] = result
         else:
-            reasons[node] = rule.domain(*inputs) if rule.domain else \
-                "the result is not a finite number"
+            reasons[node] = (
+                rule.domain(*inputs) if rule.domain else "the result is not a finite number"
+            )
     wanted = list(derivation.order) + list(derivation.roots.values())
     return {node: Value(values[node], reasons.get(node)) for node in wanted}

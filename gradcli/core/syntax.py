@@ -22,6 +22,7 @@ from .errors import (
 )
 from .graph import CONST, INPUT, Graph, gc_paused, prune
 from .ops import CONSTANTS, FUNCTIONS
+
 # session.py and prompt.py import the REPL's token regex from here
 from .tokens import TOKEN_RE as _TOKEN_RE  # noqa: F401
 from .tokens import Tok
@@ -62,8 +63,12 @@ class _Builder:
     def number(self, token: Tok) -> tuple:
         value = float(token.text)
         if not math.isfinite(value):
-            raise self._error(SyntaxProblem, f"the number {token.text!r} is too large for a "
-                              "double", token.start, token.end)
+            raise self._error(
+                SyntaxProblem,
+                f"the number {token.text!r} is too large for a double",
+                token.start,
+                token.end,
+            )
         operand = self._node(CONST, (), token.start, token.end)
         self.consts[operand[0]] = value
         self.literals.add(operand[0])
@@ -83,8 +88,9 @@ class _Builder:
                 self.shared_consts[name] = node
             return node, start, end
         if name in FUNCTIONS:
-            raise self._error(SyntaxProblem, f"{name} is a function: call it as {name}(…)",
-                              start, end)
+            raise self._error(
+                SyntaxProblem, f"{name} is a function: call it as {name}(…)", start, end
+            )
         node = self.inputs.get(name)
         if node is None:
             node = self._node(INPUT, (), start, end)[0]
@@ -161,18 +167,31 @@ class _Builder:
         dropped: only the last statement is the output."""
         if self.expression is not None:
             _, start, end = self.expression
-            raise self._error(SyntaxProblem, f"{self.text[start:end]} is not used: only the "
-                              "last statement is the output", start, end,
-                              "remove it, or use it in the last formula (name it first: "
-                              "r = …)")
+            raise self._error(
+                SyntaxProblem,
+                f"{self.text[start:end]} is not used: only the last statement is the output",
+                start,
+                end,
+                "remove it, or use it in the last formula (name it first: r = …)",
+            )
 
     def _assignable(self, name: str, start: int, end: int) -> None:
         if name in CONSTANTS:
-            raise self._error(NameProblem, f"{name} is a built-in constant and cannot be "
-                              "assigned", start, end, "choose another name")
+            raise self._error(
+                NameProblem,
+                f"{name} is a built-in constant and cannot be assigned",
+                start,
+                end,
+                "choose another name",
+            )
         if name in FUNCTIONS:
-            raise self._error(NameProblem, f"{name} is a function name and cannot be "
-                              "assigned", start, end, "choose another name")
+            raise self._error(
+                NameProblem,
+                f"{name} is a function name and cannot be assigned",
+                start,
+                end,
+                "choose another name",
+            )
 
     def _drop_literal(self, rhs: tuple) -> None:
         while len(self.ops) > rhs[0]:  # drop the literal's nodes: they are the newest
@@ -194,8 +213,13 @@ class _Builder:
         _, name, start, end = name_token
         self._assignable(name, start, end)
         if name in self.defined:
-            raise self._error(NameProblem, f"{name} is already defined", start, end,
-                              "each name is defined once; choose another name")
+            raise self._error(
+                NameProblem,
+                f"{name} is already defined",
+                start,
+                end,
+                "each name is defined once; choose another name",
+            )
         value = self._literal_value(rhs[0])
         if value is not None:  # `x = -2` gives the input x its value
             if name in self.defaults:
@@ -204,11 +228,17 @@ class _Builder:
             self.defaults[name] = value
             return None
         if name in self.inputs:
-            raise self._error(NameProblem, f"{name} is used before it is defined", start, end,
-                              "define a name before the formulas that use it")
+            raise self._error(
+                NameProblem,
+                f"{name} is used before it is defined",
+                start,
+                end,
+                "define a name before the formulas that use it",
+            )
         if name in self.defaults:
-            raise self._error(NameProblem, f"{name} is given a value and also defined as a "
-                              "formula", start, end)
+            raise self._error(
+                NameProblem, f"{name} is given a value and also defined as a formula", start, end
+            )
         node = self._named(name, rhs)
         self.defined[name] = node
         self.output = node
@@ -238,19 +268,25 @@ def parse(text: str) -> Graph:
         lalr.parse_into(text, builder)
         if builder.output is None:
             hint = "add a formula, e.g. f = x * y" if builder.defaults else None
-            raise SyntaxProblem("nothing to evaluate: there is no formula", source=text,
-                                span=Span(0, max(len(text), 1)), hint=hint)
-        return prune(Graph(
-            source=text,
-            ops=tuple(builder.ops),
-            args=tuple(builder.node_args),
-            spans=tuple(builder.spans),
-            names=tuple(builder.names),
-            consts=builder.consts,
-            inputs=builder.inputs,
-            defaults=builder.defaults,
-            output=builder.output,
-        ))
+            raise SyntaxProblem(
+                "nothing to evaluate: there is no formula",
+                source=text,
+                span=Span(0, max(len(text), 1)),
+                hint=hint,
+            )
+        return prune(
+            Graph(
+                source=text,
+                ops=tuple(builder.ops),
+                args=tuple(builder.node_args),
+                spans=tuple(builder.spans),
+                names=tuple(builder.names),
+                consts=builder.consts,
+                inputs=builder.inputs,
+                defaults=builder.defaults,
+                output=builder.output,
+            )
+        )
 
 
 class Statement(NamedTuple):
@@ -267,11 +303,11 @@ class Statement(NamedTuple):
 
     @property
     def text(self) -> str:
-        return self.line[self.span.start:self.span.end]
+        return self.line[self.span.start : self.span.end]
 
     @property
     def rhs_text(self) -> str:
-        return self.line[self.rhs.start:self.rhs.end]
+        return self.line[self.rhs.start : self.rhs.end]
 
 
 class _StatementBuilder(_Builder):
@@ -282,15 +318,33 @@ class _StatementBuilder(_Builder):
         super().__init__(text)
         self.statements: list[Statement] = []
 
-    def _close(self, name: str | None, node: int | None, value: float | None,
-               start: int, end: int, rhs: tuple) -> None:
+    def _close(
+        self,
+        name: str | None,
+        node: int | None,
+        value: float | None,
+        start: int,
+        end: int,
+        rhs: tuple,
+    ) -> None:
         graph = None
         if node is not None:
-            graph = prune(Graph(self.text, tuple(self.ops), tuple(self.node_args),
-                                tuple(self.spans), tuple(self.names), self.consts,
-                                self.inputs, {}, node))
-        self.statements.append(Statement(name, graph, value, self.text, Span(start, end),
-                                         Span(rhs[1], rhs[2])))
+            graph = prune(
+                Graph(
+                    self.text,
+                    tuple(self.ops),
+                    tuple(self.node_args),
+                    tuple(self.spans),
+                    tuple(self.names),
+                    self.consts,
+                    self.inputs,
+                    {},
+                    node,
+                )
+            )
+        self.statements.append(
+            Statement(name, graph, value, self.text, Span(start, end), Span(rhs[1], rhs[2]))
+        )
         self.ops, self.node_args, self.spans, self.names = [], [], [], []
         self.consts, self.inputs, self.shared_consts = {}, {}, {}
         self.literals = set()

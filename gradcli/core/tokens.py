@@ -23,8 +23,11 @@ TOKEN_RE = re.compile(TERMINALS + r"|(?P<SKIP>[ \t\r\f]+|\#[^\n]*)|(?P<BAD>.)", 
 # For the parser: the blanks before a token are folded into its match, halving the matches.
 # A match's lastindex numbers its terminal (the fast driver's symbols); END matches once, at
 # the end of the text.
-LEX_RE = re.compile(r"[ \t\r\f]*(?:" + TERMINALS + r"|(?P<SKIP>\#[^\n]*)|(?P<END>\Z)"
-                    r"|(?P<BAD>.))", re.VERBOSE)
+LEX_RE = re.compile(
+    r"[ \t\r\f]*(?:" + TERMINALS + r"|(?P<SKIP>\#[^\n]*)|(?P<END>\Z)"
+    r"|(?P<BAD>.))",
+    re.VERBOSE,
+)
 
 
 class Tok(NamedTuple):

@@ -14,22 +14,22 @@ here: what is shown is left to the renderers.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import signal
 import threading
 from collections.abc import Callable, Mapping
-import contextlib
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from . import jsonout
 from ..core.descend import DescendConfig, Descent, Result, Step, Thinned
 from ..core.engine import Tape
 from ..core.errors import UsageError
+from . import jsonout
 from .files import open_output
 
 CHUNK = 2048  # steps formatted before each write
@@ -62,7 +62,8 @@ def plot_format(config: DescendConfig) -> str | None:
     or when matplotlib is missing, so that is said before any work is done."""
     if config.plot_file is None:
         return None
-    from .plot_descend import plot_format as file_format, require_matplotlib
+    from .plot_descend import plot_format as file_format
+    from .plot_descend import require_matplotlib
 
     fmt = file_format(config.plot_file)
     require_matplotlib()
@@ -152,7 +153,7 @@ def writer(stream: TextIO) -> Callable[[str], None]:
         view = memoryview(text.encode(encoding))
         try:
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
         except BrokenPipeError:
             raise  # the reader left: the command ends quietly
         except OSError as exc:  # a full disk, a closed terminal: as for every output
@@ -169,13 +170,15 @@ class JsonTrace(Trace):
 
     def __init__(self, out: TextIO, params, has_loss: bool, every: int | None) -> None:
         if has_loss:
+
             def fields(s: Step) -> tuple:
                 return (s.step, s.value, *s.point, *s.gradient, s.norm, s.loss)
         else:
+
             def fields(s: Step) -> tuple:
                 return (s.step, s.value, *s.point, *s.gradient, s.norm)
-        super().__init__(writer(out), jsonout.descent_trace_line(params, has_loss), fields,
-                         every)
+
+        super().__init__(writer(out), jsonout.descent_trace_line(params, has_loss), fields, every)
         self.write('{"trace":[\n')
 
     def close(self, result: Result) -> None:
@@ -188,8 +191,15 @@ def csv_header(params, has_loss: bool) -> str:
     """step, value, [loss], each parameter, grad_<parameter> each, grad_norm."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(
-        ["step", "value", *(["loss"] if has_loss else []), *params,
-         *(f"grad_{p}" for p in params), "grad_norm"])
+        [
+            "step",
+            "value",
+            *(["loss"] if has_loss else []),
+            *params,
+            *(f"grad_{p}" for p in params),
+            "grad_norm",
+        ]
+    )
     return buffer.getvalue()
 
 
@@ -199,11 +209,14 @@ class CsvTrace(Trace):
 
     def __init__(self, path: Path, params, has_loss: bool) -> None:
         if has_loss:
+
             def fields(s: Step) -> tuple:
                 return (s.step, s.value, s.loss, *s.point, *s.gradient, s.norm)
         else:
+
             def fields(s: Step) -> tuple:
                 return (s.step, s.value, *s.point, *s.gradient, s.norm)
+
         n = len(params) * 2 + 1 + has_loss
         self.file = Beside(path)
         super().__init__(self.file.write, "%d,%r" + ",%r" * n, fields)
@@ -233,9 +246,13 @@ def holding_interrupts(then_raise: bool = False):
         raise KeyboardInterrupt
 
 
-def drive(tape: Tape, point: Mapping[str, float], config: DescendConfig,
-          on_step: Callable[[Step], None] | None = None,
-          json_out: TextIO | None = None) -> Run:
+def drive(
+    tape: Tape,
+    point: Mapping[str, float],
+    config: DescendConfig,
+    on_step: Callable[[Step], None] | None = None,
+    json_out: TextIO | None = None,
+) -> Run:
     """Run the descent to its end, or until Ctrl-C, writing the --json trace to `json_out`
     (from the first step on) and --csv as it goes, and keeping what the table and plots need.
 

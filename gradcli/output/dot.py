@@ -28,14 +28,15 @@ from pathlib import Path
 from ..core.engine import Evaluation
 from ..core.errors import GraphvizError, UsageError
 from ..core.explain import contributions, label, output_label
-from .files import write_bytes
 from ..core.graph import CONST, INPUT
 from ..core.ops import OPS
+from .files import write_bytes
 
 VALUE_COLOUR = "#1a7f37"  # green
 GRAD_COLOUR = "#cf222e"  # red
-INSTALL_HINT = "install Graphviz: apt-get install graphviz (Debian, Ubuntu) or " \
-               "brew install graphviz (macOS)"
+INSTALL_HINT = (
+    "install Graphviz: apt-get install graphviz (Debian, Ubuntu) or brew install graphviz (macOS)"
+)
 # The lecture style, every wire labelled, is used up to LECTURE_NODES graph nodes when the
 # wires cross at most LECTURE_DETOUR ranks beyond their next (x*x*…*x with 50 factors: 1,176,
 # about 1 s of dot; 60 factors: 3 s, 75: 25 s)
@@ -54,7 +55,7 @@ def wire_number(value: float, places: int = 2) -> str:
         return "inf" if value > 0 else "-inf"
     if value == 0.0:
         return "0"
-    if 10.0 ** -places <= abs(value) < 1e6:
+    if 10.0**-places <= abs(value) < 1e6:
         return f"{value:.{places}f}"
     return f"{value:.{places}e}"
 
@@ -100,8 +101,9 @@ def _ranks(graph, leaves_at_use: bool = False) -> list[int]:
     leaf = (INPUT, CONST)
     for node, args in enumerate(graph.args):
         if args:
-            rank[node] = 1 + max((rank[a] for a in args
-                                  if not (leaves_at_use and graph.ops[a] in leaf)), default=0)
+            rank[node] = 1 + max(
+                (rank[a] for a in args if not (leaves_at_use and graph.ops[a] in leaf)), default=0
+            )
     return rank
 
 
@@ -152,7 +154,8 @@ def _gate_text(graph, node: int) -> str:
 def _tooltip(graph, node: int, out: str) -> str:
     op = graph.ops[node]
     return f"{label(graph, node, out)}: {op}" + (
-        f", {OPS[op].role}" if op not in (INPUT, CONST) else "")
+        f", {OPS[op].role}" if op not in (INPUT, CONST) else ""
+    )
 
 
 def _lecture_dot(ev: Evaluation) -> str:
@@ -180,17 +183,24 @@ def _lecture_dot(ev: Evaluation) -> str:
             shape = "circle" if len(OPS[op].symbol) <= 1 else "ellipse"
         if uses[node] > 1 and op != CONST:
             text += "<br/>" + _font(f"Σ {wire_number(grads[node])}", GRAD_COLOUR)
-        lines.append(f"  n{node} " + _attrs(label=f"<{text}>", shape=shape,
-                                            tooltip=_tooltip(graph, node, out)) + ";")
+        lines.append(
+            f"  n{node} "
+            + _attrs(label=f"<{text}>", shape=shape, tooltip=_tooltip(graph, node, out))
+            + ";"
+        )
     for received in contributions(ev):
         for c in received:
             a = c.operand
             grad = None if graph.ops[a] == CONST else c.downstream
             lines.append(f"  n{a} -> n{c.user} " + _attrs(label=_wire(values[a], grad)) + ";")
-    lines.append("  result " + _attrs(label=f"<<b>{html.escape(out)}</b>>", shape="plaintext")
-                 + ";")
-    lines.append(f"  n{graph.output} -> result "
-                 + _attrs(label=_wire(values[graph.output], grads[graph.output])) + ";")
+    lines.append(
+        "  result " + _attrs(label=f"<<b>{html.escape(out)}</b>>", shape="plaintext") + ";"
+    )
+    lines.append(
+        f"  n{graph.output} -> result "
+        + _attrs(label=_wire(values[graph.output], grads[graph.output]))
+        + ";"
+    )
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -210,25 +220,34 @@ def _compact_dot(ev: Evaluation) -> str:
         # nslimit bounds the network-simplex passes that place nodes (unbounded, they grow
         # much faster than the graph); straight wires need no spline routing
         '  graph [fontname="Helvetica", fontsize=12, nodesep=0.2, ranksep=0.4, '
-        'splines=line, nslimit=0.2, nslimit1=0.2, '
+        "splines=line, nslimit=0.2, nslimit1=0.2, "
         'labelloc="t", label=<' + html.escape(_title(graph)) + ">];",
         '  node [fontname="Helvetica", fontsize=10, shape=box, style=rounded, margin="0.05"];',
-        '  edge [arrowsize=0.5];',
+        "  edge [arrowsize=0.5];",
     ]
     leaf = {INPUT, CONST}
     rank = _ranks(graph, leaves_at_use=True)
-    far = {a for user, args in enumerate(graph.args) for a in args
-           if graph.ops[a] not in leaf and rank[user] - rank[a] > FAR}
+    far = {
+        a
+        for user, args in enumerate(graph.args)
+        for a in args
+        if graph.ops[a] not in leaf and rank[user] - rank[a] > FAR
+    }
     for node, op in enumerate(graph.ops):
         if op in leaf:
             continue
         text = _gate_text(graph, node)
         if node in far and not graph.names[node]:  # the name its references use
             text = f"<b>{html.escape(label(graph, node))}</b><br/>{text}"
-        text += ("<br/>" + _font(wire_number(values[node]), VALUE_COLOUR)
-                 + "<br/>" + _font(wire_number(grads[node]), GRAD_COLOUR))
-        lines.append(f"  n{node} " + _attrs(label=f"<{text}>",
-                                            tooltip=_tooltip(graph, node, out)) + ";")
+        text += (
+            "<br/>"
+            + _font(wire_number(values[node]), VALUE_COLOUR)
+            + "<br/>"
+            + _font(wire_number(grads[node]), GRAD_COLOUR)
+        )
+        lines.append(
+            f"  n{node} " + _attrs(label=f"<{text}>", tooltip=_tooltip(graph, node, out)) + ";"
+        )
     copy = 0
     for received in contributions(ev):
         for c in received:
@@ -238,26 +257,38 @@ def _compact_dot(ev: Evaluation) -> str:
                 continue
             copy += 1
             if graph.ops[a] not in leaf:  # a reference, not a wire across the diagram
-                text = "→ " + html.escape(label(graph, a)) + " " + \
-                    _font(wire_number(values[a]), VALUE_COLOUR) + "<br/>" + \
-                    _font(wire_number(c.downstream), GRAD_COLOUR)
+                text = (
+                    "→ "
+                    + html.escape(label(graph, a))
+                    + " "
+                    + _font(wire_number(values[a]), VALUE_COLOUR)
+                    + "<br/>"
+                    + _font(wire_number(c.downstream), GRAD_COLOUR)
+                )
             elif graph.ops[a] == CONST:
                 text = html.escape(label(graph, a, out))
             else:
-                text = (f"<b>{html.escape(graph.names[a] or '?')}</b> "
-                        + _font(wire_number(values[a]), VALUE_COLOUR) + "<br/>"
-                        + _font(wire_number(c.downstream), GRAD_COLOUR))
+                text = (
+                    f"<b>{html.escape(graph.names[a] or '?')}</b> "
+                    + _font(wire_number(values[a]), VALUE_COLOUR)
+                    + "<br/>"
+                    + _font(wire_number(c.downstream), GRAD_COLOUR)
+                )
                 if uses[a] > 1:
                     text += " " + _font(f"(Σ {wire_number(grads[a])})", GRAD_COLOUR)
-            lines.append(f"  u{copy} " + _attrs(label=f"<{text}>", shape="plaintext",
-                                                tooltip=_tooltip(graph, a, out)) + ";")
+            lines.append(
+                f"  u{copy} "
+                + _attrs(label=f"<{text}>", shape="plaintext", tooltip=_tooltip(graph, a, out))
+                + ";"
+            )
             lines.append(f"  u{copy} -> n{c.user};")
     output = f"n{graph.output}"
     if graph.ops[graph.output] in leaf:  # a formula that is one input or constant
         text = html.escape(label(graph, graph.output, out))
         lines.append(f"  {output} " + _attrs(label=f"<{text}>", shape="plaintext") + ";")
-    lines.append("  result " + _attrs(label=f"<<b>{html.escape(out)}</b>>", shape="plaintext")
-                 + ";")
+    lines.append(
+        "  result " + _attrs(label=f"<<b>{html.escape(out)}</b>>", shape="plaintext") + ";"
+    )
     lines.append(f"  {output} -> result;")
     lines.append("}")
     return "\n".join(lines) + "\n"
@@ -266,8 +297,11 @@ def _compact_dot(ev: Evaluation) -> str:
 def check_drawable(graph) -> None:
     """Raise UsageError when the graph is too large for dot to draw in reasonable time."""
     if len(graph.ops) > MAX_NODES:
-        raise UsageError(f"the circuit diagram would have {len(graph.ops):,} nodes; gradcli "
-                         f"asks Graphviz to draw at most {MAX_NODES:,}", hint=TEXT_HINT)
+        raise UsageError(
+            f"the circuit diagram would have {len(graph.ops):,} nodes; gradcli "
+            f"asks Graphviz to draw at most {MAX_NODES:,}",
+            hint=TEXT_HINT,
+        )
 
 
 def have_graphviz() -> bool:
@@ -280,8 +314,10 @@ def render(dot_text: str, fmt: str, path: Path) -> None:
     GraphvizError when dot fails or does not finish."""
     program = shutil.which("dot")
     if program is None:
-        raise UsageError(f"cannot write {str(path)!r}: Graphviz's dot program is not installed",
-                         hint=INSTALL_HINT)
+        raise UsageError(
+            f"cannot write {str(path)!r}: Graphviz's dot program is not installed",
+            hint=INSTALL_HINT,
+        )
     done = _run_dot(program, dot_text, fmt)
     write_bytes(path, done.stdout)
 
@@ -289,11 +325,17 @@ def render(dot_text: str, fmt: str, path: Path) -> None:
 def _run_dot(program: str, dot_text: str, fmt: str) -> subprocess.CompletedProcess:
     """Run dot; its failure, crash or time-out is a GraphvizError (exit code 2)."""
     try:
-        done = subprocess.run([program, f"-T{fmt}"], input=dot_text.encode("utf-8"),
-                              capture_output=True, timeout=DOT_TIMEOUT)
+        done = subprocess.run(
+            [program, f"-T{fmt}"],
+            input=dot_text.encode("utf-8"),
+            capture_output=True,
+            timeout=DOT_TIMEOUT,
+        )
     except subprocess.TimeoutExpired:
-        raise GraphvizError(f"Graphviz's dot did not finish drawing the diagram within "
-                            f"{DOT_TIMEOUT} s", hint=TEXT_HINT) from None
+        raise GraphvizError(
+            f"Graphviz's dot did not finish drawing the diagram within {DOT_TIMEOUT} s",
+            hint=TEXT_HINT,
+        ) from None
     except OSError as exc:
         raise GraphvizError(f"Graphviz's dot could not be run: {exc.strerror or exc}") from None
     if done.returncode != 0:
@@ -301,7 +343,8 @@ def _run_dot(program: str, dot_text: str, fmt: str) -> subprocess.CompletedProce
             problem = f"crashed (signal {-done.returncode})"
         else:
             message = done.stderr.decode("utf-8", "replace").strip().splitlines()
-            problem = f"failed: {message[0]}" if message else \
-                f"failed (exit code {done.returncode})"
+            problem = (
+                f"failed: {message[0]}" if message else f"failed (exit code {done.returncode})"
+            )
         raise GraphvizError(f"Graphviz's dot {problem}")
     return done

@@ -72,7 +72,8 @@ def open_output(path: str | os.PathLike, *, binary: bool = False) -> Iterator[IO
     except OSError:
         info = None
     if _DESCRIPTOR.fullmatch(os.path.abspath(name)) or (
-            info is not None and not stat.S_ISREG(info.st_mode)):
+        info is not None and not stat.S_ISREG(info.st_mode)
+    ):
         # a device, a FIFO or a descriptor: write into it (a regular file behind /dev/fd/N is
         # appended to, as the shell opened it)
         regular = info is not None and stat.S_ISREG(info.st_mode)
@@ -83,8 +84,9 @@ def open_output(path: str | os.PathLike, *, binary: bool = False) -> Iterator[IO
     target = os.path.realpath(name)
     folder = os.path.dirname(target)
     try:
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(target)}.",
-                                             suffix=".tmp")
+        handle, temporary = tempfile.mkstemp(
+            dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
+        )
     except OSError as exc:
         if info is None:
             raise _cannot_write(name, exc) from None
@@ -179,6 +181,7 @@ def _cannot_write(name: str, exc: BaseException) -> UsageError:
 
 # --- reading --------------------------------------------------------------------------------
 
+
 def read_text(path: str | os.PathLike) -> str:
     """The UTF-8 text of a file, or of standard input for `-`. Raises UsageError for a file that
     cannot be read, is larger than READ_LIMIT or is not text."""
@@ -200,16 +203,18 @@ def read_text(path: str | os.PathLike) -> str:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise UsageError(f"cannot read {where}: not a text file (not UTF-8 at byte "
-                         f"{exc.start})") from None
+        raise UsageError(
+            f"cannot read {where}: not a text file (not UTF-8 at byte {exc.start})"
+        ) from None
 
 
 def _read_limited(stream, where: str) -> bytes:
     """A regular file is measured first and read whole; anything else (a pipe, /dev/zero) is
     read in chunks, so a NUL byte (binary data) or more than READ_LIMIT bytes stops it at
     once."""
-    too_large = UsageError(f"cannot read {where}: larger than {READ_LIMIT >> 20} MiB, the "
-                           "largest input grad reads")
+    too_large = UsageError(
+        f"cannot read {where}: larger than {READ_LIMIT >> 20} MiB, the largest input grad reads"
+    )
     binary = UsageError(f"cannot read {where}: not a text file (it holds NUL bytes)")
     try:
         info = os.fstat(stream.fileno())

@@ -7,13 +7,12 @@ This is the contract for scripts; the README documents the schema.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import json
 import math
 from collections.abc import Iterable, Sequence
 from itertools import repeat
 from json.encoder import encode_basestring_ascii as _string  # json's own string escaping
+from typing import TYPE_CHECKING
 
 from ..core.diagnostics import Diagnostic, diagnose
 from ..core.engine import Evaluation
@@ -29,10 +28,13 @@ def number(value: float | None) -> float | None:
     return value if value is not None and math.isfinite(value) else None
 
 
-def evaluation(ev: Evaluation, wrt: Iterable[str] | None = None,
-               check: list[CheckRow] | None = None,
-               diagnostics: list[Diagnostic] | None = None,
-               explanation: Explanation | None = None) -> dict:
+def evaluation(
+    ev: Evaluation,
+    wrt: Iterable[str] | None = None,
+    check: list[CheckRow] | None = None,
+    diagnostics: list[Diagnostic] | None = None,
+    explanation: Explanation | None = None,
+) -> dict:
     """diagnostics default to diagnose(ev): the key is always present."""
     result = {
         "value": number(ev.value),
@@ -91,11 +93,25 @@ class Nodes(Sequence):
         ops = {op: _string(op) for op in set(graph.ops)}
         names = [_string(name) if name is not None else "null" for name in graph.names]
         inputs = map(",".join, map(map, repeat(str), graph.args))
-        rows = zip(range(len(graph.ops)), map(ops.__getitem__, graph.ops), names, inputs,
-                   _numbers(self.values), _numbers(self.grads))
-        return "[" + ",".join([f'{{"id":{node},"op":{op},"name":{name},"inputs":[{args}],'
-                               f'"value":{value},"grad":{grad}}}'
-                               for node, op, name, args, value, grad in rows]) + "]"
+        rows = zip(
+            range(len(graph.ops)),
+            map(ops.__getitem__, graph.ops),
+            names,
+            inputs,
+            _numbers(self.values),
+            _numbers(self.grads),
+        )
+        return (
+            "["
+            + ",".join(
+                [
+                    f'{{"id":{node},"op":{op},"name":{name},"inputs":[{args}],'
+                    f'"value":{value},"grad":{grad}}}'
+                    for node, op, name, args, value, grad in rows
+                ]
+            )
+            + "]"
+        )
 
 
 def _numbers(values: list[float]) -> list[str]:
@@ -163,10 +179,15 @@ def dumps(obj: object) -> str:
     """Strict JSON: raises ValueError rather than write NaN or Infinity. The Nodes of an
     evaluation's dict are written by Nodes.json."""
     if isinstance(obj, dict) and any(isinstance(v, Nodes) for v in obj.values()):
-        return "{" + ",".join(f"{_string(key)}:{v.json() if isinstance(v, Nodes) else dumps(v)}"
-                              for key, v in obj.items()) + "}"
+        return (
+            "{"
+            + ",".join(
+                f"{_string(key)}:{v.json() if isinstance(v, Nodes) else dumps(v)}"
+                for key, v in obj.items()
+            )
+            + "}"
+        )
     return json.dumps(obj, allow_nan=False, separators=(",", ":"))
-
 
 
 def derivation(derived, values=None) -> dict:
@@ -175,8 +196,11 @@ def derivation(derived, values=None) -> dict:
     undefined)."""
     from ..core.symbolic import formulas, program
 
-    data = {"gradient": formulas(derived), "program": program(derived),
-            "names": dict(derived.statement_names)}
+    data = {
+        "gradient": formulas(derived),
+        "program": program(derived),
+        "names": dict(derived.statement_names),
+    }
     if values is not None:
         data["values"] = {name: values[root].value for name, root in derived.roots.items()}
     return data
@@ -217,7 +241,9 @@ def descent_summary(result) -> dict:
         "lr": result.config.lr,
         "target": result.config.target,
         "loss": number(last.loss) if last.loss is not None else None,
-        "error": None if result.stopped != "diverged" else {
+        "error": None
+        if result.stopped != "diverged"
+        else {
             "step": result.failed_step,
             "message": result.error.message if result.error else result.reason,
             "hint": result.hint,
@@ -231,9 +257,15 @@ def descent_trace_line(params: Sequence[str], has_loss: bool) -> str:
     which keeps a streamed million-step trace cheap. Every number of a Step in a trace is
     finite (the loop stops at one that is not), so %r writes it as json.dumps would."""
     pairs = "{" + ",".join(_string(n).replace("%", "%%") + ":%r" for n in params) + "}"
-    return ('{"step":%d,"value":%r,"point":' + pairs + ',"gradient":' + pairs
-            + ',"grad_norm":%r' + (',"loss":%r' if has_loss else "") + "}")
-
+    return (
+        '{"step":%d,"value":%r,"point":'
+        + pairs
+        + ',"gradient":'
+        + pairs
+        + ',"grad_norm":%r'
+        + (',"loss":%r' if has_loss else "")
+        + "}"
+    )
 
 
 def plot(samples, marked=None, path=None) -> dict:
@@ -249,20 +281,36 @@ def plot(samples, marked=None, path=None) -> dict:
         "inputs": names,
         "ranges": {a.name: {"from": a.lo, "to": a.hi, "points": len(a.points)} for a in axes},
         "fixed": dict(samples.fixed),
-        "samples": [{"point": dict(zip(names, p)), "value": number(v),
-                     "gradient": dict(zip(names, map(number, g)))}
-                    for p, v, g in zip(points, samples.values, samples.grads)],
+        "samples": [
+            {
+                "point": dict(zip(names, p)),
+                "value": number(v),
+                "gradient": dict(zip(names, map(number, g))),
+            }
+            for p, v, g in zip(points, samples.values, samples.grads)
+        ],
     }
     if marked is not None:
-        result["at"] = {"point": {n: marked.point[n] for n in names},
-                        "value": number(marked.value),
-                        "gradient": {n: number(g) for n, g in zip(names, marked.grads)}}
+        result["at"] = {
+            "point": {n: marked.point[n] for n in names},
+            "value": number(marked.value),
+            "gradient": {n: number(g) for n, g in zip(names, marked.grads)},
+        }
     if path is not None:
         r = path.result
         result["descent"] = {
-            "optimizer": r.config.optimizer, "lr": r.config.lr, "steps": r.steps,
-            "stopped": r.stopped, "reason": r.reason,
-            "path": [{"step": s.step, "point": dict(zip(r.params, map(number, s.point))),
-                      "value": number(s.value)} for s in path.steps],
+            "optimizer": r.config.optimizer,
+            "lr": r.config.lr,
+            "steps": r.steps,
+            "stopped": r.stopped,
+            "reason": r.reason,
+            "path": [
+                {
+                    "step": s.step,
+                    "point": dict(zip(r.params, map(number, s.point))),
+                    "value": number(s.value),
+                }
+                for s in path.steps
+            ],
         }
     return result

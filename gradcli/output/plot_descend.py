@@ -21,8 +21,10 @@ INSTALL_HINT = "install it with: pip install 'gradcli[plot]'"
 def plot_format(path: Path) -> str:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
-        raise UsageError(f"--plot {str(path)!r}: the file name must end in .png or .svg",
-                         hint="for example --plot run.png")
+        raise UsageError(
+            f"--plot {str(path)!r}: the file name must end in .png or .svg",
+            hint="for example --plot run.png",
+        )
     return fmt
 
 
@@ -32,14 +34,20 @@ def require_matplotlib() -> None:
     try:
         import matplotlib
     except ImportError:
-        raise UsageError("--plot needs matplotlib, which is not installed",
-                         hint=INSTALL_HINT) from None
+        raise UsageError(
+            "--plot needs matplotlib, which is not installed", hint=INSTALL_HINT
+        ) from None
     matplotlib.use("Agg")
     import matplotlib.figure  # noqa: F401
 
 
-def picture(result: Result, trace: Sequence[Step], f_name: str, fmt: str,
-            objective: Callable[[Sequence[float]], float] | None = None) -> bytes:
+def picture(
+    result: Result,
+    trace: Sequence[Step],
+    f_name: str,
+    fmt: str,
+    objective: Callable[[Sequence[float]], float] | None = None,
+) -> bytes:
     """The image file's bytes: f over the steps; for two parameters also the path over a
     contour plot of the objective (the other inputs held fixed)."""
     import matplotlib
@@ -54,13 +62,20 @@ def picture(result: Result, trace: Sequence[Step], f_name: str, fmt: str,
     steps = [s.step for s in trace]
     left.plot(steps, [s.value for s in trace], color="tab:green", label=f_name)
     if result.config.target is not None:
-        left.axhline(result.config.target, color="grey", linestyle="--", linewidth=1,
-                     label=f"target {result.config.target:g}")
+        left.axhline(
+            result.config.target,
+            color="grey",
+            linestyle="--",
+            linewidth=1,
+            label=f"target {result.config.target:g}",
+        )
         left.legend()
     left.set_xlabel("step")
     left.set_ylabel(f_name)
-    left.set_title(f"{f_name} over the steps ({result.config.optimizer}, "
-                   f"lr {result.config.lr:g}; {result.stopped})")
+    left.set_title(
+        f"{f_name} over the steps ({result.config.optimizer}, "
+        f"lr {result.config.lr:g}; {result.stopped})"
+    )
     left.grid(alpha=0.3)
     if two:
         _contour(axes[1], result, trace, objective)

@@ -27,12 +27,15 @@ def require_matplotlib(option: str) -> None:
     try:
         import matplotlib  # noqa: F401
     except ImportError:
-        raise UsageError(f"{option} needs matplotlib, which is not installed",
-                         hint="install it with: pip install 'gradcli[plot]'") from None
+        raise UsageError(
+            f"{option} needs matplotlib, which is not installed",
+            hint="install it with: pip install 'gradcli[plot]'",
+        ) from None
 
 
-def picture(samples: Samples, marked: Marked | None, fmt: str, title: str,
-            path: Path | None = None) -> bytes:
+def picture(
+    samples: Samples, marked: Marked | None, fmt: str, title: str, path: Path | None = None
+) -> bytes:
     """The PNG or SVG file's bytes."""
     import matplotlib
 
@@ -67,15 +70,19 @@ def _curves(figure, samples: Samples, marked: Marked | None, title: str) -> None
     top, bottom = figure.subplots(2, 1, sharex=True)
     xs = axis.points
     top.plot(xs, _nan(samples.values), color=VALUE_COLOUR, label="f")
-    bottom.plot(xs, _nan(g[0] for g in samples.grads), color=GRAD_COLOUR,
-                label=f"∂f/∂{name}")
+    bottom.plot(xs, _nan(g[0] for g in samples.grads), color=GRAD_COLOUR, label=f"∂f/∂{name}")
     if marked is not None:
         a, fa, slope = marked.point[name], marked.value, marked.grads[0]
         if math.isfinite(slope):
             low, high = top.get_ylim()
-            top.plot([xs[0], xs[-1]], [fa + slope * (xs[0] - a), fa + slope * (xs[-1] - a)],
-                     color=DESCENT_COLOUR, linestyle="--", linewidth=1,
-                     label=f"tangent at {name} = {a:g}")
+            top.plot(
+                [xs[0], xs[-1]],
+                [fa + slope * (xs[0] - a), fa + slope * (xs[-1] - a)],
+                color=DESCENT_COLOUR,
+                linestyle="--",
+                linewidth=1,
+                label=f"tangent at {name} = {a:g}",
+            )
             top.set_ylim(low, high)
             bottom.plot([a], [slope], "o", color="black")
         top.plot([a], [fa], "o", color="black", label=f"f({a:g}) = {fa:.6g}")
@@ -96,8 +103,15 @@ def _path(ax, path: Path, dimensions: int) -> None:
     ys = [s.value for s in path.steps] if dimensions == 1 else [s.point[1] for s in path.steps]
     config = path.result.config
     limits = ax.get_xlim(), ax.get_ylim()
-    ax.plot(xs, ys, "-o", color=PATH_COLOUR, markersize=3, linewidth=1,
-            label=f"descent ({config.optimizer}, lr {config.lr:g}, {path.result.steps} steps)")
+    ax.plot(
+        xs,
+        ys,
+        "-o",
+        color=PATH_COLOUR,
+        markersize=3,
+        linewidth=1,
+        label=f"descent ({config.optimizer}, lr {config.lr:g}, {path.result.steps} steps)",
+    )
     ax.plot(xs[-1:], ys[-1:], "*", color=PATH_COLOUR, markersize=12)
     ax.set_xlim(*limits[0])
     ax.set_ylim(*limits[1])
@@ -119,8 +133,17 @@ def _contours(figure, samples: Samples, marked: Marked | None, title: str) -> No
     gx = np.array(_nan(g[0] for g in samples.grads), dtype=float).reshape(ny, nx)
     gy = np.array(_nan(g[1] for g in samples.grads), dtype=float).reshape(ny, nx)
     xs, ys = np.meshgrid(ax_x.points[::step_x], ax_y.points[::step_y])
-    ax.quiver(xs, ys, gx[::step_y, ::step_x], gy[::step_y, ::step_x], color="white",
-              alpha=0.7, angles="xy", pivot="mid", label="∇f")
+    ax.quiver(
+        xs,
+        ys,
+        gx[::step_y, ::step_x],
+        gy[::step_y, ::step_x],
+        color="white",
+        alpha=0.7,
+        angles="xy",
+        pivot="mid",
+        label="∇f",
+    )
     if marked is not None:
         a, b = marked.point[ax_x.name], marked.point[ax_y.name]
         ga, gb = marked.grads
@@ -129,11 +152,17 @@ def _contours(figure, samples: Samples, marked: Marked | None, title: str) -> No
             # both arrows a tenth of the plot across, in the gradient's direction and against it
             span = 0.1 * math.hypot(ax_x.hi - ax_x.lo, ax_y.hi - ax_y.lo)
             norm = math.hypot(ga, gb)
-            for sign, colour, label in ((1, GRAD_COLOUR, f"∇f at ({a:g}, {b:g})"),
-                                        (-1, DESCENT_COLOUR, "steepest descent −∇f")):
-                ax.annotate("", xy=(a + sign * span * ga / norm, b + sign * span * gb / norm),
-                            xytext=(a, b), annotation_clip=False,  # drawn past the edge too
-                            arrowprops=dict(arrowstyle="-|>", color=colour, linewidth=2))
+            for sign, colour, label in (
+                (1, GRAD_COLOUR, f"∇f at ({a:g}, {b:g})"),
+                (-1, DESCENT_COLOUR, "steepest descent −∇f"),
+            ):
+                ax.annotate(
+                    "",
+                    xy=(a + sign * span * ga / norm, b + sign * span * gb / norm),
+                    xytext=(a, b),
+                    annotation_clip=False,  # drawn past the edge too
+                    arrowprops=dict(arrowstyle="-|>", color=colour, linewidth=2),
+                )
                 ax.plot([], [], color=colour, linewidth=2, label=label)
         ax.legend(loc="upper right", fontsize="small")
     ax.set_xlim(ax_x.lo, ax_x.hi)

@@ -5,15 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, NamedTuple
 
-import math
-
 from rich.console import Group
 from rich.text import Text
 
 from ..core.engine import Evaluation
 from ..core.errors import GradcliError
-from ..core.graph import CONST, INPUT, Graph
 from ..core.explain import formula
+from ..core.graph import CONST, INPUT, Graph
 from ..core.ops import OPS
 from .render_table import FoldingTable
 from .style import GRAD, VALUE, num
@@ -55,8 +53,11 @@ def error(exc: GradcliError, width: int | None = None, first_line: int | None = 
         if len(line) > room:  # show a window around the span
             keep = room - 2  # and an ellipsis at either end
             cut = max(0, min(column - keep // 3, len(line) - keep))
-            line = (("…" if cut else "") + line[cut:cut + keep]
-                    + ("…" if cut + keep < len(line) else ""))
+            line = (
+                ("…" if cut else "")
+                + line[cut : cut + keep]
+                + ("…" if cut + keep < len(line) else "")
+            )
             column = column - cut + (1 if cut else 0)
         span = max(1, min(span, room - column))
         if "\n" in source or first_line is not None:
@@ -162,10 +163,19 @@ class TreeView:
         """The same tree for a stream that shows only ASCII (see terminal.asciify)."""
         from .terminal import ascii_text, to_ascii
 
-        view = TreeView([Line(line.depth, to_ascii(line.guides), ascii_text(line.head),
-                              ascii_text(line.numbers), ascii_text(line.role))
-                         for line in self.lines],
-                        None if self.note is None else ascii_text(self.note))
+        view = TreeView(
+            [
+                Line(
+                    line.depth,
+                    to_ascii(line.guides),
+                    ascii_text(line.head),
+                    ascii_text(line.numbers),
+                    ascii_text(line.role),
+                )
+                for line in self.lines
+            ],
+            None if self.note is None else ascii_text(self.note),
+        )
         view.ellipsis = "..."
         return view
 
@@ -197,8 +207,12 @@ class TreeView:
 
     def listed(self) -> list[Text]:
         """One node per line, indented two spaces per level, labels whole."""
-        lines = [Text("(too deep for this width: the tree as an indented list, one node per "
-                      "line)", style="dim")]
+        lines = [
+            Text(
+                "(too deep for this width: the tree as an indented list, one node per line)",
+                style="dim",
+            )
+        ]
         for line in self.lines:
             text = Text("  " * line.depth, no_wrap=True, overflow="ignore")
             text.append_text(line.head)
@@ -240,9 +254,13 @@ def tree(ev: Evaluation, digits: int = 6, max_nodes: int = MAX_NODES) -> TreeVie
         below = prefix + GUIDES["space" if last else "through"]
         args = graph.args[node]
         if depth >= MAX_DEPTH and args:
-            lines.append(_marker(depth + 1, below + GUIDES["last"],
-                                 f"… deeper nodes not shown ({_operands(len(args))} "
-                                 f"past {MAX_DEPTH} levels)"))
+            lines.append(
+                _marker(
+                    depth + 1,
+                    below + GUIDES["last"],
+                    f"… deeper nodes not shown ({_operands(len(args))} past {MAX_DEPTH} levels)",
+                )
+            )
             continue
         here = len(lines) - 1
         stack.extend((a, below, i == 0, depth + 1, here) for i, a in enumerate(reversed(args)))
@@ -255,14 +273,20 @@ def tree(ev: Evaluation, digits: int = 6, max_nodes: int = MAX_NODES) -> TreeVie
         while i >= 0 and stack[i][4] == parent:
             count += 1
             i -= 1
-        lines.append(_marker(depth, prefix + GUIDES["last"],
-                             f"… {_operands(count, 'more operand')} not shown"))
+        lines.append(
+            _marker(
+                depth, prefix + GUIDES["last"], f"… {_operands(count, 'more operand')} not shown"
+            )
+        )
     reachable = len(graph.ops)  # every node feeds the output: parse prunes the others
     hidden = reachable - len(drawn)
     note = None
     if hidden:
-        note = Text(f"… {hidden} of the graph's {reachable} nodes are not shown (at the marks "
-                    f"…). Use --json for every node.", style="yellow")
+        note = Text(
+            f"… {hidden} of the graph's {reachable} nodes are not shown (at the marks "
+            f"…). Use --json for every node.",
+            style="yellow",
+        )
     return TreeView(lines, note)
 
 
@@ -283,8 +307,9 @@ def legend(graph: Graph) -> Text:
     return text
 
 
-def gradient_table(ev: Evaluation, names: list[str], digits: int = 6,
-                   check: list[CheckRow] | None = None) -> FoldingTable:
+def gradient_table(
+    ev: Evaluation, names: list[str], digits: int = 6, check: list[CheckRow] | None = None
+) -> FoldingTable:
     f = output_name(ev.graph)
     table = FoldingTable(title=f"{f} = {num(ev.value, digits)}")
     table.add_column("input")
@@ -299,13 +324,18 @@ def gradient_table(ev: Evaluation, names: list[str], digits: int = 6,
     if kinks:
         table.add_column("kink crossed at ± h", wrap=True)
     for name in names:
-        cells = [Text(name), num(ev.point[name], digits),
-                 num(ev.grads[ev.graph.inputs[name]], digits)]
+        cells = [
+            Text(name),
+            num(ev.point[name], digits),
+            num(ev.grads[ev.graph.inputs[name]], digits),
+        ]
         if check is not None:
             row = rows[name]
-            cells += [num(row.numeric, digits) if row.numeric is not None else "n/a",
-                      format(row.rel_error, ".1e") if row.rel_error is not None else "n/a",
-                      Text(row.verdict, style=_VERDICT_STYLE.get(row.verdict, ""))]
+            cells += [
+                num(row.numeric, digits) if row.numeric is not None else "n/a",
+                format(row.rel_error, ".1e") if row.rel_error is not None else "n/a",
+                Text(row.verdict, style=_VERDICT_STYLE.get(row.verdict, "")),
+            ]
             if kinks:
                 cells.append(Text(_kink_note(ev.graph, row.kinks), style="yellow"))
         table.add_row(*cells)
@@ -322,9 +352,14 @@ def _kink_note(graph: Graph, kinks: tuple[int, ...]) -> str:
 _VERDICT_STYLE = {"good": "green", "acceptable": "yellow", "suspect": "bold red"}
 
 
-def evaluation_view(ev: Evaluation, names: list[str], digits: int = 6,
-                    check: list[CheckRow] | None = None, diagnostics: list | None = None,
-                    explanation=None) -> Group:
+def evaluation_view(
+    ev: Evaluation,
+    names: list[str],
+    digits: int = 6,
+    check: list[CheckRow] | None = None,
+    diagnostics: list | None = None,
+    explanation=None,
+) -> Group:
     """What `grad eval` shows: the legend, the annotated tree, the diagnostics, the
     step-by-step explanation if asked for, and the gradient table."""
     from . import render_explain

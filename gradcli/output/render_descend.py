@@ -10,17 +10,21 @@ from pathlib import Path
 from rich.console import Group
 from rich.text import Text
 
-from . import render
 from ..core.descend import Result, Step, default_every
-from .descend_run import Run, plot_format
 from ..core.errors import GradcliError
+from . import render
+from .descend_run import Run, plot_format
 from .files import write_bytes
-from .style import GRAD, VALUE, num
 from .render_table import FoldingTable
+from .style import GRAD, VALUE, num
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
-STOP_STYLE = {"steps": "bold", "converged": "bold green", "diverged": "bold red",
-              "interrupted": "bold yellow"}
+STOP_STYLE = {
+    "steps": "bold",
+    "converged": "bold green",
+    "diverged": "bold red",
+    "interrupted": "bold yellow",
+}
 
 
 def table_rows(steps: Sequence[Step], every: int, last: Step) -> list[Step]:
@@ -48,8 +52,7 @@ def header(result: Result, f_name: str) -> Text:
     return text
 
 
-def trace_table(result: Result, rows: Sequence[Step], f_name: str,
-                digits: int = 6) -> FoldingTable:
+def trace_table(result: Result, rows: Sequence[Step], f_name: str, digits: int = 6) -> FoldingTable:
     """Every parameter has a column; a table too wide for the terminal folds its columns."""
     has_loss = result.config.target is not None
     table = FoldingTable(title="trace")
@@ -86,21 +89,22 @@ def plot(steps: Sequence[Step], f_name: str, width: int = 60, height: int = 8) -
         filled.append(steps[i].value)
     lo, hi = min(filled), max(filled)
     span = hi - lo
-    levels = [height * 8 if span == 0 else 1 + round((v - lo) / span * (height * 8 - 1))
-              for v in filled]
+    levels = [
+        height * 8 if span == 0 else 1 + round((v - lo) / span * (height * 8 - 1)) for v in filled
+    ]
     label_width = max(len(num(hi, 4)), len(num(lo, 4)))
     text = Text(f"{f_name} over the steps\n", style="bold")
     for row in range(height):
         bottom = (height - 1 - row) * 8
         label = num(hi, 4) if row == 0 else num(lo, 4) if row == height - 1 else ""
         text.append(label.rjust(label_width) + " │", style="dim")
-        text.append("".join(BLOCKS[max(0, min(8, lv - bottom))] for lv in levels),
-                    style=VALUE)
+        text.append("".join(BLOCKS[max(0, min(8, lv - bottom))] for lv in levels), style=VALUE)
         text.append("\n")
     text.append(" " * label_width + " └" + "─" * width + "\n", style="dim")
     right = f"step {n}"
-    text.append(" " * (label_width + 2) + "0" + right.rjust(max(len(right) + 1, width - 1)),
-                style="dim")
+    text.append(
+        " " * (label_width + 2) + "0" + right.rjust(max(len(right) + 1, width - 1)), style="dim"
+    )
     return text
 
 
@@ -122,22 +126,36 @@ def summary(result: Result, f_name: str, digits: int = 6) -> Group:
     point_label = "last good point" if result.stopped == "diverged" else "final point"
     if result.stopped == "diverged":
         point_label += f" (step {last.step})"
-    grid.add_row(point_label, Text(", ".join(f"{n} = {num(x, digits)}"
-                                             for n, x in zip(result.params, last.point))))
+    grid.add_row(
+        point_label,
+        Text(", ".join(f"{n} = {num(x, digits)}" for n, x in zip(result.params, last.point))),
+    )
     grid.add_row("|∇|", Text(num(last.norm, 3), style=GRAD))
     parts: list = [grid]
     if result.stopped == "diverged" and result.error is not None:
         shown = result.error  # without its own hint: the run's hint follows
         error = GradcliError(shown.message, source=shown.source, span=shown.span)
-        parts.append(Text.assemble(("at step ", "dim"), (str(result.failed_step), "bold"),
-                                   (": ", "dim"), render.error(error)))
+        parts.append(
+            Text.assemble(
+                ("at step ", "dim"),
+                (str(result.failed_step), "bold"),
+                (": ", "dim"),
+                render.error(error),
+            )
+        )
     if result.hint:
         parts.append(Text.assemble(("hint: ", "bold"), result.hint))
     return Group(*parts)
 
 
-def report(result: Result, rows: Sequence[Step], sample: Sequence[Step], f_name: str,
-           digits: int = 6, width: int = 80) -> Group:
+def report(
+    result: Result,
+    rows: Sequence[Step],
+    sample: Sequence[Step],
+    f_name: str,
+    digits: int = 6,
+    width: int = 80,
+) -> Group:
     parts: list = [header(result, f_name), trace_table(result, rows, f_name, digits)]
     if result.last.step >= 2:
         shown = list(sample)
@@ -150,11 +168,22 @@ def report(result: Result, rows: Sequence[Step], sample: Sequence[Step], f_name:
 
 def progress_bar(console, total: int):
     """A transient progress bar for long runs on a terminal."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, \
-        TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
 
-    return Progress(TextColumn("descending"), BarColumn(), MofNCompleteColumn(),
-                    TimeRemainingColumn(), console=console, transient=True)
+    return Progress(
+        TextColumn("descending"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
 
 
 def rows_of(run: Run) -> list[Step]:
@@ -172,10 +201,10 @@ def diverged_message(result: Result, brief: bool = False) -> Text:
     its excerpt and hint); `brief`, one line beside the text report, which says the rest."""
     error = result.error or GradcliError(result.reason)
     if brief:
-        return Text.assemble(("diverged", "bold red"), f" at step {result.failed_step}: "
-                             f"{error.message}")
-    return Text.assemble("diverged at step ", str(result.failed_step), ": ",
-                         render.error(error))
+        return Text.assemble(
+            ("diverged", "bold red"), f" at step {result.failed_step}: {error.message}"
+        )
+    return Text.assemble("diverged at step ", str(result.failed_step), ": ", render.error(error))
 
 
 def write_plot(run: Run, fmt: str | None = None) -> Path | None:
@@ -195,4 +224,3 @@ def write_plot(run: Run, fmt: str | None = None) -> Path | None:
     image = picture(run.result, shown, run.f_name, fmt, objective)
     write_bytes(config.plot_file, image)
     return config.plot_file
-

@@ -6,17 +6,21 @@ from collections.abc import Mapping
 
 from rich.text import Text
 
+from ..core.symbolic import GRADCLI, Derivation, Notation, Value, gradcli_number, write
 from .render import output_name
 from .style import GRAD, VALUE, num
-from ..core.symbolic import GRADCLI, Derivation, Notation, Value, gradcli_number, write
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 UNICODE = GRADCLI._replace(
-    infix={**GRADCLI.infix,
-           "sub": ([0, " − ", 1], 1, (1, 2)), "mul": ([0, "·", 1], 2, (2, 4)),
-           "neg": (["−", 0], 3, (4,))},
-    number=lambda value: gradcli_number(value).replace("-", "−"))
+    infix={
+        **GRADCLI.infix,
+        "sub": ([0, " − ", 1], 1, (1, 2)),
+        "mul": ([0, "·", 1], 2, (2, 4)),
+        "neg": (["−", 0], 3, (4,)),
+    },
+    number=lambda value: gradcli_number(value).replace("-", "−"),
+)
 
 
 def _latex_number(value: float) -> str:
@@ -27,20 +31,41 @@ def _latex_number(value: float) -> str:
     return written
 
 
-_LATEX_FUNCTIONS = {"exp": r"\exp", "log": r"\ln", "sin": r"\sin", "cos": r"\cos",
-                    "tan": r"\tan", "sinh": r"\sinh", "cosh": r"\cosh", "tanh": r"\tanh",
-                    "max": r"\max", "min": r"\min", "sigmoid": r"\sigma",
-                    "asin": r"\arcsin", "acos": r"\arccos", "atan": r"\arctan",
-                    "log2": r"\log_2", "log10": r"\log_{10}", "sign": r"\operatorname{sgn}"}
+_LATEX_FUNCTIONS = {
+    "exp": r"\exp",
+    "log": r"\ln",
+    "sin": r"\sin",
+    "cos": r"\cos",
+    "tan": r"\tan",
+    "sinh": r"\sinh",
+    "cosh": r"\cosh",
+    "tanh": r"\tanh",
+    "max": r"\max",
+    "min": r"\min",
+    "sigmoid": r"\sigma",
+    "asin": r"\arcsin",
+    "acos": r"\arccos",
+    "atan": r"\arctan",
+    "log2": r"\log_2",
+    "log10": r"\log_{10}",
+    "sign": r"\operatorname{sgn}",
+}
 
 LATEX = Notation(
-    infix={"add": ([0, " + ", 1], 1, (1, 2)), "sub": ([0, " - ", 1], 1, (1, 2)),
-           "mul": ([0, r" \cdot ", 1], 2, (2, 4)),
-           "div": ([r"\frac{", 0, "}{", 1, "}"], 5, (0, 0)),
-           "neg": (["-", 0], 3, (4,)), "pow": ([0, "^{", 1, "}"], 4, (5, 0))},
-    call=(r"\left(", r"\right)"), separator=", ", parens=(r"\left(", r"\right)"),
+    infix={
+        "add": ([0, " + ", 1], 1, (1, 2)),
+        "sub": ([0, " - ", 1], 1, (1, 2)),
+        "mul": ([0, r" \cdot ", 1], 2, (2, 4)),
+        "div": ([r"\frac{", 0, "}{", 1, "}"], 5, (0, 0)),
+        "neg": (["-", 0], 3, (4,)),
+        "pow": ([0, "^{", 1, "}"], 4, (5, 0)),
+    },
+    call=(r"\left(", r"\right)"),
+    separator=", ",
+    parens=(r"\left(", r"\right)"),
     number=_latex_number,
-    function=lambda name: _LATEX_FUNCTIONS.get(name, rf"\operatorname{{{name}}}"))
+    function=lambda name: _LATEX_FUNCTIONS.get(name, rf"\operatorname{{{name}}}"),
+)
 
 _LATEX_NAMES = {"pi": r"\pi"}
 
@@ -51,8 +76,12 @@ def _unicode(pieces: list[tuple[str, str]]) -> Text:
     i = 0
     while i < len(pieces):
         piece, kind = pieces[i]
-        if piece == "^" and i + 1 < len(pieces) and pieces[i + 1][1] == "number" \
-                and pieces[i + 1][0].isdigit():
+        if (
+            piece == "^"
+            and i + 1 < len(pieces)
+            and pieces[i + 1][1] == "number"
+            and pieces[i + 1][0].isdigit()
+        ):
             text.append(pieces[i + 1][0].translate(_SUPERSCRIPT))
             i += 2
             continue
@@ -74,8 +103,9 @@ def _with_value(line: Text, value: Value | None, style: str, digits: int) -> Tex
     return line
 
 
-def text_view(derivation: Derivation, values: Mapping[int, Value] | None = None,
-              digits: int = 6) -> Text:
+def text_view(
+    derivation: Derivation, values: Mapping[int, Value] | None = None, digits: int = 6
+) -> Text:
     """The named intermediates, then ∂f/∂x = formula for each input (with its value at the
     point, if given)."""
     expr, names = derivation.expr, derivation.names
@@ -119,10 +149,13 @@ def latex(derivation: Derivation) -> str:
     """One LaTeX equation per line: the intermediates, then each ∂f/∂x."""
     expr, names = derivation.expr, derivation.names
     f = _latex_name(output_name(derivation.graph))
-    lines = [f"{_latex_name(names[node])} = "
-             f"{_latex_pieces(write(expr, node, names, LATEX))}"
-             for node in derivation.order]
+    lines = [
+        f"{_latex_name(names[node])} = {_latex_pieces(write(expr, node, names, LATEX))}"
+        for node in derivation.order
+    ]
     for name, root in derivation.roots.items():
-        lines.append(rf"\frac{{\partial {f}}}{{\partial {_latex_name(name)}}} = "
-                     f"{_latex_pieces(write(expr, root, names, LATEX, expand_root=False))}")
+        lines.append(
+            rf"\frac{{\partial {f}}}{{\partial {_latex_name(name)}}} = "
+            f"{_latex_pieces(write(expr, root, names, LATEX, expand_root=False))}"
+        )
     return "\n".join(lines) + "\n"

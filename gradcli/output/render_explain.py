@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from rich.console import Group
 from rich.text import Text
 
-from .style import GRAD, VALUE, num
 from .render_table import FoldingTable
+from .style import GRAD, VALUE, num
 
 if TYPE_CHECKING:  # types only: keep start-up imports to what runs
     from ..core.diagnostics import Diagnostic
@@ -26,8 +26,7 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def _chain(expl: Explanation, c: Contribution, digits: int,
-           paths: int) -> Text:
+def _chain(expl: Explanation, c: Contribution, digits: int, paths: int) -> Text:
     """∂f/∂q = ∂f/∂p · ∂p/∂q = 1 × z = 1 × -4 = -4"""
     f = expl.output
     labels = expl.labels
@@ -91,20 +90,26 @@ def explanation(expl: Explanation, digits: int = 6, max_lines: int = MAX_LINES) 
     for step in expl.steps:  # inputs without a step of their own
         for c in step.inputs:
             paths.setdefault(c.operand, 1)
-    parts: list = [Text("backward pass, step by step: downstream = upstream × local",
-                        style="bold")]
+    parts: list = [Text("backward pass, step by step: downstream = upstream × local", style="bold")]
     for step in expl.steps:
         if len(parts) >= max_lines:
-            parts.append(Text(f"… {len(expl.steps) - step.number + 1} more steps not shown; "
-                              "--json --explain lists every step", style="yellow"))
+            parts.append(
+                Text(
+                    f"… {len(expl.steps) - step.number + 1} more steps not shown; "
+                    "--json --explain lists every step",
+                    style="yellow",
+                )
+            )
             break
         head = Text(f"step {step.number}  ", style="bold")
         if step.op == "input":
             head.append(step.label, style="bold")
             head.append("   input", style="dim")
         else:
-            head.append(f"{step.label} = {step.formula}" if step.label != step.formula
-                        else step.formula, style="bold")
+            head.append(
+                f"{step.label} = {step.formula}" if step.label != step.formula else step.formula,
+                style="bold",
+            )
             head.append(f"   {step.op}, {step.role}", style="dim")
         head.append("   value ", style="dim")
         head.append(num(step.value, digits), style=VALUE)
@@ -112,8 +117,9 @@ def explanation(expl: Explanation, digits: int = 6, max_lines: int = MAX_LINES) 
         parts.append(_gathered(expl, step, digits))
         for i, c in enumerate(step.inputs):
             if len(parts) >= max_lines:
-                parts.append(Text(f"    … {len(step.inputs) - i} more inputs not shown",
-                                  style="yellow"))
+                parts.append(
+                    Text(f"    … {len(step.inputs) - i} more inputs not shown", style="yellow")
+                )
                 break
             parts.append(_chain(expl, c, digits, paths.get(c.operand, 1)))
     return Group(*parts)
@@ -132,14 +138,14 @@ def diagnostics(found: list[Diagnostic], limit: int = MAX_DIAGNOSTICS) -> Text:
         text.append("\n  hint: ", style="bold")
         text.append(d.hint)
     if len(found) > limit:
-        text.append(f"\n… and {len(found) - limit} more findings; --json lists them all",
-                    style="yellow")
+        text.append(
+            f"\n… and {len(found) - limit} more findings; --json lists them all", style="yellow"
+        )
     return text
 
 
 def sweep_table(sweeps: list[Sweep], digits: int = 6) -> FoldingTable:
-    table = FoldingTable(title="central difference (f(x+h) - f(x-h)) / 2h: "
-                               "|numerical - analytic|")
+    table = FoldingTable(title="central difference (f(x+h) - f(x-h)) / 2h: |numerical - analytic|")
     table.add_column("h", justify="right")
     for s in sweeps:
         table.add_column(f"{s.name} (∂ = {num(s.analytic, digits)})", justify="right")
@@ -152,8 +158,12 @@ def sweep_table(sweeps: list[Sweep], digits: int = 6) -> FoldingTable:
                 cells.append("n/a" if row.numeric is None else "undefined")
             else:
                 mark = row is b
-                cells.append(Text(f"{row.error:.2e}" + (" ←" if mark else ""),
-                                  style="bold green" if mark else ""))
+                cells.append(
+                    Text(
+                        f"{row.error:.2e}" + (" ←" if mark else ""),
+                        style="bold green" if mark else "",
+                    )
+                )
         table.add_row(*cells)
     return table
 
@@ -164,6 +174,5 @@ def examples_table(examples: list[Example]) -> FoldingTable:
     table.add_column("what it shows", wrap=True)
     table.add_column("program", wrap=True)
     for e in examples:
-        table.add_row(Text(e.name), Text(e.title),
-                      Text("; ".join(e.program.strip().splitlines())))
+        table.add_row(Text(e.name), Text(e.title), Text("; ".join(e.program.strip().splitlines())))
     return table

@@ -16,8 +16,8 @@ from typing import NamedTuple
 
 from rich.text import Text
 
-from .style import GRAD, VALUE, num
 from ..core.sample import Marked, Path, Samples
+from .style import GRAD, VALUE, num
 
 
 class Glyphs(NamedTuple):
@@ -37,15 +37,28 @@ class Glyphs(NamedTuple):
     end: str  # its last step
 
 
-UNICODE = Glyphs("•", "+", "·", "◆", "─", "│", "└", "─", ".:-=+*#%@", "→↗↑↖←↙↓↘", "∂", "∇", "o", "■")
-ASCII = Glyphs("*", "+", ".", "O", "-", "|", "+", "-", ".:-=+*#%@", ">/^\\</v\\", "d", "grad ", "o", "X")
+UNICODE = Glyphs(
+    "•", "+", "·", "◆", "─", "│", "└", "─", ".:-=+*#%@", "→↗↑↖←↙↓↘", "∂", "∇", "o", "■"
+)
+ASCII = Glyphs(
+    "*", "+", ".", "O", "-", "|", "+", "-", ".:-=+*#%@", ">/^\\</v\\", "d", "grad ", "o", "X"
+)
 TANGENT = "blue"
 MARK = "bold"
 PATH = "bold magenta"
 AXIS = "dim"
 # levels of the heatmap, dark to bright (viridis): the characters carry the level without colour
-PALETTE = ("#440154", "#472d7b", "#3b528b", "#2c728e", "#21918c", "#28ae80", "#5ec962",
-           "#addc30", "#fde725")
+PALETTE = (
+    "#440154",
+    "#472d7b",
+    "#3b528b",
+    "#2c728e",
+    "#21918c",
+    "#28ae80",
+    "#5ec962",
+    "#addc30",
+    "#fde725",
+)
 MIN_WIDTH = 40
 LABEL_DIGITS = 4
 
@@ -54,8 +67,14 @@ class Plot:
     """The terminal plot of sampled f (one axis: two panels, f above ∂f; two axes: a heatmap),
     laid out for the console's width when printed."""
 
-    def __init__(self, samples: Samples, marked: Marked | None = None, digits: int = 6,
-                 glyphs: Glyphs = UNICODE, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        samples: Samples,
+        marked: Marked | None = None,
+        digits: int = 6,
+        glyphs: Glyphs = UNICODE,
+        path: Path | None = None,
+    ) -> None:
         self.samples, self.marked, self.digits, self.glyphs = samples, marked, digits, glyphs
         self.path = path
 
@@ -69,8 +88,7 @@ class Plot:
 
     def text(self, width: int) -> Text:
         if len(self.samples.axes) == 1:
-            return curves(self.samples, self.marked, width, self.digits, self.glyphs,
-                          self.path)
+            return curves(self.samples, self.marked, width, self.digits, self.glyphs, self.path)
         return heatmap(self.samples, self.marked, width, self.digits, self.glyphs, self.path)
 
 
@@ -133,9 +151,20 @@ def _span(values: Sequence[float | None], extra: Sequence[float] = ()) -> tuple[
     return lo, hi
 
 
-def _panel(title: Text, xs: Sequence[float], ys: Sequence[float | None],
-           span: tuple[float, float], label_width: int, plot_width: int, height: int,
-           char: str, style: str, glyphs: Glyphs, under=None, over=None) -> list[Text]:
+def _panel(
+    title: Text,
+    xs: Sequence[float],
+    ys: Sequence[float | None],
+    span: tuple[float, float],
+    label_width: int,
+    plot_width: int,
+    height: int,
+    char: str,
+    style: str,
+    glyphs: Glyphs,
+    under=None,
+    over=None,
+) -> list[Text]:
     """One chart: y labels at the top, the bottom and 0, the curve joined point to point;
     `under(canvas, column, row)` draws before the curve and `over` after it."""
     y_lo, y_hi = span
@@ -156,8 +185,7 @@ def _panel(title: Text, xs: Sequence[float], ys: Sequence[float | None],
         labels.setdefault(zero, "0")
     if under is not None:
         under(canvas, column, row)
-    canvas.line([None if y is None else (column(x), row(y)) for x, y in zip(xs, ys)],
-                char, style)
+    canvas.line([None if y is None else (column(x), row(y)) for x, y in zip(xs, ys)], char, style)
     if over is not None:
         over(canvas, column, row)
     lines = [title]
@@ -168,8 +196,14 @@ def _panel(title: Text, xs: Sequence[float], ys: Sequence[float | None],
     return lines
 
 
-def curves(samples: Samples, marked: Marked | None, width: int, digits: int = 6,
-           glyphs: Glyphs = UNICODE, path: Path | None = None) -> Text:
+def curves(
+    samples: Samples,
+    marked: Marked | None,
+    width: int,
+    digits: int = 6,
+    glyphs: Glyphs = UNICODE,
+    path: Path | None = None,
+) -> Text:
     """Two panels over one axis: f (with the tangent line, the point of --at and the descent
     path from it) and ∂f/∂x."""
     (axis,) = samples.axes
@@ -189,37 +223,69 @@ def curves(samples: Samples, marked: Marked | None, width: int, digits: int = 6,
     under_f = over_f = over_g = None
     if marked is not None:
         title_f.append("   ")
-        title_f.append(f"{glyphs.mark} {name} = {num(a, digits)}: f = {num(fa, digits)}, "
-                       f"{d}f/{d}{name} = {num(slope, digits)}", style=MARK)
+        title_f.append(
+            f"{glyphs.mark} {name} = {num(a, digits)}: f = {num(fa, digits)}, "
+            f"{d}f/{d}{name} = {num(slope, digits)}",
+            style=MARK,
+        )
         if math.isfinite(slope):
             title_f.append("   ")
             title_f.append(f"{glyphs.tangent} tangent", style=TANGENT)
 
             def under_f(canvas, column, row):
-                canvas.line([(column(x), row(fa + slope * (x - a)))
-                             for x in _columns_x(xs[0], xs[-1], canvas.width)],
-                            glyphs.tangent, TANGENT)
+                canvas.line(
+                    [
+                        (column(x), row(fa + slope * (x - a)))
+                        for x in _columns_x(xs[0], xs[-1], canvas.width)
+                    ],
+                    glyphs.tangent,
+                    TANGENT,
+                )
 
             def over_g(canvas, column, row):
                 canvas.put(round(column(a)), round(row(slope)), glyphs.mark, MARK)
 
         def over_f(canvas, column, row):
             if path is not None:
-                _draw_path(canvas, path, glyphs,
-                           lambda step: (column(step.point[0]), row(step.value)))
+                _draw_path(
+                    canvas, path, glyphs, lambda step: (column(step.point[0]), row(step.value))
+                )
             canvas.put(round(column(a)), round(row(fa)), glyphs.mark, MARK)
 
     title_g = Text(f"{glyphs.grad} {d}f/{d}{name}", style=GRAD)
     out = Text()
-    for line in (
-            _panel(title_f, xs, samples.values, span_f, label_width, plot_width, height_f,
-                   glyphs.value, VALUE, glyphs, under_f, over_f)
-            + _panel(title_g, xs, grads, span_g, label_width, plot_width, height_g,
-                     glyphs.grad, GRAD, glyphs, None, over_g)):
+    for line in _panel(
+        title_f,
+        xs,
+        samples.values,
+        span_f,
+        label_width,
+        plot_width,
+        height_f,
+        glyphs.value,
+        VALUE,
+        glyphs,
+        under_f,
+        over_f,
+    ) + _panel(
+        title_g,
+        xs,
+        grads,
+        span_g,
+        label_width,
+        plot_width,
+        height_g,
+        glyphs.grad,
+        GRAD,
+        glyphs,
+        None,
+        over_g,
+    ):
         out.append_text(line)
         out.append("\n")
-    out.append(" " * (label_width + 1) + glyphs.corner + glyphs.rule * plot_width + "\n",
-               style=AXIS)
+    out.append(
+        " " * (label_width + 1) + glyphs.corner + glyphs.rule * plot_width + "\n", style=AXIS
+    )
     out.append_text(_x_labels(axis.lo, axis.hi, name, label_width + 2, plot_width))
     out.append_text(_path_note(path, samples, digits, glyphs))
     out.append_text(_fixed(samples, digits))
@@ -244,9 +310,12 @@ def _path_note(path: Path | None, samples: Samples, digits: int, glyphs: Glyphs)
     result, last = path.result, path.steps[-1]
     config = result.config
     at = ", ".join(f"{n} = {num(v, digits)}" for n, v in zip(result.params, last.point))
-    return Text(f"{glyphs.path} descent ({config.optimizer}, lr {config.lr:g}) "
-                f"{glyphs.end} after {result.steps} steps: f = {num(last.value, digits)} at "
-                f"{at}; {result.reason}\n", style=PATH)
+    return Text(
+        f"{glyphs.path} descent ({config.optimizer}, lr {config.lr:g}) "
+        f"{glyphs.end} after {result.steps} steps: f = {num(last.value, digits)} at "
+        f"{at}; {result.reason}\n",
+        style=PATH,
+    )
 
 
 def _columns_x(lo: float, hi: float, width: int) -> list[float]:
@@ -270,8 +339,14 @@ def _fixed(samples: Samples, digits: int) -> Text:
     return Text(f"held fixed: {held}\n", style=AXIS)
 
 
-def heatmap(samples: Samples, marked: Marked | None, width: int, digits: int = 6,
-            glyphs: Glyphs = UNICODE, path: Path | None = None) -> Text:
+def heatmap(
+    samples: Samples,
+    marked: Marked | None,
+    width: int,
+    digits: int = 6,
+    glyphs: Glyphs = UNICODE,
+    path: Path | None = None,
+) -> Text:
     """f over two inputs as a grid of characters, one level per character (and colour), with
     the point of --at and the direction of steepest descent there."""
     ax_x, ax_y = samples.axes
@@ -307,10 +382,13 @@ def heatmap(samples: Samples, marked: Marked | None, width: int, digits: int = 6
         c = round(fraction(a, ax_x.lo, ax_x.hi) * (plot_width - 1))
         r = round((1 - fraction(b, ax_y.lo, ax_y.hi)) * (height - 1))
         d = glyphs.partial
-        notes.append(f"{glyphs.mark} {ax_x.name} = {num(a, digits)}, {ax_y.name} = "
-                     f"{num(b, digits)}: f = {num(marked.value, digits)}\n"
-                     f"  {d}f/{d}{ax_x.name} = {num(ga, digits)}, "
-                     f"{d}f/{d}{ax_y.name} = {num(gb, digits)}\n", style=MARK)
+        notes.append(
+            f"{glyphs.mark} {ax_x.name} = {num(a, digits)}, {ax_y.name} = "
+            f"{num(b, digits)}: f = {num(marked.value, digits)}\n"
+            f"  {d}f/{d}{ax_x.name} = {num(ga, digits)}, "
+            f"{d}f/{d}{ax_y.name} = {num(gb, digits)}\n",
+            style=MARK,
+        )
         if math.isfinite(ga) and math.isfinite(gb) and (ga or gb):
             # the direction in cells: a cell is about twice as tall as it is wide
             dc = -ga * 0.5 * (plot_width - 1) / (ax_x.hi * 0.5 - ax_x.lo * 0.5)
@@ -320,12 +398,21 @@ def heatmap(samples: Samples, marked: Marked | None, width: int, digits: int = 6
             step_c = (1, 1, 0, -1, -1, -1, 0, 1)[eighth]
             step_r = (0, -1, -1, -1, 0, 1, 1, 1)[eighth]
             canvas.put(c + step_c, r + step_r, arrow, GRAD)
-            notes.append(f"{arrow} steepest descent -{glyphs.nabla}f = "
-                         f"({num(-ga, digits)}, {num(-gb, digits)})\n", style=GRAD)
+            notes.append(
+                f"{arrow} steepest descent -{glyphs.nabla}f = "
+                f"({num(-ga, digits)}, {num(-gb, digits)})\n",
+                style=GRAD,
+            )
         if path is not None:
-            _draw_path(canvas, path, glyphs, lambda step: (
-                fraction(step.point[0], ax_x.lo, ax_x.hi) * (plot_width - 1),
-                (1 - fraction(step.point[1], ax_y.lo, ax_y.hi)) * (height - 1)))
+            _draw_path(
+                canvas,
+                path,
+                glyphs,
+                lambda step: (
+                    fraction(step.point[0], ax_x.lo, ax_x.hi) * (plot_width - 1),
+                    (1 - fraction(step.point[1], ax_y.lo, ax_y.hi)) * (height - 1),
+                ),
+            )
         canvas.put(c, r, glyphs.mark, MARK)
     out = Text()
     out.append_text(legend)
@@ -334,8 +421,9 @@ def heatmap(samples: Samples, marked: Marked | None, width: int, digits: int = 6
         out.append(labels.get(r, "").rjust(label_width) + " " + glyphs.bar, style=AXIS)
         out.append_text(cells)
         out.append("\n")
-    out.append(" " * (label_width + 1) + glyphs.corner + glyphs.rule * plot_width + "\n",
-               style=AXIS)
+    out.append(
+        " " * (label_width + 1) + glyphs.corner + glyphs.rule * plot_width + "\n", style=AXIS
+    )
     out.append_text(_x_labels(ax_x.lo, ax_x.hi, ax_x.name, label_width + 2, plot_width))
     out.append_text(notes)
     out.append_text(_path_note(path, samples, digits, glyphs))

@@ -36,8 +36,7 @@ MIN_WRAPPED = 12  # a wrapped column is given at least this many columns when fo
 
 
 class FoldingTable:
-    def __init__(self, title: str | Text | None = None, keys: int = 1,
-                 grid: bool = False) -> None:
+    def __init__(self, title: str | Text | None = None, keys: int = 1, grid: bool = False) -> None:
         self.title = title
         self.caption: str | Text | None = None
         self.keys = keys
@@ -45,8 +44,9 @@ class FoldingTable:
         self.columns: list[Column] = []
         self.rows: list[list] = []
 
-    def add_column(self, header: str | Text, *, justify: str = "left", style: str = "",
-                   wrap: bool = False) -> None:
+    def add_column(
+        self, header: str | Text, *, justify: str = "left", style: str = "", wrap: bool = False
+    ) -> None:
         self.columns.append(Column(header, justify, style, wrap))
 
     def add_row(self, *cells) -> None:
@@ -103,8 +103,13 @@ class FoldingTable:
         table = Table.grid(padding=(0, 2)) if self.grid else Table()
         for i in columns:
             column = self.columns[i]
-            table.add_column(column.header, justify=column.justify, style=column.style,
-                             no_wrap=not column.wrap, min_width=widths[i])
+            table.add_column(
+                column.header,
+                justify=column.justify,
+                style=column.style,
+                no_wrap=not column.wrap,
+                min_width=widths[i],
+            )
         for row in self.rows:
             table.add_row(*(row[i] for i in columns))
         return table
@@ -116,8 +121,9 @@ class FoldingTable:
             yield _line(self.title)
         for columns in self.folds(width):
             need = self.need(columns, widths)
-            yield from console.render(self._table(columns, widths),
-                                      options.update_width(max(width, need)))
+            yield from console.render(
+                self._table(columns, widths), options.update_width(max(width, need))
+            )
         if self.caption is not None:
             yield _line(self.caption, "dim")
 

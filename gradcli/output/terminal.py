@@ -17,12 +17,50 @@ import os
 import sys
 
 ASCII = {
-    "∂": "d ", "∇": "grad ", "…": "...", "→": "->", "←": "<-", "↑": "^", "×": "x", "·": "*",
-    "−": "-", "—": "-", "–": "-", "²": "^2", "≤": "<=", "≥": ">=", "≈": "~", "±": "+/-",
-    "∝": "~", "√": "sqrt", "Σ": "sum", "σ": "sigma", "β": "beta", "ε": "eps", "μ": "mu",
-    "ᵢ": "_i", "├": "+", "└": "+", "┌": "+", "┐": "+", "┘": "+", "┬": "+", "┴": "+",
-    "┼": "+", "┤": "+", "│": "|", "─": "-", "━": "-", "▁": "_", "▂": "_", "▃": "-",
-    "▄": "-", "▅": "=", "▆": "=", "▇": "#", "█": "#",
+    "∂": "d ",
+    "∇": "grad ",
+    "…": "...",
+    "→": "->",
+    "←": "<-",
+    "↑": "^",
+    "×": "x",
+    "·": "*",
+    "−": "-",
+    "—": "-",
+    "–": "-",
+    "²": "^2",
+    "≤": "<=",
+    "≥": ">=",
+    "≈": "~",
+    "±": "+/-",
+    "∝": "~",
+    "√": "sqrt",
+    "Σ": "sum",
+    "σ": "sigma",
+    "β": "beta",
+    "ε": "eps",
+    "μ": "mu",
+    "ᵢ": "_i",
+    "├": "+",
+    "└": "+",
+    "┌": "+",
+    "┐": "+",
+    "┘": "+",
+    "┬": "+",
+    "┴": "+",
+    "┼": "+",
+    "┤": "+",
+    "│": "|",
+    "─": "-",
+    "━": "-",
+    "▁": "_",
+    "▂": "_",
+    "▃": "-",
+    "▄": "-",
+    "▅": "=",
+    "▆": "=",
+    "▇": "#",
+    "█": "#",
 }
 _TABLE = str.maketrans(ASCII)
 PROBE = "∂└━"  # what the Unicode rendering needs
@@ -77,8 +115,11 @@ def can_show(encoding: str | None) -> bool:
 def _c_locale() -> bool:
     """Python chose UTF-8 only because the locale is C or POSIX (PEP 540): the terminal
     behind such a locale shows ASCII. An explicit PYTHONUTF8 or PYTHONIOENCODING wins."""
-    if not sys.flags.utf8_mode or os.environ.get("PYTHONUTF8") or \
-            os.environ.get("PYTHONIOENCODING"):
+    if (
+        not sys.flags.utf8_mode
+        or os.environ.get("PYTHONUTF8")
+        or os.environ.get("PYTHONIOENCODING")
+    ):
         return False
     for variable in ("LC_ALL", "LC_CTYPE", "LANG"):
         value = os.environ.get(variable)
@@ -108,8 +149,13 @@ def ascii_text(text):
     if text.plain.isascii():
         return text
     cuts = sorted({i for span in text.spans for i in (span.start, span.end)})
-    result = Text(style=text.style, justify=text.justify, overflow=text.overflow,
-                  no_wrap=text.no_wrap, end=text.end)
+    result = Text(
+        style=text.style,
+        justify=text.justify,
+        overflow=text.overflow,
+        no_wrap=text.no_wrap,
+        end=text.end,
+    )
     for piece in text.divide(cuts):
         part = Text(to_ascii(piece.plain), style=piece.style)
         for span in piece.spans:

@@ -49,6 +49,7 @@ NEURON_TEXT = "sigmoid(w0*x0 + w1*x1 + w2)"
 
 # --- formulas as DAGs --------------------------------------------------------------------------
 
+
 @dataclass
 class Dag:
     """Value ids: the inputs first (0 … n-1), then one per op. An operand is a value id (int)
@@ -67,8 +68,7 @@ class Dag:
 def neuron_dag() -> Dag:
     """sigmoid(w0*x0 + w1*x1 + w2) at the lecture's point."""
     point = {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}
-    ops = [("mul", (0, 1)), ("mul", (2, 3)), ("add", (5, 6)), ("add", (7, 4)),
-           ("sigmoid", (8,))]
+    ops = [("mul", (0, 1)), ("mul", (2, 3)), ("add", (5, 6)), ("add", (7, 4)), ("sigmoid", (8,))]
     return Dag(list(point), ops, [False] * len(ops), point)
 
 
@@ -76,8 +76,15 @@ def default_inputs(n_ops: int) -> int:
     return min(20, max(2, round(math.sqrt(n_ops))))
 
 
-def random_dag(n_ops: int, n_inputs: int | None = None, seed: int = 2026, width: int = 16,
-               share: float = 0.3, name_rate: float = 0.2, for_descent: bool = False) -> Dag:
+def random_dag(
+    n_ops: int,
+    n_inputs: int | None = None,
+    seed: int = 2026,
+    width: int = 16,
+    share: float = 0.3,
+    name_rate: float = 0.2,
+    for_descent: bool = False,
+) -> Dag:
     """A random DAG of exactly `n_ops` operations (add, sub, mul, neg, exp, tanh, sin, cos,
     sigmoid, and + or * with a constant). Operands are mostly values not used yet, sometimes any
     earlier value (shared); about `width` values stay open at a time; the open ones left at
@@ -252,6 +259,7 @@ def formula_text(dag: Dag) -> str:
 
 # --- generated code: the floor and the references ------------------------------------------
 
+
 def floor_source(dag: Dag, name: str = "fb") -> str:
     """Straight-line Python for the DAG's forward and backward pass: `name(a0, a1, …)` returns
     (f, [df/da0, …]). Only generated identifiers and repr() of floats: no formula text. The
@@ -291,14 +299,16 @@ def floor_source(dag: Dag, name: str = "fb") -> str:
         elif op == "mul":
             local = [f"{g} * {x[1]}", f"{g} * {x[0]}"]
         else:
-            local = [{
-                "neg": f"-{g}",
-                "exp": f"{g} * {v}",
-                "tanh": f"{g} * (1.0 - {v} * {v})",
-                "sigmoid": f"{g} * ({v} * (1.0 - {v}))",
-                "sin": f"{g} * cos({x[0]})",
-                "cos": f"-{g} * sin({x[0]})",
-            }[op]]
+            local = [
+                {
+                    "neg": f"-{g}",
+                    "exp": f"{g} * {v}",
+                    "tanh": f"{g} * (1.0 - {v} * {v})",
+                    "sigmoid": f"{g} * ({v} * (1.0 - {v}))",
+                    "sin": f"{g} * cos({x[0]})",
+                    "cos": f"-{g} * sin({x[0]})",
+                }[op]
+            ]
         for a, expr in zip(args, local):
             if isinstance(a, float):
                 continue
@@ -344,7 +354,7 @@ def ref_source(dag: Dag) -> str:
 # Tasks: "oneshot" (value and gradient once, from generated code), "descent" (SGD steps on
 # generated code, bounded by a time budget), "huge" (one forward and backward pass over the
 # DAG's op list, interpreted: no code generation and no parsing).
-RUNNER = r'''
+RUNNER = r"""
 import json, math, sys, time
 job = json.loads(sys.stdin.read())
 lib, task, n = job["lib"], job["task"], len(job["point"])
@@ -530,10 +540,12 @@ try:
 except RecursionError:
     result = {"error": "RecursionError"}
 print(json.dumps(result))
-'''
+"""
 
-PROBE = ("import importlib.util, json; print(json.dumps([m for m in "
-         f"{list(REFS)!r} if importlib.util.find_spec(m) is not None]))")
+PROBE = (
+    "import importlib.util, json; print(json.dumps([m for m in "
+    f"{list(REFS)!r} if importlib.util.find_spec(m) is not None]))"
+)
 
 
 def available_refs(python: str) -> list[str]:
@@ -547,8 +559,13 @@ def available_refs(python: str) -> list[str]:
 def ref_run(python: str, job: dict, timeout: float = REF_BUDGET + 10) -> dict:
     """Run one job in the reference interpreter; {"error": …} if it fails or takes too long."""
     try:
-        done = subprocess.run([python, "-c", RUNNER], input=json.dumps(job), text=True,
-                              capture_output=True, timeout=timeout)
+        done = subprocess.run(
+            [python, "-c", RUNNER],
+            input=json.dumps(job),
+            text=True,
+            capture_output=True,
+            timeout=timeout,
+        )
     except subprocess.TimeoutExpired:
         return {"error": f"stopped after {timeout:.0f} s", "timeout": True}
     if done.returncode != 0:
@@ -571,6 +588,7 @@ def ref_job(dag: Dag, lib: str, task: str, **extra) -> dict:
 
 # --- measuring -----------------------------------------------------------------------------------
 
+
 def grad_command() -> str:
     return str(Path(sys.executable).with_name("grad"))
 
@@ -581,7 +599,7 @@ def grad_command() -> str:
 # MB while it builds formulas; forked from the launcher, the child's peak is its own.
 # Bytecode is cached as on any installed machine, even where PYTHONDONTWRITEBYTECODE is set:
 # compiling gradcli's modules at every start is not what a user's `grad` does.
-LAUNCHER = r'''
+LAUNCHER = r"""
 import json, os, subprocess, sys, tempfile, time
 env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100"}
 env.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -595,7 +613,7 @@ for line in sys.stdin:
         wall = time.perf_counter() - start
         proc.returncode = os.waitstatus_to_exitcode(status)
         print(json.dumps([wall, proc.returncode, out.tell(), usage.ru_maxrss]), flush=True)
-'''
+"""
 
 
 class Launcher:
@@ -606,8 +624,12 @@ class Launcher:
     @classmethod
     def run(cls, args: list[str]) -> tuple[float, int, int, int]:
         if cls._proc is None:
-            cls._proc = subprocess.Popen([sys.executable, "-c", LAUNCHER], text=True,
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            cls._proc = subprocess.Popen(
+                [sys.executable, "-c", LAUNCHER],
+                text=True,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
         cls._proc.stdin.write(json.dumps(args) + "\n")
         cls._proc.stdin.flush()
         wall, code, size, peak = json.loads(cls._proc.stdout.readline())
@@ -640,8 +662,9 @@ def median_of(fn, repeat: int) -> float:
 
 
 def relative_gap(a: list[float], b: list[float]) -> float:
-    return max((abs(x - y) / max(abs(x), abs(y), 1e-300) for x, y in zip(a, b) if x != y),
-               default=0.0)
+    return max(
+        (abs(x - y) / max(abs(x), abs(y), 1e-300) for x, y in zip(a, b) if x != y), default=0.0
+    )
 
 
 def ms(seconds: float) -> str:
@@ -687,35 +710,64 @@ def goal(ok: bool, text: str) -> str:
 
 # --- the four targets --------------------------------------------------------------------------
 
-def target_latency(table: Table, runs: int, refs: list[str], ref_python: str,
-                   ref_runs: int) -> float:
+
+def target_latency(
+    table: Table, runs: int, refs: list[str], ref_python: str, ref_runs: int
+) -> float:
     neuron = neuron_dag()
     bindings = [f"{k}={v:g}" for k, v in neuron.point.items()]
-    floor_program = ("from math import cos, exp, sin, tanh\n" + floor_source(neuron) + "print(fb(" +
-                     ", ".join(repr(neuron.point[n]) for n in neuron.inputs) + "))")
-    medians = interleaved({
-        "pass": [sys.executable, "-c", "pass"],
-        "eval": [grad_command(), "eval", NEURON_TEXT, *bindings],
-        "help": [grad_command(), "--help"],
-        "floor": [sys.executable, "-c", floor_program],
-    }, runs)
+    floor_program = (
+        "from math import cos, exp, sin, tanh\n"
+        + floor_source(neuron)
+        + "print(fb("
+        + ", ".join(repr(neuron.point[n]) for n in neuron.inputs)
+        + "))"
+    )
+    medians = interleaved(
+        {
+            "pass": [sys.executable, "-c", "pass"],
+            "eval": [grad_command(), "eval", NEURON_TEXT, *bindings],
+            "help": [grad_command(), "--help"],
+            "floor": [sys.executable, "-c", floor_program],
+        },
+        runs,
+    )
     base, one = medians["pass"], "1. one-shot"
     table.add(one, "python -c pass", f"process, {runs} runs", ms(base))
-    table.add(one, "sigmoid neuron", "grad eval (tree)", ms(medians["eval"]), "python -c pass",
-              ratio(medians["eval"], base),
-              goal(medians["eval"] <= 0.150 and medians["eval"] <= 10 * base, "≤150 ms, ≤10×"))
-    table.add(one, "", "grad --help", ms(medians["help"]), "python -c pass",
-              ratio(medians["help"], base),
-              goal(medians["help"] <= 0.150 and medians["help"] <= 10 * base, "≤150 ms, ≤10×"))
-    table.add(one, "sigmoid neuron", "floor (python -c code)", ms(medians["floor"]),
-              "python -c pass", ratio(medians["floor"], base))
+    table.add(
+        one,
+        "sigmoid neuron",
+        "grad eval (tree)",
+        ms(medians["eval"]),
+        "python -c pass",
+        ratio(medians["eval"], base),
+        goal(medians["eval"] <= 0.150 and medians["eval"] <= 10 * base, "≤150 ms, ≤10×"),
+    )
+    table.add(
+        one,
+        "",
+        "grad --help",
+        ms(medians["help"]),
+        "python -c pass",
+        ratio(medians["help"], base),
+        goal(medians["help"] <= 0.150 and medians["help"] <= 10 * base, "≤150 ms, ≤10×"),
+    )
+    table.add(
+        one,
+        "sigmoid neuron",
+        "floor (python -c code)",
+        ms(medians["floor"]),
+        "python -c pass",
+        ratio(medians["floor"], base),
+    )
     for lib in refs:
         job = json.dumps(ref_job(neuron, lib, "oneshot"))
         samples = []
         for _ in range(ref_runs):
             start = time.perf_counter()
-            done = subprocess.run([ref_python, "-c", RUNNER], input=job, text=True,
-                                  capture_output=True)
+            done = subprocess.run(
+                [ref_python, "-c", RUNNER], input=job, text=True, capture_output=True
+            )
             samples.append(time.perf_counter() - start)
             if done.returncode != 0:
                 break
@@ -724,22 +776,29 @@ def target_latency(table: Table, runs: int, refs: list[str], ref_python: str,
             continue
         seconds = statistics.median(samples)
         jit = " (jit)" if lib == "jax" else ""
-        table.add(one, "sigmoid neuron", f"{lib}{jit}, {ref_runs} runs", ms(seconds),
-                  f"grad eval {ms(medians['eval'])}", ratio(seconds, medians["eval"]))
+        table.add(
+            one,
+            "sigmoid neuron",
+            f"{lib}{jit}, {ref_runs} runs",
+            ms(seconds),
+            f"grad eval {ms(medians['eval'])}",
+            ratio(seconds, medians["eval"]),
+        )
     return base
 
 
-def target_descent(table: Table, steps: int, repeat: int, refs: list[str],
-                   ref_python: str) -> None:
+def target_descent(table: Table, steps: int, repeat: int, refs: list[str], ref_python: str) -> None:
     from gradcli.core.descend import DescendConfig, Descent, make_gradient_fn
     from gradcli.core.engine import Tape
     from gradcli.core.syntax import parse
 
     parse("x")  # the parser's tables, loaded once per process as `grad` does
     two = "2. descent"
-    for label, dag in (("neuron (5 ops)", neuron_dag()),
-                       ("10 ops", random_dag(10, seed=10, for_descent=True)),
-                       ("200 ops", random_dag(200, seed=1, for_descent=True))):
+    for label, dag in (
+        ("neuron (5 ops)", neuron_dag()),
+        ("10 ops", random_dag(10, seed=10, for_descent=True)),
+        ("200 ops", random_dag(200, seed=1, for_descent=True)),
+    ):
         text = formula_text(dag)
         params = tuple(dag.inputs)
         start = [dag.point[p] for p in params]
@@ -779,40 +838,76 @@ def target_descent(table: Table, steps: int, repeat: int, refs: list[str],
             floor_preps.append(t1 - t0)
             floor_loops.append(t2 - t1)
             floor_calls.append(median_of(lambda: [fb(*start) for _ in range(1000)], 1) / 1000)
-        f_prep, f_step, f_call = (statistics.median(x) for x in
-                                  (floor_preps, floor_loops, floor_calls))
+        f_prep, f_step, f_call = (
+            statistics.median(x) for x in (floor_preps, floor_loops, floor_calls)
+        )
         f_step /= steps
         f_value, f_grads = fb(*start)
         gap = relative_gap([value, *grads], [f_value, *f_grads])
         total, f_total = prep + per_step * steps, f_prep + f_step * steps
 
         prep_goal = goal(prep <= 0.050, "≤50 ms") if label == "200 ops" else ""
-        table.add(two, label, "gradcli preparation", ms(prep), "floor codegen+compile",
-                  ratio(prep, f_prep), prep_goal)
-        table.add(two, label, "gradcli fwd+bwd per call", ms(per_call), "floor per call",
-                  ratio(per_call, f_call))
-        table.add(two, label, "gradcli per step", ms(per_step), "floor per step",
-                  ratio(per_step, f_step), goal(per_step <= 1.5 * f_step, "≤1.5×"))
-        table.add(two, label, f"gradcli {steps:,} steps+prep", ms(total),
-                  f"floor {ms(f_total)}", ratio(total, f_total),
-                  f"floor = gradcli to {gap:.0e}" if gap > 1e-12 else "same gradient")
+        table.add(
+            two,
+            label,
+            "gradcli preparation",
+            ms(prep),
+            "floor codegen+compile",
+            ratio(prep, f_prep),
+            prep_goal,
+        )
+        table.add(
+            two,
+            label,
+            "gradcli fwd+bwd per call",
+            ms(per_call),
+            "floor per call",
+            ratio(per_call, f_call),
+        )
+        table.add(
+            two,
+            label,
+            "gradcli per step",
+            ms(per_step),
+            "floor per step",
+            ratio(per_step, f_step),
+            goal(per_step <= 1.5 * f_step, "≤1.5×"),
+        )
+        table.add(
+            two,
+            label,
+            f"gradcli {steps:,} steps+prep",
+            ms(total),
+            f"floor {ms(f_total)}",
+            ratio(total, f_total),
+            f"floor = gradcli to {gap:.0e}" if gap > 1e-12 else "same gradient",
+        )
         for lib in refs:
-            answer = ref_run(ref_python, ref_job(dag, lib, "descent", steps=steps, lr=LR,
-                                                  budget=min(2.0, REF_BUDGET)))
+            answer = ref_run(
+                ref_python,
+                ref_job(dag, lib, "descent", steps=steps, lr=LR, budget=min(2.0, REF_BUDGET)),
+            )
             if "error" in answer:
                 table.add(two, label, lib, answer["error"])
                 continue
             ref_total = answer["prep"] + answer["per_step"] * steps
             estimated = "" if answer["steps"] >= steps else f" (est. from {answer['steps']:,})"
             ref_gap = relative_gap([value, *grads], [answer["value"], *answer["grad"]])
-            table.add(two, label, f"{lib} {steps:,} steps+prep{estimated}", ms(ref_total),
-                      f"gradcli {ms(total)}", ratio(ref_total, total),
-                      f"per step {ms(answer['per_step'])}, prep {ms(answer['prep'])}"
-                      + (f"; gradient differs by {ref_gap:.0e}" if ref_gap > 1e-9 else ""))
+            table.add(
+                two,
+                label,
+                f"{lib} {steps:,} steps+prep{estimated}",
+                ms(ref_total),
+                f"gradcli {ms(total)}",
+                ratio(ref_total, total),
+                f"per step {ms(answer['per_step'])}, prep {ms(answer['prep'])}"
+                + (f"; gradient differs by {ref_gap:.0e}" if ref_gap > 1e-9 else ""),
+            )
 
 
-def target_huge(table: Table, sizes: list[int], repeat: int, refs: list[str],
-                ref_python: str) -> dict[str, tuple[Path, Dag]]:
+def target_huge(
+    table: Table, sizes: list[int], repeat: int, refs: list[str], ref_python: str
+) -> dict[str, tuple[Path, Dag]]:
     import bench_eval  # the in-process per-stage timings, shared with bench_eval.py
 
     from gradcli.core.engine import Tape
@@ -823,8 +918,10 @@ def target_huge(table: Table, sizes: list[int], repeat: int, refs: list[str],
     largest: dict[str, tuple[Path, Dag]] = {}
     timed_out: dict[str, str] = {}  # a reference that ran out of time is not tried again
     folder = Path(tempfile.mkdtemp(prefix="gradcli-bench-"))
-    for shape, make in (("random DAG", lambda n: random_dag(n, seed=n)),
-                        ("chain", lambda n: chain_dag(n, seed=n))):
+    for shape, make in (
+        ("random DAG", lambda n: random_dag(n, seed=n)),
+        ("chain", lambda n: chain_dag(n, seed=n)),
+    ):
         previous = None
         skipped: dict[str, str] = {}
         for n in sizes:
@@ -843,18 +940,39 @@ def target_huge(table: Table, sizes: list[int], repeat: int, refs: list[str],
             peak = max(r[3] for r in runs) / 1024
             workload = f"{shape} {n:,} ops, {len(text) / 1e3:,.0f} kB"
             bar = goal(seconds <= 2.0, "≤2 s") if n >= 100_000 else ""
-            table.add(three, workload, "grad eval --json", ms(seconds),
-                      f"{ms(previous[1])} at {previous[0]:,}" if previous else "",
-                      f"{seconds / previous[1]:.1f}× per 10×" if previous else "",
-                      (bar + "; " if bar else "") + goal(
-                          previous is None or seconds / previous[1] <= 11, "growth ≤11×")
-                      if previous else bar)
-            table.add(three, workload, "peak memory (RSS)", f"{peak:.0f} MB", "", "",
-                      goal(peak <= 200, "≤200 MB"))
+            table.add(
+                three,
+                workload,
+                "grad eval --json",
+                ms(seconds),
+                f"{ms(previous[1])} at {previous[0]:,}" if previous else "",
+                f"{seconds / previous[1]:.1f}× per 10×" if previous else "",
+                (bar + "; " if bar else "")
+                + goal(previous is None or seconds / previous[1] <= 11, "growth ≤11×")
+                if previous
+                else bar,
+            )
+            table.add(
+                three,
+                workload,
+                "peak memory (RSS)",
+                f"{peak:.0f} MB",
+                "",
+                "",
+                goal(peak <= 200, "≤200 MB"),
+            )
             stages = bench_eval.bench(text, dag.point, repeat)
-            table.add(three, workload, "parse/tape/fwd/bwd/json", " / ".join(
-                f"{stages[s] * 1e3:.3g}" if stages[s] < 1 else f"{stages[s] * 1e3:.0f}" for s in ("parse", "tape", "forward", "backward",
-                                                   "json")) + " ms", "in-process")
+            table.add(
+                three,
+                workload,
+                "parse/tape/fwd/bwd/json",
+                " / ".join(
+                    f"{stages[s] * 1e3:.3g}" if stages[s] < 1 else f"{stages[s] * 1e3:.0f}"
+                    for s in ("parse", "tape", "forward", "backward", "json")
+                )
+                + " ms",
+                "in-process",
+            )
             previous = (n, seconds)
             tape = Tape(parse(text))
             evaluation = tape.evaluate(dag.point)
@@ -877,9 +995,15 @@ def target_huge(table: Table, sizes: list[int], repeat: int, refs: list[str],
                 took = answer["seconds"]
                 gap = relative_gap(mine, [answer["value"], *answer["grad"]])
                 eager = " (eager)" if lib == "jax" else ""
-                table.add(three, workload, f"{lib}{eager} fwd+bwd once", ms(took),
-                          f"gradcli fwd+bwd {ms(mine_fb)}", ratio(took, mine_fb),
-                          f"gradient differs by {gap:.0e}" if gap > 1e-9 else "")
+                table.add(
+                    three,
+                    workload,
+                    f"{lib}{eager} fwd+bwd once",
+                    ms(took),
+                    f"gradcli fwd+bwd {ms(mine_fb)}",
+                    ratio(took, mine_fb),
+                    f"gradient differs by {gap:.0e}" if gap > 1e-9 else "",
+                )
                 if took * 10 > REF_BUDGET:
                     skipped[lib] = f"skipped (est. {took * 10:.0f} s > {REF_BUDGET:.0f} s)"
     return largest
@@ -889,46 +1013,85 @@ def target_tree(table: Table, largest: dict[str, tuple[Path, Dag]], repeat: int)
     four = "4. tree"
     for shape, (path, dag) in largest.items():
         bindings = [f"{k}={v!r}" for k, v in dag.point.items()]
-        runs = [run_measured([grad_command(), "eval", "-f", str(path), *bindings])
-                for _ in range(repeat)]
+        runs = [
+            run_measured([grad_command(), "eval", "-f", str(path), *bindings])
+            for _ in range(repeat)
+        ]
         seconds = statistics.median(r[0] for r in runs)
         size = runs[0][2]
-        table.add(four, f"{shape} {len(dag.ops):,} ops", "grad eval (tree)", ms(seconds),
-                  f"{size:,} bytes out", "",
-                  goal(seconds <= 2.0 and size <= 100_000, "≤2 s, ≤100 kB"))
+        table.add(
+            four,
+            f"{shape} {len(dag.ops):,} ops",
+            "grad eval (tree)",
+            ms(seconds),
+            f"{size:,} bytes out",
+            "",
+            goal(seconds <= 2.0 and size <= 100_000, "≤2 s, ≤100 kB"),
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="small sizes and few repeats: a smoke run of a minute")
-    parser.add_argument("--ref-python", metavar="PATH", default=sys.executable,
-                        help="interpreter where micrograd, torch, jax and sympy may be "
-                             "installed (default: this one)")
-    parser.add_argument("--refs", default=",".join(REFS),
-                        help="references to run when available (comma-separated; '' for none)")
+    parser.add_argument(
+        "--quick", action="store_true", help="small sizes and few repeats: a smoke run of a minute"
+    )
+    parser.add_argument(
+        "--ref-python",
+        metavar="PATH",
+        default=sys.executable,
+        help="interpreter where micrograd, torch, jax and sympy may be "
+        "installed (default: this one)",
+    )
+    parser.add_argument(
+        "--refs",
+        default=",".join(REFS),
+        help="references to run when available (comma-separated; '' for none)",
+    )
     options = parser.parse_args()
     quick = options.quick
     wanted = [r for r in options.refs.split(",") if r]
     found = available_refs(options.ref_python) if wanted else []
     refs = [r for r in wanted if r in found]
-    print(f"Python {sys.version.split()[0]} ({sys.executable}); {os.cpu_count()} cores; "
-          f"references in {options.ref_python}: {', '.join(refs) or 'none'}"
-          + (f" (not installed: {', '.join(r for r in wanted if r not in refs)})"
-             if len(refs) < len(wanted) else ""), flush=True)
+    print(
+        f"Python {sys.version.split()[0]} ({sys.executable}); {os.cpu_count()} cores; "
+        f"references in {options.ref_python}: {', '.join(refs) or 'none'}"
+        + (
+            f" (not installed: {', '.join(r for r in wanted if r not in refs)})"
+            if len(refs) < len(wanted)
+            else ""
+        ),
+        flush=True,
+    )
     table = Table()
     Launcher.run([sys.executable, "-c", "pass"])  # start it while this process is small
-    target_latency(table, runs=5 if quick else 15, refs=refs, ref_python=options.ref_python,
-                   ref_runs=1 if quick else 3)
-    target_descent(table, steps=1_000 if quick else STEPS, repeat=1 if quick else 3,
-                   refs=refs, ref_python=options.ref_python)
-    largest = target_huge(table, sizes=[1_000, 10_000] if quick else [1_000, 10_000, 100_000],
-                          repeat=1 if quick else 3, refs=refs, ref_python=options.ref_python)
+    target_latency(
+        table,
+        runs=5 if quick else 15,
+        refs=refs,
+        ref_python=options.ref_python,
+        ref_runs=1 if quick else 3,
+    )
+    target_descent(
+        table,
+        steps=1_000 if quick else STEPS,
+        repeat=1 if quick else 3,
+        refs=refs,
+        ref_python=options.ref_python,
+    )
+    largest = target_huge(
+        table,
+        sizes=[1_000, 10_000] if quick else [1_000, 10_000, 100_000],
+        repeat=1 if quick else 3,
+        refs=refs,
+        ref_python=options.ref_python,
+    )
     target_tree(table, largest, repeat=1 if quick else 3)
     print()
     table.print()
-    print("ratio = median / against (for a reference: its time over gradcli's). Floor: "
-          "straight-line forward+backward Python generated from the same DAG.")
+    print(
+        "ratio = median / against (for a reference: its time over gradcli's). Floor: "
+        "straight-line forward+backward Python generated from the same DAG."
+    )
 
 
 if __name__ == "__main__":

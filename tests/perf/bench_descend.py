@@ -23,8 +23,11 @@ from gradcli.core.graph import CONST, INPUT
 from gradcli.core.syntax import parse
 
 STEPS = 10_000
-NEURON = ("sigmoid(w0*x0 + w1*x1 + w2)",
-          {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0}, ("w0", "w1", "w2"))
+NEURON = (
+    "sigmoid(w0*x0 + w1*x1 + w2)",
+    {"w0": 2.0, "x0": -1.0, "w1": -3.0, "x1": -2.0, "w2": -3.0},
+    ("w0", "w1", "w2"),
+)
 NEURON_GATES = ("1/(1 + exp(-(w0*x0 + w1*x1 + w2)))", NEURON[1], NEURON[2])
 
 
@@ -71,19 +74,34 @@ def bench(name: str, formula: str, point: dict, params, lr: float = 1e-3) -> Non
         for _ in range(STEPS + 1):
             gradient(xs)
         best_fn = min(best_fn, time.perf_counter() - start)
-    print(f"{name:<28} {n_ops:>5} ops  {len(params):>3} params  "
-          f"{STEPS / best_loop:>10,.0f} steps/s  ({best_loop * 1e3:7.1f} ms for {STEPS:,}; "
-          f"a gradient call alone {best_fn / best_loop:4.0%} of a step)")
+    print(
+        f"{name:<28} {n_ops:>5} ops  {len(params):>3} params  "
+        f"{STEPS / best_loop:>10,.0f} steps/s  ({best_loop * 1e3:7.1f} ms for {STEPS:,}; "
+        f"a gradient call alone {best_fn / best_loop:4.0%} of a step)"
+    )
 
 
 def bench_command(formula: str, point: dict, params) -> None:
     grad = Path(sys.executable).with_name("grad")
-    args = [str(grad), "descend", formula, *(f"{k}={v}" for k, v in point.items()),
-            "--wrt", ",".join(params), "--lr", "0.001", "--steps", str(STEPS), "--json"]
+    args = [
+        str(grad),
+        "descend",
+        formula,
+        *(f"{k}={v}" for k, v in point.items()),
+        "--wrt",
+        ",".join(params),
+        "--lr",
+        "0.001",
+        "--steps",
+        str(STEPS),
+        "--json",
+    ]
     start = time.perf_counter()
     subprocess.run(args, check=True, capture_output=True)
-    print(f"{'installed grad --json':<28} {time.perf_counter() - start:.2f} s wall for "
-          f"{STEPS:,} steps (start-up, the run and a JSON trace of {STEPS + 1:,} steps)")
+    print(
+        f"{'installed grad --json':<28} {time.perf_counter() - start:.2f} s wall for "
+        f"{STEPS:,} steps (start-up, the run and a JSON trace of {STEPS + 1:,} steps)"
+    )
 
 
 def main() -> None:

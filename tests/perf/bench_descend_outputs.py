@@ -36,8 +36,9 @@ def measure(args: list[str], cwd: str) -> tuple[float, float]:
     """(seconds, peak MB) of one run, output to /dev/null."""
     start = time.perf_counter()
     with open(os.devnull, "wb") as null:
-        process = subprocess.Popen([GRAD, "descend", *FORMULA, *args], stdout=null,
-                                   stderr=subprocess.PIPE, cwd=cwd)
+        process = subprocess.Popen(
+            [GRAD, "descend", *FORMULA, *args], stdout=null, stderr=subprocess.PIPE, cwd=cwd
+        )
         _, status, usage = os.wait4(process.pid, 0)
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
@@ -53,9 +54,24 @@ def best(args: list[str], cwd: str, runs: int = 3) -> tuple[float, float]:
 
 def interrupt_latency(cwd: str) -> float:
     """Seconds from SIGINT (sent mid-run, after the first chunk of the trace) to exit."""
-    process = subprocess.Popen([GRAD, "descend", *FORMULA, "--steps", "100000000", "--json",
-                                "--csv", "t.csv", "--plot", "t.png"], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, cwd=cwd, bufsize=0)
+    process = subprocess.Popen(
+        [
+            GRAD,
+            "descend",
+            *FORMULA,
+            "--steps",
+            "100000000",
+            "--json",
+            "--csv",
+            "t.csv",
+            "--plot",
+            "t.png",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        cwd=cwd,
+        bufsize=0,
+    )
     seen = b""
     while len(seen) < 1_000_000:
         seen += os.read(process.stdout.fileno(), 1 << 16)
@@ -71,19 +87,26 @@ def main() -> None:
     if "--ops" in args:
         at = args.index("--ops")
         FORMULA = wide_formula(int(args[at + 1]))
-        del args[at:at + 2]
+        del args[at : at + 2]
     steps = args[0] if args else "1000000"
     with tempfile.TemporaryDirectory() as cwd:
-        print(f"grad descend {FORMULA[0][:40]!r}, {int(steps):,} steps; "
-              "best of 3 (time), largest peak RSS")
+        print(
+            f"grad descend {FORMULA[0][:40]!r}, {int(steps):,} steps; "
+            "best of 3 (time), largest peak RSS"
+        )
         plain = best(["--steps", steps], cwd)
-        rows = [("no outputs", plain),
-                ("--json", best(["--steps", steps, "--json"], cwd)),
-                ("--json --every 100", best(["--steps", steps, "--json", "--every", "100"],
-                                            cwd)),
-                ("--csv FILE", best(["--steps", steps, "--csv", "t.csv"], cwd)),
-                ("--json --csv --plot", best(["--steps", steps, "--json", "--csv", "t.csv",
-                                              "--plot", "t.png"], cwd, runs=1))]
+        rows = [
+            ("no outputs", plain),
+            ("--json", best(["--steps", steps, "--json"], cwd)),
+            ("--json --every 100", best(["--steps", steps, "--json", "--every", "100"], cwd)),
+            ("--csv FILE", best(["--steps", steps, "--csv", "t.csv"], cwd)),
+            (
+                "--json --csv --plot",
+                best(
+                    ["--steps", steps, "--json", "--csv", "t.csv", "--plot", "t.png"], cwd, runs=1
+                ),
+            ),
+        ]
         for name, (seconds, mb) in rows:
             print(f"  {name:<22} {seconds:7.2f} s  {seconds / plain[0]:5.2f}x  {mb:7.1f} MB")
         print(f"  Ctrl-C to exit (--json --csv --plot): {interrupt_latency(cwd):.2f} s")

@@ -45,22 +45,32 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"{'shape':<8}{'ops':>8}{'nodes':>9}{'seconds':>10}{'program chars':>15}"
-          f"{'time ×':>8}{'size ×':>8}")
+    print(
+        f"{'shape':<8}{'ops':>8}{'nodes':>9}{'seconds':>10}{'program chars':>15}"
+        f"{'time ×':>8}{'size ×':>8}"
+    )
     for shape, make in (("random", random_dag), ("chain", chain_dag)):
         previous = None
         for size in sizes:
             seconds, nodes, chars = measure(formula_text(make(size)), args.repeat)
-            growth = ("", "") if previous is None else (
-                f"{seconds / previous[0]:.1f}", f"{chars / previous[1]:.1f}")
-            print(f"{shape:<8}{size:>8}{nodes:>9}{seconds:>10.3f}{chars:>15}"
-                  f"{growth[0]:>8}{growth[1]:>8}")
+            growth = (
+                ("", "")
+                if previous is None
+                else (f"{seconds / previous[0]:.1f}", f"{chars / previous[1]:.1f}")
+            )
+            print(
+                f"{shape:<8}{size:>8}{nodes:>9}{seconds:>10.3f}{chars:>15}"
+                f"{growth[0]:>8}{growth[1]:>8}"
+            )
             previous = (seconds, chars)
     grad = grad_command()
-    times = interleaved({"diff": [grad, "diff", NEURON, *POINT],
-                         "eval": [grad, "eval", NEURON, *POINT]}, args.runs)
-    print(f"neuron as a process (median of {args.runs}): grad diff {times['diff'] * 1000:.0f} ms,"
-          f" grad eval {times['eval'] * 1000:.0f} ms, ratio {times['diff'] / times['eval']:.2f}")
+    times = interleaved(
+        {"diff": [grad, "diff", NEURON, *POINT], "eval": [grad, "eval", NEURON, *POINT]}, args.runs
+    )
+    print(
+        f"neuron as a process (median of {args.runs}): grad diff {times['diff'] * 1000:.0f} ms,"
+        f" grad eval {times['eval'] * 1000:.0f} ms, ratio {times['diff'] / times['eval']:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -41,15 +41,17 @@ def run_dot(text: str, timeout: float) -> tuple[str, float, float]:
     before = os.times()
     start = time.perf_counter()
     try:
-        done = subprocess.run(["dot", "-Tsvg"], input=text.encode(), capture_output=True,
-                              timeout=timeout)
+        done = subprocess.run(
+            ["dot", "-Tsvg"], input=text.encode(), capture_output=True, timeout=timeout
+        )
         outcome = "ok" if done.returncode == 0 else f"exit {done.returncode}"
     except subprocess.TimeoutExpired:
         outcome = f"> {timeout:g} s"
     wall = time.perf_counter() - start
     after = os.times()
-    cpu = (after.children_user - before.children_user) + \
-        (after.children_system - before.children_system)
+    cpu = (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
     return outcome, wall, cpu
 
 
@@ -71,8 +73,10 @@ def main() -> None:
                 styles.insert(0, ("lecture", dot._lecture_dot))
             for style, make in styles:
                 outcome, wall, cpu = run_dot(make(ev), args.timeout)
-                print(f"{shape:7} {len(graph.ops):6} {style:8} {outcome:>9} {wall:7.2f}s "
-                      f"{cpu:7.2f}s", flush=True)
+                print(
+                    f"{shape:7} {len(graph.ops):6} {style:8} {outcome:>9} {wall:7.2f}s {cpu:7.2f}s",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

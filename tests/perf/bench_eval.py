@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from gradcli.output import jsonout
 from gradcli.core.engine import Tape
 from gradcli.core.syntax import parse
+from gradcli.output import jsonout
 
 
 def random_sum(ops: int, rng: random.Random) -> tuple[str, dict]:
@@ -37,8 +37,9 @@ def random_sum(ops: int, rng: random.Random) -> tuple[str, dict]:
 def deep_chain(ops: int, rng: random.Random) -> tuple[str, dict]:
     """A nesting `ops/2` deep: ((((x + 1) * 0.5 ...)."""
     depth = ops // 2
-    return "(" * depth + "x" + "".join(f" + 1) * {rng.choice([0.5, 1.0, 2.0])}"
-                                       for _ in range(depth)), {"x": 0.1}
+    return "(" * depth + "x" + "".join(
+        f" + 1) * {rng.choice([0.5, 1.0, 2.0])}" for _ in range(depth)
+    ), {"x": 0.1}
 
 
 def time_it(fn, repeat: int) -> float:
@@ -91,8 +92,10 @@ def main() -> None:
     stages = ["parse", "tape", "forward", "backward", "json", "grad eval --json"]
     print(f"{'shape':6} {'ops':>7} {'nodes':>7} " + " ".join(f"{s:>16}" for s in stages))
     for shape, ops, result in rows:
-        print(f"{shape:6} {ops:>7} {result['nodes']:>7} "
-              + " ".join(f"{result[s]:>15.4f}s" for s in stages))
+        print(
+            f"{shape:6} {ops:>7} {result['nodes']:>7} "
+            + " ".join(f"{result[s]:>15.4f}s" for s in stages)
+        )
     print("\ngrowth per 10x operations (linear = 10):")
     for shape in ("wide", "deep"):
         series = [r for r in rows if r[0] == shape]

@@ -59,12 +59,21 @@ def main() -> None:
                 os.fsync(out.fileno())
 
         rows = [
-            ("write whole", median_time(plain_write, args.repeat),
-             median_time(lambda: files.write_bytes(target, data), args.repeat)),
-            ("write per line", median_time(plain_streamed, args.repeat),
-             median_time(streamed, args.repeat)),
-            ("read", median_time(lambda: target.read_text(encoding="utf-8"), args.repeat),
-             median_time(lambda: files.read_text(target), args.repeat)),
+            (
+                "write whole",
+                median_time(plain_write, args.repeat),
+                median_time(lambda: files.write_bytes(target, data), args.repeat),
+            ),
+            (
+                "write per line",
+                median_time(plain_streamed, args.repeat),
+                median_time(streamed, args.repeat),
+            ),
+            (
+                "read",
+                median_time(lambda: target.read_text(encoding="utf-8"), args.repeat),
+                median_time(lambda: files.read_text(target), args.repeat),
+            ),
         ]
     print(f"{args.mib} MiB, median of {args.repeat}")
     print(f"{'':16}{'plain (s)':>12}{'files (s)':>12}{'ratio':>8}")

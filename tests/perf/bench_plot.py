@@ -14,11 +14,11 @@ import io
 import statistics
 import time
 
-from gradcli.output import jsonout
 from gradcli.core.engine import Tape
-from gradcli.output.render_plot import Plot
 from gradcli.core.sample import axis, sample
 from gradcli.core.syntax import parse
+from gradcli.output import jsonout
+from gradcli.output.render_plot import Plot
 from gradcli.output.terminal import console_class
 
 NEURON = "1/(1 + exp(-(w0*x0 + w1*x1 + w2)))"
@@ -47,8 +47,14 @@ def main() -> None:
                 tape.evaluate({**FIXED, "w0": w0, "w1": w1})
 
     samples = sample(tape, grid[200], FIXED)
-    console = console_class()(file=io.StringIO(), width=120, force_terminal=True,
-                              color_system="truecolor", markup=False, emoji=False)
+    console = console_class()(
+        file=io.StringIO(),
+        width=120,
+        force_terminal=True,
+        color_system="truecolor",
+        markup=False,
+        emoji=False,
+    )
     t = {
         "sample 50x50": median(lambda: sample(tape, grid[50], FIXED), args.repeat),
         "sample 200x200": median(lambda: sample(tape, grid[200], FIXED), args.repeat),
@@ -58,11 +64,10 @@ def main() -> None:
     }
     for name, seconds in t.items():
         print(f"{name:18} {seconds:9.4f} s")
-    per_point = t["sample 200x200"] / 200 ** 2
+    per_point = t["sample 200x200"] / 200**2
     print(f"per point (compiled): {per_point * 1e6:.2f} µs")
     print(f"tape / compiled (200x200): {t['tape 200x200'] / t['sample 200x200']:.1f}x")
-    print(f"growth 50x50 -> 200x200 (16x points): "
-          f"{t['sample 200x200'] / t['sample 50x50']:.1f}x")
+    print(f"growth 50x50 -> 200x200 (16x points): {t['sample 200x200'] / t['sample 50x50']:.1f}x")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ import json
 import os
 import subprocess
 import sys
-import time
 
 CHILD = r"""
 import json, resource, sys, tempfile, threading, time
@@ -61,9 +60,14 @@ def measure(kb: float, tree: str | None = None, timeout: float = 120) -> dict:
     if tree:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [tree, env.get("PYTHONPATH")]))
     try:
-        done = subprocess.run([sys.executable, "-c", CHILD, str(int(kb * 1000))],
-                              capture_output=True, text=True, timeout=timeout, env=env,
-                              cwd=tree or None)
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD, str(int(kb * 1000))],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+            cwd=tree or None,
+        )
     except subprocess.TimeoutExpired:
         return {"kb": kb, "seconds": float("inf"), "mb": float("nan"), "note": "timed out"}
     if done.returncode:
@@ -77,8 +81,10 @@ def main() -> None:
     if args[:1] == ["--before"]:
         before, args = args[1], args[2:]
     sizes = [float(a) for a in args] or [20, 200]
-    print(f"{'KB':>6} {'seconds':>9} {'MB beyond start':>16}"
-          + (f" {'before s':>9} {'before MB':>10} {'time ratio':>11}" if before else ""))
+    print(
+        f"{'KB':>6} {'seconds':>9} {'MB beyond start':>16}"
+        + (f" {'before s':>9} {'before MB':>10} {'time ratio':>11}" if before else "")
+    )
     for kb in sizes:
         row = measure(kb)
         line = f"{row['kb']:>6g} {row['seconds']:>9.2f} {row['mb']:>16.1f}"

@@ -14,9 +14,9 @@ import random
 import statistics
 import time
 
-from gradcli.output import render
 from gradcli.core.engine import Tape
 from gradcli.core.syntax import parse
+from gradcli.output import render
 from gradcli.output.terminal import console_class
 
 
@@ -31,8 +31,14 @@ def deep(ops: int, rng: random.Random) -> tuple[str, dict]:
 
 
 def draw(ev, names, width: int) -> None:
-    console = console_class()(file=io.StringIO(), width=width, force_terminal=True,
-                              color_system=None, markup=False, emoji=False)
+    console = console_class()(
+        file=io.StringIO(),
+        width=width,
+        force_terminal=True,
+        color_system=None,
+        markup=False,
+        emoji=False,
+    )
     console.print(render.evaluation_view(ev, names, 6))
 
 
