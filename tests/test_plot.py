@@ -3,6 +3,7 @@
 
 import io
 import struct
+from pathlib import Path
 
 import pytest
 from conftest import strict_json
@@ -274,6 +275,11 @@ def test_png_over_two_inputs_has_the_expected_size(grad, tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert png_size((tmp_path / "bowl.png").read_bytes()) == (700, 600)
+    # the README shows this picture, kept beside the tests
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    assert "(tests/data/plot-bowl.png)" in readme
+    shown = Path(__file__).resolve().parent / "data" / "plot-bowl.png"
+    assert png_size(shown.read_bytes()) == (700, 600)
 
 
 def test_svg_over_two_inputs_labels_both_axes_and_the_arrows(grad, tmp_path):
