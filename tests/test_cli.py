@@ -161,6 +161,16 @@ def test_help_version_ops(grad):
     assert "--install-completion" in top.stdout
 
 
+def test_version_is_the_installed_one(grad):
+    """`grad --version` reads gradcli.__version__ (fast); it must be what pip installed, and
+    said the same way when the flag comes with other words (answered by typer then)."""
+    from importlib.metadata import version
+
+    expected = f"grad {version('gradcli')}\n"
+    assert grad("--version").stdout == expected
+    assert grad("--version", "ops").stdout == expected
+
+
 def test_a_mistyped_command_gets_one_suggestion(grad):
     result = grad("evl", "x", "x=1")
     assert result.returncode == 2

@@ -63,9 +63,9 @@ def user_errors():
 
 def _version(value: bool) -> None:
     if value:
-        from importlib.metadata import version
+        from .. import __version__
 
-        typer.echo(f"grad {version('gradcli')}")
+        typer.echo(f"grad {__version__}")
         raise typer.Exit()
 
 

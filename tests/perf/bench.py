@@ -1,6 +1,6 @@
 """The performance targets of gradcli in one run: one table of medians and ratios.
 
-    .venv/bin/python tests/perf/bench.py [--quick] [--ref-python PATH] [--refs LIST]
+    .venv/bin/python tests/perf/bench.py [--quick] [--latency-only] [--ref-python PATH] [--refs LIST]
 
 1. one-shot latency: the whole `grad eval` process for the sigmoid neuron, and `grad --help`,
    against `python -c pass` measured in the same run;
@@ -726,14 +726,34 @@ def target_latency(
     medians = interleaved(
         {
             "pass": [sys.executable, "-c", "pass"],
+            "pass -S": [sys.executable, "-S", "-c", "pass"],
             "eval": [grad_command(), "eval", NEURON_TEXT, *bindings],
+            "eval --json": [grad_command(), "eval", NEURON_TEXT, *bindings, "--json"],
+            "version": [grad_command(), "--version"],
             "help": [grad_command(), "--help"],
             "floor": [sys.executable, "-c", floor_program],
         },
         runs,
     )
     base, one = medians["pass"], "1. one-shot"
+    bare = medians["pass -S"]  # the interpreter alone: issue 16's targets are ratios to it
     table.add(one, "python -c pass", f"process, {runs} runs", ms(base))
+    table.add(one, "python -S -c pass", f"process, {runs} runs", ms(bare))
+    for name, label, most in (
+        ("eval", "grad eval (tree)", 6),
+        ("eval --json", "grad eval --json", 4),
+        ("version", "grad --version", 4),
+        ("help", "grad --help", 4),
+    ):
+        table.add(
+            one,
+            "sigmoid neuron" if name.startswith("eval") else "",
+            label,
+            ms(medians[name]),
+            "python -S -c pass",
+            ratio(medians[name], bare),
+            goal(medians[name] <= most * bare, f"≤{most}×"),
+        )
     table.add(
         one,
         "sigmoid neuron",
@@ -1047,6 +1067,9 @@ def main() -> None:
         default=",".join(REFS),
         help="references to run when available (comma-separated; '' for none)",
     )
+    parser.add_argument(
+        "--latency-only", action="store_true", help="only section 1, the one-shot latency"
+    )
     options = parser.parse_args()
     quick = options.quick
     wanted = [r for r in options.refs.split(",") if r]
@@ -1071,6 +1094,9 @@ def main() -> None:
         ref_python=options.ref_python,
         ref_runs=1 if quick else 3,
     )
+    if options.latency_only:
+        table.print()
+        return
     target_descent(
         table,
         steps=1_000 if quick else STEPS,
