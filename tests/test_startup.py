@@ -47,3 +47,22 @@ def test_version_loads_no_command_line_framework():
     assert done.returncode == 0 and done.stdout.startswith("grad "), done.stderr
     assert not packages & {"typer", "click", "rich", "prompt_toolkit", "lark"}
     assert "importlib.metadata" not in modules  # scans every installed distribution
+
+
+def test_help_lists_the_commands_as_the_whole_command_tree_does():
+    """`grad --help` is built from the commands' names and help alone: the same text."""
+    import click
+    import typer
+
+    from gradcli.cli.app import _app_for, app
+
+    def help_text(typer_app) -> str:
+        command = typer.main.get_command(typer_app)
+        with click.Context(command, info_name="grad", terminal_width=100) as ctx:
+            return command.get_help(ctx)
+
+    listing = _app_for(["--help"])
+    assert listing is not app and _app_for(["-h"]) is not app
+    full = help_text(app)
+    assert "eval " in full and "Evaluate a formula" in full
+    assert help_text(listing) == full

@@ -113,8 +113,6 @@ def read_source(expression: str | None, file: Path | None) -> str:
 
 def parse_bindings(words: list[str]) -> dict[str, float]:
     """NAME=NUMBER words as a dict; warns about a number that underflows to 0."""
-    from decimal import Decimal, InvalidOperation
-
     from ..core.engine import parse_binding
 
     given = {}
@@ -122,6 +120,8 @@ def parse_bindings(words: list[str]) -> dict[str, float]:
         word = word.removeprefix(" ")  # the space _protect_leading_minus put before a '-'
         name, value = parse_binding(word)
         if value == 0.0:
+            from decimal import Decimal, InvalidOperation  # only here: ~1 ms to import
+
             try:
                 written = Decimal(word.partition("=")[2].strip())
             except InvalidOperation:
@@ -992,6 +992,11 @@ def _unknown_option(command: str, word: str, options) -> UsageError:
 def _app_for(argv: list[str]) -> typer.Typer:
     """The app, or when the words start with a command's name, the same app with only that
     command: typer builds each command's click parameters at every start (a few ms each)."""
+    if argv in (["--help"], ["-h"]):  # the list of commands needs only their names and help
+        listing = typer.Typer(**APP_SETTINGS)
+        listing.registered_callback = app.registered_callback
+        listing.registered_commands = [_listed(c) for c in app.registered_commands]
+        return listing
     chosen = [c for c in app.registered_commands if argv and c.name == argv[0]]
     if not chosen:
         return app
@@ -999,6 +1004,17 @@ def _app_for(argv: list[str]) -> typer.Typer:
     single.registered_callback = app.registered_callback
     single.registered_commands = chosen
     return single
+
+
+def _listed(info):
+    """A command as `grad --help` lists it: its name and help, without its parameters."""
+    import copy
+    import inspect
+
+    listed = copy.copy(info)
+    listed.help = inspect.getdoc(info.callback) if info.help is None else info.help
+    listed.callback = lambda: None
+    return listed
 
 
 def _report(exc: GradcliError) -> None:

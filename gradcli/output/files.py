@@ -23,7 +23,6 @@ import os
 import re
 import stat
 import sys
-import tempfile
 from collections.abc import Iterator
 from typing import IO
 
@@ -83,6 +82,8 @@ def open_output(path: str | os.PathLike, *, binary: bool = False) -> Iterator[IO
         return
     target = os.path.realpath(name)
     folder = os.path.dirname(target)
+    import tempfile  # only to write a file (~2 ms to import, with random)
+
     try:
         handle, temporary = tempfile.mkstemp(
             dir=folder, prefix=f".{os.path.basename(target)}.", suffix=".tmp"
