@@ -514,7 +514,7 @@ def test_descend_command_are_the_same_definition_as_grad_descends():
     from gradcli.cli import app as cli
     from gradcli.cli import descend_command
 
-    command = typer.main.get_command(cli.app).commands["descend"]
+    command = typer.main.get_command(cli.app_for(["descend"])).commands["descend"]
     on_the_command_line = {o for p in command.params for o in p.opts if o.startswith("--")}
     assert set(descend_command.option_names()) - {"--help"} | {"--file"} == on_the_command_line
 

@@ -49,20 +49,30 @@ def test_version_loads_no_command_line_framework():
     assert "importlib.metadata" not in modules  # scans every installed distribution
 
 
+def test_only_grad_descend_loads_its_options():
+    _, _, modules = run_listing(*NEURON, "--json")
+    assert "gradcli.cli.descend_command" not in modules
+    done, _, modules = run_listing("descend", "(x - 3)^2", "x=0", "--steps", "3", "--json")
+    assert done.returncode == 0, done.stderr
+    assert "gradcli.cli.descend_command" in modules
+
+
 def test_help_lists_the_commands_as_the_whole_command_tree_does():
     """`grad --help` is built from the commands' names and help alone: the same text."""
     import click
     import typer
 
-    from gradcli.cli.app import _app_for, app
+    from gradcli.cli.app import app, app_for
 
     def help_text(typer_app) -> str:
         command = typer.main.get_command(typer_app)
         with click.Context(command, info_name="grad", terminal_width=100) as ctx:
             return command.get_help(ctx)
 
-    listing = _app_for(["--help"])
-    assert listing is not app and _app_for(["-h"]) is not app
-    full = help_text(app)
+    listing = app_for(["--help"])
+    full = help_text(app_for([]))
+    assert [c.name for c in listing.registered_commands] == [
+        c.name for c in app.registered_commands
+    ]
     assert "eval " in full and "Evaluate a formula" in full
     assert help_text(listing) == full

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..core.errors import ExitCode, GradcliError, UsageError
-from .descend_command import split_names, with_descend_options
+from ..core.request import split_names
 
 APP_SETTINGS = dict(
     name="grad",
@@ -33,6 +33,7 @@ APP_SETTINGS = dict(
     rich_markup_mode=None,  # plain help: Rich-formatted help costs ~70 ms per --help
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+# The commands as defined; `grad` runs app_for(its words), which adds grad descend's options.
 app = typer.Typer(**APP_SETTINGS)
 
 
@@ -461,8 +462,7 @@ def repl_cmd() -> None:
     raise typer.Exit(interact())
 
 
-@app.command("descend")
-@with_descend_options
+@app.command("descend")  # grad descend's options are added by app_for (with_descend_options)
 def descend_cmd(
     expression: Expression = None,
     bindings: Bindings = None,
@@ -989,21 +989,33 @@ def _unknown_option(command: str, word: str, options) -> UsageError:
     )
 
 
-def _app_for(argv: list[str]) -> typer.Typer:
-    """The app, or when the words start with a command's name, the same app with only that
-    command: typer builds each command's click parameters at every start (a few ms each)."""
+def app_for(argv: list[str]) -> typer.Typer:
+    """The app typer runs for these words: when they start with a command's name, only that
+    command (typer builds each command's click parameters at every start, a few ms each); for
+    `grad --help` alone, each command as the list shows it; else every command."""
     if argv in (["--help"], ["-h"]):  # the list of commands needs only their names and help
-        listing = typer.Typer(**APP_SETTINGS)
-        listing.registered_callback = app.registered_callback
-        listing.registered_commands = [_listed(c) for c in app.registered_commands]
-        return listing
-    chosen = [c for c in app.registered_commands if argv and c.name == argv[0]]
-    if not chosen:
-        return app
-    single = typer.Typer(**APP_SETTINGS)
-    single.registered_callback = app.registered_callback
-    single.registered_commands = chosen
-    return single
+        commands = [_listed(c) for c in app.registered_commands]
+    else:
+        chosen = [c for c in app.registered_commands if argv and c.name == argv[0]]
+        commands = [_with_options(c) for c in chosen or app.registered_commands]
+    built = typer.Typer(**APP_SETTINGS)
+    built.registered_callback = app.registered_callback
+    built.registered_commands = commands
+    return built
+
+
+def _with_options(info):
+    """grad descend with its options (gradcli.cli.descend_command, ~4 ms to import: only
+    when grad descend is built); any other command as it is."""
+    if info.callback is not descend_cmd:
+        return info
+    import copy
+
+    from .descend_command import with_descend_options
+
+    complete = copy.copy(info)
+    complete.callback = with_descend_options(descend_cmd)
+    return complete
 
 
 def _listed(info):
@@ -1035,7 +1047,7 @@ def main() -> None:
     argv = sys.argv[1:]
 
     def run() -> None:
-        command = typer.main.get_command(_app_for(argv))
+        command = typer.main.get_command(app_for(argv))
         command.main(args=_protect_leading_minus(command, argv), prog_name="grad")
 
     sys.exit(run_guarded(run, _report))

@@ -26,6 +26,7 @@ import typer
 
 from ..core.errors import GradcliError, UsageError
 from ..core.optimizers import OPTIMIZERS
+from ..core.request import split_names
 
 Optimizer = Enum("Optimizer", {name: name for name in OPTIMIZERS}, type=str)
 
@@ -137,11 +138,6 @@ def settings(
         plot_file=None if plot_file is None else Path(plot_file).expanduser(),
         digits=digits,
     )
-
-
-def split_names(text: str | None) -> list[str] | None:
-    """'x, y' -> ['x', 'y'], as --wrt takes names (None stays None)."""
-    return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
 
 
 OPTIONS = list(inspect.signature(settings).parameters.values())

@@ -27,6 +27,11 @@ class Result(NamedTuple):
     diagnostics: list[Diagnostic]  # zero-gradient findings, after every evaluation
 
 
+def split_names(text: str | None) -> list[str] | None:
+    """'x, y' -> ['x', 'y'], as --wrt takes names (None stays None)."""
+    return None if text is None else [n.strip() for n in text.split(",") if n.strip()]
+
+
 def wrt_names(graph: Graph, wrt: list[str] | None) -> list[str]:
     """The inputs to report: all of them by default. Raises UsageError for a name that is not
     an input of the graph."""
