@@ -46,13 +46,10 @@ BINARY = [
     ("pow(2 + ({})^2, ({}) / 4)", lambda a, b: (2 + a**2) ** (b / 4)),
     # atan2 and hypot have no derivative at the origin, and atan2 jumps along x < 0, y = 0,
     # where SymPy's 30-digit value and a double may fall on different sides (or SymPy gives
-    # nan at 0, 0): x kept positive for atan2, and an offset no drawn formula hits exactly
-    # keeps hypot off the origin; their edges are tested in test_ops and test_numeric_edges
-    ("atan2({}, 2.5 + ({})^2)", lambda a, b: sympy.atan2(a, sympy.Rational(5, 2) + b**2)),
-    (
-        "hypot({}, ({}) - 0.3183098861837907)",
-        lambda a, b: sympy.sqrt(a**2 + (b - sympy.Rational(0.3183098861837907)) ** 2),
-    ),
+    # nan at 0, 0): one argument is kept ≥ 1 so that no drawn formula reaches either; their
+    # edges are tested in test_ops and test_numeric_edges
+    ("atan2({}, 1 + ({})^2)", lambda a, b: sympy.atan2(a, 1 + b**2)),
+    ("hypot({}, 1 + ({})^2)", lambda a, b: sympy.sqrt(a**2 + (1 + b**2) ** 2)),
 ]
 
 leaves = st.one_of(
