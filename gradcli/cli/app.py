@@ -850,7 +850,7 @@ def plot_cmd(
         given.update({name: lo for name, lo, _ in ranges})
         to_stdout = _diagram_outputs(svg, png, None, as_json)
         if svg is not None or png is not None:
-            from ..output.plot_picture import require_matplotlib
+            from ..output.plot_descend import require_matplotlib
 
             require_matplotlib("--svg" if svg is not None else "--png")
         tape, point = prepare_source(read_source(expression, file), given, names)

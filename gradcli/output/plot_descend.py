@@ -28,14 +28,14 @@ def plot_format(path: Path) -> str:
     return fmt
 
 
-def require_matplotlib() -> None:
-    """Say now when matplotlib is missing; else load what `picture` needs, so that the picture
-    of a run stopped by Ctrl-C is drawn without a second's wait for imports."""
+def require_matplotlib(option: str = "--plot") -> None:
+    """Say now when matplotlib is missing (for `option`); else load what the pictures need, so
+    that the picture of a run stopped by Ctrl-C is drawn without a second's wait for imports."""
     try:
         import matplotlib
     except ImportError:
         raise UsageError(
-            "--plot needs matplotlib, which is not installed", hint=INSTALL_HINT
+            f"{option} needs matplotlib, which is not installed", hint=INSTALL_HINT
         ) from None
     matplotlib.use("Agg")
     import matplotlib.figure  # noqa: F401

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import math
 
-from ..core.errors import UsageError
 from ..core.sample import Marked, Path, Samples
 
 SIZE = (7.0, 6.0)  # inches; at DPI this is the PNG's size in pixels
@@ -21,16 +20,6 @@ GRAD_COLOUR = "#cf222e"
 DESCENT_COLOUR = "#0969da"
 PATH_COLOUR = "#8250df"
 ARROWS = 20  # per axis in the gradient field
-
-
-def require_matplotlib(option: str) -> None:
-    try:
-        import matplotlib  # noqa: F401
-    except ImportError:
-        raise UsageError(
-            f"{option} needs matplotlib, which is not installed",
-            hint="install it with: pip install 'gradcli[plot]'",
-        ) from None
 
 
 def picture(
