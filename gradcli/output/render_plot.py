@@ -1,11 +1,13 @@
 """`grad plot` in the terminal, drawn with Rich: f and ∂f/∂x as two curves over one input, or
 a heatmap of f over two.
 
-Drawn here rather than with a plotting library: plotext (6.1, compared for this) writes its
-own ANSI colours whatever NO_COLOR or the stream says, paints a white background, and costs
-~175 ms to import; Rich already knows the terminal's width, colour and encoding. Every mark
-has its own character, so the plot reads the same with no colour, and an ASCII stream gets
-ASCII characters (the renderable's `ascii()`, used by gradcli.terminal).
+Drawn here rather than with a plotting library. Two were compared: plotext 6.1 writes its own
+ANSI colours whatever NO_COLOR or the stream says, paints a white background, and costs ~175 ms
+to import; uniplot 0.23 also writes colour codes with NO_COLOR into a pipe, tells its series
+apart by colour only (the same block or braille marks for each, so f and ∂f cannot be read
+without colour) and imports numpy (~90 ms). Rich already knows the terminal's width, colour
+and encoding. Every mark has its own character, so the plot reads the same with no colour, and
+an ASCII stream gets ASCII characters (the renderable's `ascii()`, used by gradcli.terminal).
 """
 
 from __future__ import annotations
