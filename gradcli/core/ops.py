@@ -90,7 +90,7 @@ class Op(NamedTuple):
     cut: str = "the local gradient of {node} ({op}) is 0"
     # The local derivatives as formulas, for `grad diff` (gradcli/core/symbolic.py): called as
     # (algebra, *inputs, out) with node ids, returns one node id per input, built with the
-    # algebra's add, sub, mul, div, neg, pow, call and const. Attached at the end of this file.
+    # algebra's add, sub, mul, div, neg, pow, call and const.
     symbolic: Callable[..., tuple[int, ...]] | None = None
 
     def written(self, operands: list[str]) -> str:
@@ -416,623 +416,7 @@ def _math(*names: str) -> Mapping[str, object]:
     return MappingProxyType({name: _MATH[name] for name in names})
 
 
-# --- arithmetic -------------------------------------------------------------------------
-register(
-    Op(
-        "add",
-        2,
-        lambda a, b: a + b,
-        lambda a, b, out: (1.0, 1.0),
-        "+",
-        "a + b",
-        "distributor",
-        ((1.5, -2.0), (0.3, 0.4)),
-        infix=True,
-        local=("1", "1"),
-        py="{0} + {1}",
-        py_grads=("{up}", "{up}"),
-        silent_overflow=True,
-        keeps_nonfinite=True,
-    )
-)
-register(
-    Op(
-        "sub",
-        2,
-        lambda a, b: a - b,
-        lambda a, b, out: (1.0, -1.0),
-        "-",
-        "a - b",
-        "distributor",
-        ((1.5, -2.0), (0.3, 0.4)),
-        infix=True,
-        local=("1", "-1"),
-        py="{0} - {1}",
-        py_grads=("{up}", "{up} * -1.0"),
-        silent_overflow=True,
-        keeps_nonfinite=True,
-    )
-)
-register(
-    Op(
-        "mul",
-        2,
-        lambda a, b: a * b,
-        lambda a, b, out: (b, a),
-        "*",
-        "a * b",
-        "swapper",
-        ((1.5, -2.0), (0.3, 0.4)),
-        infix=True,
-        local=("{b}", "{a}"),
-        py="{0} * {1}",
-        py_grads=("{up} * {1}", "{up} * {0}"),
-        silent_overflow=True,
-        keeps_nonfinite=True,
-        swaps=True,
-        cut="{node} multiplies by 0",
-    )
-)
-register(
-    Op(
-        "div",
-        2,
-        lambda a, b: a / b,
-        lambda a, b, out: (1.0 / b, -out / b),
-        "/",
-        "a / b",
-        "scaler",
-        ((1.5, -2.0), (0.3, 0.4)),
-        infix=True,
-        domain=_needs("division by zero"),
-        local=("1/{b}", "-{a}/{b}²"),
-        quotient=(True, False),
-        grads=lambda up, a, b, out: (up / b, up * (-out / b)),
-        py="{0} / {1}",
-        py_grads=("{up} / {1}", "{up} * (-{out} / {1})"),
-        silent_overflow=True,
-    )
-)
-register(
-    Op(
-        "neg",
-        1,
-        lambda a: -a,
-        lambda a, out: (-1.0,),
-        "-",
-        "-a",
-        "negator",
-        ((0.7,), (-1.3,)),
-        infix=True,
-        local=("-1",),
-        py="-{0}",
-        py_grads=("{up} * -1.0",),
-        keeps_nonfinite=True,
-    )
-)
-register(
-    Op(
-        "pow",
-        2,
-        math.pow,
-        _pow_partials,
-        "^",
-        "a ^ b (also a ** b and pow(a, b))",
-        "power",
-        ((1.5, 2.0), (0.7, -1.3), (2.0, 0.5)),
-        call_names=("pow",),
-        infix=True,
-        domain=_pow_domain,
-        grads=_pow_grads,
-        quotient=(True, False),
-        local=("{b}·{a}^({b} - 1)", "{a}^{b}·ln {a}"),
-        py="pow({0}, {1})",
-        py_names=_math("pow"),
-    )
-)
-register(
-    Op(
-        "id",
-        1,
-        lambda a: a,
-        lambda a, out: (1.0,),
-        "=",
-        "a named copy of a (q = x)",
-        "wire",
-        ((0.7,),),
-        local=("1",),
-        py="{0}",
-        py_grads=("{up}",),
-        keeps_nonfinite=True,
-    )
-)
-
-# --- exponentials and logarithms ----------------------------------------------------------
-register(
-    Op(
-        "exp",
-        1,
-        math.exp,
-        lambda x, out: (out,),
-        "exp",
-        "e to the x",
-        "scaler",
-        ((0.7,), (-1.3,)),
-        call_names=("exp",),
-        domain=_needs("the result is too large for a double"),
-        local=("exp({a})",),
-        py="exp({0})",
-        py_grads=("{up} * {out}",),
-        py_names=_math("exp"),
-    )
-)
-register(
-    Op(
-        "log",
-        1,
-        math.log,
-        lambda x, out: (_ratio(1.0, x),),
-        "log",
-        "natural logarithm (also ln), x > 0",
-        "scaler",
-        ((0.5,), (3.0,)),
-        call_names=("log", "ln"),
-        domain=_needs("log needs x > 0"),
-        local=("1/{a}",),
-        quotient=(True,),
-        grads=lambda up, x, out: (up / x,),
-        py="log({0})",
-        py_grads=("{up} / {0}",),
-        py_names=_math("log"),
-        keeps_nonfinite=True,
-    )
-)
-register(
-    Op(
-        "log2",
-        1,
-        math.log2,
-        lambda x, out: (_ratio(1.0, x * LN2),),
-        "log2",
-        "base-2 logarithm, x > 0",
-        "scaler",
-        ((0.5,), (3.0,)),
-        call_names=("log2",),
-        domain=_needs("log2 needs x > 0"),
-        local=("1/({a}·ln 2)",),
-        quotient=(True,),
-        grads=lambda up, x, out: (up / x * LOG2_E,),
-        py_grads=("{up} / {0} * LOG2_E",),
-        py_names=MappingProxyType({"LOG2_E": LOG2_E}),
-        keeps_nonfinite=True,
-    )
-)
-register(
-    Op(
-        "log10",
-        1,
-        math.log10,
-        lambda x, out: (_ratio(1.0, x * LN10),),
-        "log10",
-        "base-10 logarithm, x > 0",
-        "scaler",
-        ((0.5,), (3.0,)),
-        call_names=("log10",),
-        domain=_needs("log10 needs x > 0"),
-        local=("1/({a}·ln 10)",),
-        quotient=(True,),
-        grads=lambda up, x, out: (up / x * LOG10_E,),
-        py_grads=("{up} / {0} * LOG10_E",),
-        py_names=MappingProxyType({"LOG10_E": LOG10_E}),
-        keeps_nonfinite=True,
-    )
-)
-register(
-    Op(
-        "sqrt",
-        1,
-        math.sqrt,
-        lambda x, out: (_ratio(0.5, out),),
-        "sqrt",
-        "square root, x ≥ 0",
-        "scaler",
-        ((0.5,), (3.0,)),
-        call_names=("sqrt",),
-        domain=_needs("sqrt needs x ≥ 0"),
-        local=("1/(2·sqrt({a}))",),
-        quotient=(True,),
-        grads=lambda up, x, out: (_ratio(up, 2.0 * out),),
-        py="sqrt({0})",
-        py_grads=("({up} / (2.0 * {out}) if {out} else ratio({up}, {out}))",),
-        py_names=MappingProxyType({"sqrt": math.sqrt, "ratio": _ratio}),
-        keeps_nonfinite=True,
-    )
-)
-register(
-    Op(
-        "cbrt",
-        1,
-        math.cbrt,
-        lambda x, out: (_ratio(1.0, 3.0 * out * out),),
-        "cbrt",
-        "cube root (of any x)",
-        "scaler",
-        ((0.5,), (-3.0,), (8.0,)),
-        call_names=("cbrt",),
-        local=("1/(3·cbrt({a})²)",),
-        quotient=(True,),
-        grads=lambda up, x, out: (_ratio(up, 3.0 * out * out),),
-        py="cbrt({0})",
-        py_grads=("({up} / (3.0 * {out} * {out}) if {out} else ratio({up}, 0.0))",),
-        py_names=MappingProxyType({"cbrt": math.cbrt, "ratio": _ratio}),
-        keeps_nonfinite=True,
-    )
-)
-
-# --- trigonometric and hyperbolic ---------------------------------------------------------
-register(
-    Op(
-        "sin",
-        1,
-        math.sin,
-        lambda x, out: (math.cos(x),),
-        "sin",
-        "sine (radians)",
-        "scaler",
-        ((0.7,), (-1.3,)),
-        call_names=("sin",),
-        local=("cos({a})",),
-        py="sin({0})",
-        py_grads=("{up} * cos({0})",),
-        py_names=_math("sin", "cos"),
-        keeps_nonfinite=True,
-    )
-)
-register(
-    Op(
-        "cos",
-        1,
-        math.cos,
-        lambda x, out: (-math.sin(x),),
-        "cos",
-        "cosine (radians)",
-        "scaler",
-        ((0.7,), (-1.3,)),
-        call_names=("cos",),
-        local=("-sin({a})",),
-        py="cos({0})",
-        py_grads=("{up} * -sin({0})",),
-        py_names=_math("sin", "cos"),
-        keeps_nonfinite=True,
-    )
-)
-register(
-    Op(
-        "tan",
-        1,
-        math.tan,
-        lambda x, out: (1.0 + out * out,),
-        "tan",
-        "tangent (radians)",
-        "scaler",
-        ((0.7,), (-1.3,)),
-        call_names=("tan",),
-        local=("1 + tan({a})²",),
-        keeps_nonfinite=True,
-    )
-)
-register(
-    Op(
-        "asin",
-        1,
-        math.asin,
-        lambda x, out: (_ratio(1.0, math.sqrt(_one_minus_square(x))),),
-        "asin",
-        "arcsine, -1 ≤ x ≤ 1",
-        "scaler",
-        ((0.5,), (-0.3,)),
-        call_names=("asin",),
-        domain=_needs("asin needs -1 ≤ x ≤ 1"),
-        local=("1/sqrt(1 - {a}²)",),
-        quotient=(True,),
-        grads=lambda up, x, out: (_ratio(up, math.sqrt(_one_minus_square(x))),),
-        keeps_nonfinite=True,
-    )
-)
-register(
-    Op(
-        "acos",
-        1,
-        math.acos,
-        lambda x, out: (_ratio(-1.0, math.sqrt(_one_minus_square(x))),),
-        "acos",
-        "arccosine, -1 ≤ x ≤ 1",
-        "scaler",
-        ((0.5,), (-0.3,)),
-        call_names=("acos",),
-        domain=_needs("acos needs -1 ≤ x ≤ 1"),
-        local=("-1/sqrt(1 - {a}²)",),
-        quotient=(True,),
-        grads=lambda up, x, out: (_ratio(-up, math.sqrt(_one_minus_square(x))),),
-        keeps_nonfinite=True,
-    )
-)
-register(
-    Op(
-        "atan",
-        1,
-        math.atan,
-        lambda x, out: (1.0 / (1.0 + x * x),),
-        "atan",
-        "arctangent",
-        "scaler",
-        ((0.7,), (-1.3,)),
-        call_names=("atan",),
-        local=("1/(1 + {a}²)",),
-        quotient=(True,),
-        grads=_atan_grads,
-    )
-)
-register(
-    Op(
-        "atan2",
-        2,
-        math.atan2,
-        _atan2_partials,
-        "atan2",
-        "the angle of the point (x, y): atan2(y, x), in (-π, π]",
-        "scaler",
-        ((1.0, 2.0), (-0.5, -1.5), (2.0, -1.0)),
-        call_names=("atan2",),
-        local=("{b}/({a}² + {b}²)", "-{a}/({a}² + {b}²)"),
-        quotient=(True, True),
-        grads=_atan2_grads,
-    )
-)
-register(
-    Op(
-        "sinh",
-        1,
-        math.sinh,
-        lambda x, out: (math.cosh(x),),
-        "sinh",
-        "hyperbolic sine",
-        "scaler",
-        ((0.7,), (-1.3,)),
-        call_names=("sinh",),
-        domain=_needs("the result is too large for a double"),
-        local=("cosh({a})",),
-        keeps_nonfinite=True,
-    )
-)
-register(
-    Op(
-        "cosh",
-        1,
-        math.cosh,
-        lambda x, out: (math.sinh(x),),
-        "cosh",
-        "hyperbolic cosine",
-        "scaler",
-        ((0.7,), (-1.3,)),
-        call_names=("cosh",),
-        domain=_needs("the result is too large for a double"),
-        local=("sinh({a})",),
-        keeps_nonfinite=True,
-    )
-)
-register(
-    Op(
-        "tanh",
-        1,
-        math.tanh,
-        lambda x, out: (1.0 - out * out,),
-        "tanh",
-        "hyperbolic tangent, a squashing unit",
-        "squasher",
-        ((0.7,), (-1.3,)),
-        call_names=("tanh",),
-        local=("1 - tanh({a})²",),
-        py="tanh({0})",
-        py_grads=("{up} * (1.0 - {out} * {out})",),
-        py_names=_math("tanh"),
-        saturation=SATURATION,
-    )
-)
-register(
-    Op(
-        "hypot",
-        2,
-        math.hypot,
-        _hypot_partials,
-        "hypot",
-        "the length sqrt(x² + y²) of (x, y), without overflow; gradient 0 at (0, 0)",
-        "scaler",
-        ((3.0, 4.0), (-0.5, 1.5), (2.0, -1.0)),
-        call_names=("hypot",),
-        local=("{a}/hypot({a}, {b})", "{b}/hypot({a}, {b})"),
-        branch=_hypot_branch,
-        py="hypot({0}, {1})",
-        py_names=_math("hypot"),
-        silent_overflow=True,
-        keeps_nonfinite=True,
-    )
-)
-
-# --- special functions --------------------------------------------------------------------
-register(
-    Op(
-        "erf",
-        1,
-        math.erf,
-        lambda x, out: (_2_SQRT_PI * math.exp(-x * x),),
-        "erf",
-        "the error function, 2/√π ∫₀ˣ e^(-t²) dt",
-        "squasher",
-        ((0.7,), (-1.3,), (0.0,)),
-        call_names=("erf",),
-        local=("2/√π·exp(-{a}²)",),
-        py="erf({0})",
-        py_grads=("{up} * (_2_SQRT_PI * exp(-{0} * {0}))",),
-        py_names=MappingProxyType({"erf": math.erf, "exp": math.exp, "_2_SQRT_PI": _2_SQRT_PI}),
-        saturation=SATURATION,
-    )
-)
-
-# --- neural-network units -----------------------------------------------------------------
-register(
-    Op(
-        "sigmoid",
-        1,
-        _sigmoid,
-        lambda x, out: (out * (1.0 - out),),
-        "sigmoid",
-        "logistic sigmoid 1/(1 + e^-x), a squashing unit",
-        "squasher",
-        ((0.7,), (-1.3,), (0.0,)),
-        call_names=("sigmoid",),
-        local=("σ({a})·(1 - σ({a}))",),
-        py="(1.0 / (1.0 + exp(-{0})) if {0} >= 0.0 else ({tmp} := exp({0})) / (1.0 + {tmp}))",
-        py_grads=("{up} * ({out} * (1.0 - {out}))",),
-        py_names=_math("exp"),
-        saturation=SATURATION,
-    )
-)
-register(
-    Op(
-        "relu",
-        1,
-        lambda x: x if x > 0.0 else 0.0,
-        lambda x, out: (1.0 if x > 0.0 else 0.0,),
-        "relu",
-        "max(x, 0); gradient 0 at x ≤ 0",
-        "gate",
-        ((0.7,), (-1.3,)),
-        call_names=("relu",),
-        local=("1 if {a} > 0 else 0",),
-        branch=_relu_branch,
-        routes=True,
-        dies=True,
-        grads=lambda up, x, out: (up if x > 0.0 else 0.0,),
-        py="({0} if {0} > 0.0 else 0.0)",
-        py_grads=("({up} if {0} > 0.0 else 0.0)",),
-        cut="{node} is a relu whose input is ≤ 0",
-    )
-)
-register(
-    Op(
-        "softplus",
-        1,
-        _softplus,
-        lambda x, out: (_sigmoid(x),),
-        "softplus",
-        "log(1 + e^x), a smooth relu",
-        "scaler",
-        ((-30.0,), (0.0,), (2.5,)),
-        call_names=("softplus",),
-        local=("σ({a})",),
-    )
-)
-register(
-    Op(
-        "abs",
-        1,
-        abs,
-        lambda x, out: (1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0),),
-        "abs",
-        "absolute value; gradient 0 at 0",
-        "sign router",
-        ((0.7,), (-1.3,), (0.0,)),
-        call_names=("abs",),
-        local=("sign({a})",),
-        branch=_abs_branch,
-        routes=True,
-        grads=lambda up, x, out: (up if x > 0.0 else (-up if x < 0.0 else 0.0),),
-        py="abs({0})",
-        py_grads=("({up} if {0} > 0.0 else (-{up} if {0} < 0.0 else 0.0))",),
-        keeps_nonfinite=True,
-        cut="{node} is abs at 0, whose slope is taken as 0",
-    )
-)
-register(
-    Op(
-        "max",
-        None,
-        max,
-        _extremum_partials,
-        "max",
-        "the largest argument; max(a, b, …)",
-        "router",
-        ((1.5, -2.0), (0.3, 0.4, -0.1)),
-        call_names=("max",),
-        min_args=2,
-        local=("1 if {a} is the largest else 0",),
-        branch=_extremum_branch,
-        routes=True,
-        grads=_extremum_grads,
-        cut="{node} is a max where it does not win",
-    )
-)
-register(
-    Op(
-        "min",
-        None,
-        min,
-        _extremum_partials,
-        "min",
-        "the smallest argument; min(a, b, …)",
-        "router",
-        ((1.5, -2.0), (0.3, 0.4, -0.1)),
-        call_names=("min",),
-        min_args=2,
-        local=("1 if {a} is the smallest else 0",),
-        branch=_extremum_branch,
-        routes=True,
-        grads=_extremum_grads,
-        cut="{node} is a min where it does not win",
-    )
-)
-
-# --- indicators: the kinks' derivatives as formulas ----------------------------------------
-register(
-    Op(
-        "step",
-        1,
-        lambda x: 1.0 if x > 0.0 else 0.0,
-        lambda x, out: (0.0,),
-        "step",
-        "1 if x > 0 else 0 (step(0) = 0): the derivative of relu",
-        "indicator",
-        ((0.7,), (-1.3,)),
-        call_names=("step",),
-        local=("0",),
-        branch=_relu_branch,
-        routes=True,
-        py="(1.0 if {0} > 0.0 else 0.0)",
-        py_grads=("0.0",),
-    )
-)
-register(
-    Op(
-        "sign",
-        1,
-        lambda x: (x > 0.0) - (x < 0.0) + 0.0,
-        lambda x, out: (0.0,),
-        "sign",
-        "1, 0 or -1 as x is positive, zero or negative: the derivative of abs",
-        "indicator",
-        ((0.7,), (-1.3,)),
-        call_names=("sign",),
-        local=("0",),
-        branch=_abs_branch,
-        routes=True,
-        py="(1.0 if {0} > 0.0 else (-1.0 if {0} < 0.0 else 0.0))",
-        py_grads=("0.0",),
-    )
-)
-
-
-# --- local derivatives as formulas, for `grad diff` -----------------------------------------
+# --- helpers of the symbolic rules (`grad diff`) -----------------------------------------
 def _extremum_symbolic(sign: float) -> Callable[..., tuple[int, ...]]:
     """max (sign 1) and min (sign -1): each winning argument gets an equal share, as the
     engine gives it. Two arguments: (1 ± sign(a - b)) / 2; more: wᵢ / Σ w with
@@ -1065,51 +449,664 @@ def _pow_symbolic(d, a: int, b: int, out: int) -> tuple[int, int]:
     return d_base, d.mul(out, d.call("log", a))
 
 
-_SYMBOLIC: dict[str, Callable[..., tuple[int, ...]]] = {
-    "add": lambda d, a, b, out: (d.one, d.one),
-    "sub": lambda d, a, b, out: (d.one, d.const(-1.0)),
-    "mul": lambda d, a, b, out: (b, a),
-    "div": lambda d, a, b, out: (d.div(d.one, b), d.neg(d.div(out, b))),
-    "neg": lambda d, a, out: (d.const(-1.0),),
-    "pow": _pow_symbolic,
-    "id": lambda d, a, out: (d.one,),
-    "exp": lambda d, a, out: (out,),
-    "log": lambda d, a, out: (d.div(d.one, a),),
-    "log2": lambda d, a, out: (d.div(d.one, d.mul(a, d.call("log", d.const(2.0)))),),
-    "log10": lambda d, a, out: (d.div(d.one, d.mul(a, d.call("log", d.const(10.0)))),),
-    "sqrt": lambda d, a, out: (d.div(d.const(0.5), out),),
-    "sin": lambda d, a, out: (d.call("cos", a),),
-    "cos": lambda d, a, out: (d.neg(d.call("sin", a)),),
-    "tan": lambda d, a, out: (d.add(d.one, _square(d, out)),),
-    "asin": lambda d, a, out: (d.div(d.one, d.call("sqrt", d.sub(d.one, _square(d, a)))),),
-    "acos": lambda d, a, out: (d.neg(d.div(d.one, d.call("sqrt", d.sub(d.one, _square(d, a))))),),
-    "atan": lambda d, a, out: (d.div(d.one, d.add(d.one, _square(d, a))),),
-    "sinh": lambda d, a, out: (d.call("cosh", a),),
-    "cosh": lambda d, a, out: (d.call("sinh", a),),
-    "tanh": lambda d, a, out: (d.sub(d.one, _square(d, out)),),
-    "sigmoid": lambda d, a, out: (d.mul(out, d.sub(d.one, out)),),
-    "relu": lambda d, a, out: (d.call("step", a),),  # relu'(0) = step(0) = 0
-    "softplus": lambda d, a, out: (d.call("sigmoid", a),),
-    "abs": lambda d, a, out: (d.call("sign", a),),  # abs'(0) = sign(0) = 0
-    "max": _extremum_symbolic(1.0),
-    "min": _extremum_symbolic(-1.0),
-    "cbrt": lambda d, a, out: (d.div(d.one, d.mul(d.const(3.0), _square(d, out))),),
-    "erf": lambda d, a, out: (
-        d.mul(
-            d.div(d.const(2.0), d.call("sqrt", d.const(math.pi, "pi"))),
-            d.call("exp", d.neg(_square(d, a))),
+# --- arithmetic -------------------------------------------------------------------------
+register(
+    Op(
+        "add",
+        2,
+        lambda a, b: a + b,
+        lambda a, b, out: (1.0, 1.0),
+        "+",
+        "a + b",
+        "distributor",
+        ((1.5, -2.0), (0.3, 0.4)),
+        infix=True,
+        local=("1", "1"),
+        py="{0} + {1}",
+        py_grads=("{up}", "{up}"),
+        silent_overflow=True,
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, b, out: (d.one, d.one),
+    )
+)
+register(
+    Op(
+        "sub",
+        2,
+        lambda a, b: a - b,
+        lambda a, b, out: (1.0, -1.0),
+        "-",
+        "a - b",
+        "distributor",
+        ((1.5, -2.0), (0.3, 0.4)),
+        infix=True,
+        local=("1", "-1"),
+        py="{0} - {1}",
+        py_grads=("{up}", "{up} * -1.0"),
+        silent_overflow=True,
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, b, out: (d.one, d.const(-1.0)),
+    )
+)
+register(
+    Op(
+        "mul",
+        2,
+        lambda a, b: a * b,
+        lambda a, b, out: (b, a),
+        "*",
+        "a * b",
+        "swapper",
+        ((1.5, -2.0), (0.3, 0.4)),
+        infix=True,
+        local=("{b}", "{a}"),
+        py="{0} * {1}",
+        py_grads=("{up} * {1}", "{up} * {0}"),
+        silent_overflow=True,
+        keeps_nonfinite=True,
+        swaps=True,
+        cut="{node} multiplies by 0",
+        symbolic=lambda d, a, b, out: (b, a),
+    )
+)
+register(
+    Op(
+        "div",
+        2,
+        lambda a, b: a / b,
+        lambda a, b, out: (1.0 / b, -out / b),
+        "/",
+        "a / b",
+        "scaler",
+        ((1.5, -2.0), (0.3, 0.4)),
+        infix=True,
+        domain=_needs("division by zero"),
+        local=("1/{b}", "-{a}/{b}²"),
+        quotient=(True, False),
+        grads=lambda up, a, b, out: (up / b, up * (-out / b)),
+        py="{0} / {1}",
+        py_grads=("{up} / {1}", "{up} * (-{out} / {1})"),
+        silent_overflow=True,
+        symbolic=lambda d, a, b, out: (d.div(d.one, b), d.neg(d.div(out, b))),
+    )
+)
+register(
+    Op(
+        "neg",
+        1,
+        lambda a: -a,
+        lambda a, out: (-1.0,),
+        "-",
+        "-a",
+        "negator",
+        ((0.7,), (-1.3,)),
+        infix=True,
+        local=("-1",),
+        py="-{0}",
+        py_grads=("{up} * -1.0",),
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, out: (d.const(-1.0),),
+    )
+)
+register(
+    Op(
+        "pow",
+        2,
+        math.pow,
+        _pow_partials,
+        "^",
+        "a ^ b (also a ** b and pow(a, b))",
+        "power",
+        ((1.5, 2.0), (0.7, -1.3), (2.0, 0.5)),
+        call_names=("pow",),
+        infix=True,
+        domain=_pow_domain,
+        grads=_pow_grads,
+        quotient=(True, False),
+        local=("{b}·{a}^({b} - 1)", "{a}^{b}·ln {a}"),
+        py="pow({0}, {1})",
+        py_names=_math("pow"),
+        symbolic=_pow_symbolic,
+    )
+)
+register(
+    Op(
+        "id",
+        1,
+        lambda a: a,
+        lambda a, out: (1.0,),
+        "=",
+        "a named copy of a (q = x)",
+        "wire",
+        ((0.7,),),
+        local=("1",),
+        py="{0}",
+        py_grads=("{up}",),
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, out: (d.one,),
+    )
+)
+
+# --- exponentials and logarithms ----------------------------------------------------------
+register(
+    Op(
+        "exp",
+        1,
+        math.exp,
+        lambda x, out: (out,),
+        "exp",
+        "e to the x",
+        "scaler",
+        ((0.7,), (-1.3,)),
+        call_names=("exp",),
+        domain=_needs("the result is too large for a double"),
+        local=("exp({a})",),
+        py="exp({0})",
+        py_grads=("{up} * {out}",),
+        py_names=_math("exp"),
+        symbolic=lambda d, a, out: (out,),
+    )
+)
+register(
+    Op(
+        "log",
+        1,
+        math.log,
+        lambda x, out: (_ratio(1.0, x),),
+        "log",
+        "natural logarithm (also ln), x > 0",
+        "scaler",
+        ((0.5,), (3.0,)),
+        call_names=("log", "ln"),
+        domain=_needs("log needs x > 0"),
+        local=("1/{a}",),
+        quotient=(True,),
+        grads=lambda up, x, out: (up / x,),
+        py="log({0})",
+        py_grads=("{up} / {0}",),
+        py_names=_math("log"),
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, out: (d.div(d.one, a),),
+    )
+)
+register(
+    Op(
+        "log2",
+        1,
+        math.log2,
+        lambda x, out: (_ratio(1.0, x * LN2),),
+        "log2",
+        "base-2 logarithm, x > 0",
+        "scaler",
+        ((0.5,), (3.0,)),
+        call_names=("log2",),
+        domain=_needs("log2 needs x > 0"),
+        local=("1/({a}·ln 2)",),
+        quotient=(True,),
+        grads=lambda up, x, out: (up / x * LOG2_E,),
+        py_grads=("{up} / {0} * LOG2_E",),
+        py_names=MappingProxyType({"LOG2_E": LOG2_E}),
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, out: (d.div(d.one, d.mul(a, d.call("log", d.const(2.0)))),),
+    )
+)
+register(
+    Op(
+        "log10",
+        1,
+        math.log10,
+        lambda x, out: (_ratio(1.0, x * LN10),),
+        "log10",
+        "base-10 logarithm, x > 0",
+        "scaler",
+        ((0.5,), (3.0,)),
+        call_names=("log10",),
+        domain=_needs("log10 needs x > 0"),
+        local=("1/({a}·ln 10)",),
+        quotient=(True,),
+        grads=lambda up, x, out: (up / x * LOG10_E,),
+        py_grads=("{up} / {0} * LOG10_E",),
+        py_names=MappingProxyType({"LOG10_E": LOG10_E}),
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, out: (d.div(d.one, d.mul(a, d.call("log", d.const(10.0)))),),
+    )
+)
+register(
+    Op(
+        "sqrt",
+        1,
+        math.sqrt,
+        lambda x, out: (_ratio(0.5, out),),
+        "sqrt",
+        "square root, x ≥ 0",
+        "scaler",
+        ((0.5,), (3.0,)),
+        call_names=("sqrt",),
+        domain=_needs("sqrt needs x ≥ 0"),
+        local=("1/(2·sqrt({a}))",),
+        quotient=(True,),
+        grads=lambda up, x, out: (_ratio(up, 2.0 * out),),
+        py="sqrt({0})",
+        py_grads=("({up} / (2.0 * {out}) if {out} else ratio({up}, {out}))",),
+        py_names=MappingProxyType({"sqrt": math.sqrt, "ratio": _ratio}),
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, out: (d.div(d.const(0.5), out),),
+    )
+)
+register(
+    Op(
+        "cbrt",
+        1,
+        math.cbrt,
+        lambda x, out: (_ratio(1.0, 3.0 * out * out),),
+        "cbrt",
+        "cube root (of any x)",
+        "scaler",
+        ((0.5,), (-3.0,), (8.0,)),
+        call_names=("cbrt",),
+        local=("1/(3·cbrt({a})²)",),
+        quotient=(True,),
+        grads=lambda up, x, out: (_ratio(up, 3.0 * out * out),),
+        py="cbrt({0})",
+        py_grads=("({up} / (3.0 * {out} * {out}) if {out} else ratio({up}, 0.0))",),
+        py_names=MappingProxyType({"cbrt": math.cbrt, "ratio": _ratio}),
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, out: (d.div(d.one, d.mul(d.const(3.0), _square(d, out))),),
+    )
+)
+
+# --- trigonometric and hyperbolic ---------------------------------------------------------
+register(
+    Op(
+        "sin",
+        1,
+        math.sin,
+        lambda x, out: (math.cos(x),),
+        "sin",
+        "sine (radians)",
+        "scaler",
+        ((0.7,), (-1.3,)),
+        call_names=("sin",),
+        local=("cos({a})",),
+        py="sin({0})",
+        py_grads=("{up} * cos({0})",),
+        py_names=_math("sin", "cos"),
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, out: (d.call("cos", a),),
+    )
+)
+register(
+    Op(
+        "cos",
+        1,
+        math.cos,
+        lambda x, out: (-math.sin(x),),
+        "cos",
+        "cosine (radians)",
+        "scaler",
+        ((0.7,), (-1.3,)),
+        call_names=("cos",),
+        local=("-sin({a})",),
+        py="cos({0})",
+        py_grads=("{up} * -sin({0})",),
+        py_names=_math("sin", "cos"),
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, out: (d.neg(d.call("sin", a)),),
+    )
+)
+register(
+    Op(
+        "tan",
+        1,
+        math.tan,
+        lambda x, out: (1.0 + out * out,),
+        "tan",
+        "tangent (radians)",
+        "scaler",
+        ((0.7,), (-1.3,)),
+        call_names=("tan",),
+        local=("1 + tan({a})²",),
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, out: (d.add(d.one, _square(d, out)),),
+    )
+)
+register(
+    Op(
+        "asin",
+        1,
+        math.asin,
+        lambda x, out: (_ratio(1.0, math.sqrt(_one_minus_square(x))),),
+        "asin",
+        "arcsine, -1 ≤ x ≤ 1",
+        "scaler",
+        ((0.5,), (-0.3,)),
+        call_names=("asin",),
+        domain=_needs("asin needs -1 ≤ x ≤ 1"),
+        local=("1/sqrt(1 - {a}²)",),
+        quotient=(True,),
+        grads=lambda up, x, out: (_ratio(up, math.sqrt(_one_minus_square(x))),),
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, out: (d.div(d.one, d.call("sqrt", d.sub(d.one, _square(d, a)))),),
+    )
+)
+register(
+    Op(
+        "acos",
+        1,
+        math.acos,
+        lambda x, out: (_ratio(-1.0, math.sqrt(_one_minus_square(x))),),
+        "acos",
+        "arccosine, -1 ≤ x ≤ 1",
+        "scaler",
+        ((0.5,), (-0.3,)),
+        call_names=("acos",),
+        domain=_needs("acos needs -1 ≤ x ≤ 1"),
+        local=("-1/sqrt(1 - {a}²)",),
+        quotient=(True,),
+        grads=lambda up, x, out: (_ratio(-up, math.sqrt(_one_minus_square(x))),),
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, out: (
+            d.neg(d.div(d.one, d.call("sqrt", d.sub(d.one, _square(d, a))))),
         ),
-    ),
-    "atan2": lambda d, y, x, out: (
-        d.div(x, d.add(_square(d, x), _square(d, y))),
-        d.neg(d.div(y, d.add(_square(d, x), _square(d, y)))),
-    ),
-    "hypot": lambda d, x, y, out: (d.div(x, out), d.div(y, out)),
-    "step": lambda d, a, out: (d.zero,),
-    "sign": lambda d, a, out: (d.zero,),
-}
-for _name, _rule in _SYMBOLIC.items():
-    OPS[_name] = OPS[_name]._replace(symbolic=_rule)
+    )
+)
+register(
+    Op(
+        "atan",
+        1,
+        math.atan,
+        lambda x, out: (1.0 / (1.0 + x * x),),
+        "atan",
+        "arctangent",
+        "scaler",
+        ((0.7,), (-1.3,)),
+        call_names=("atan",),
+        local=("1/(1 + {a}²)",),
+        quotient=(True,),
+        grads=_atan_grads,
+        symbolic=lambda d, a, out: (d.div(d.one, d.add(d.one, _square(d, a))),),
+    )
+)
+register(
+    Op(
+        "atan2",
+        2,
+        math.atan2,
+        _atan2_partials,
+        "atan2",
+        "the angle of the point (x, y): atan2(y, x), in (-π, π]",
+        "scaler",
+        ((1.0, 2.0), (-0.5, -1.5), (2.0, -1.0)),
+        call_names=("atan2",),
+        local=("{b}/({a}² + {b}²)", "-{a}/({a}² + {b}²)"),
+        quotient=(True, True),
+        grads=_atan2_grads,
+        symbolic=lambda d, y, x, out: (
+            d.div(x, d.add(_square(d, x), _square(d, y))),
+            d.neg(d.div(y, d.add(_square(d, x), _square(d, y)))),
+        ),
+    )
+)
+register(
+    Op(
+        "sinh",
+        1,
+        math.sinh,
+        lambda x, out: (math.cosh(x),),
+        "sinh",
+        "hyperbolic sine",
+        "scaler",
+        ((0.7,), (-1.3,)),
+        call_names=("sinh",),
+        domain=_needs("the result is too large for a double"),
+        local=("cosh({a})",),
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, out: (d.call("cosh", a),),
+    )
+)
+register(
+    Op(
+        "cosh",
+        1,
+        math.cosh,
+        lambda x, out: (math.sinh(x),),
+        "cosh",
+        "hyperbolic cosine",
+        "scaler",
+        ((0.7,), (-1.3,)),
+        call_names=("cosh",),
+        domain=_needs("the result is too large for a double"),
+        local=("sinh({a})",),
+        keeps_nonfinite=True,
+        symbolic=lambda d, a, out: (d.call("sinh", a),),
+    )
+)
+register(
+    Op(
+        "tanh",
+        1,
+        math.tanh,
+        lambda x, out: (1.0 - out * out,),
+        "tanh",
+        "hyperbolic tangent, a squashing unit",
+        "squasher",
+        ((0.7,), (-1.3,)),
+        call_names=("tanh",),
+        local=("1 - tanh({a})²",),
+        py="tanh({0})",
+        py_grads=("{up} * (1.0 - {out} * {out})",),
+        py_names=_math("tanh"),
+        saturation=SATURATION,
+        symbolic=lambda d, a, out: (d.sub(d.one, _square(d, out)),),
+    )
+)
+register(
+    Op(
+        "hypot",
+        2,
+        math.hypot,
+        _hypot_partials,
+        "hypot",
+        "the length sqrt(x² + y²) of (x, y), without overflow; gradient 0 at (0, 0)",
+        "scaler",
+        ((3.0, 4.0), (-0.5, 1.5), (2.0, -1.0)),
+        call_names=("hypot",),
+        local=("{a}/hypot({a}, {b})", "{b}/hypot({a}, {b})"),
+        branch=_hypot_branch,
+        py="hypot({0}, {1})",
+        py_names=_math("hypot"),
+        silent_overflow=True,
+        keeps_nonfinite=True,
+        symbolic=lambda d, x, y, out: (d.div(x, out), d.div(y, out)),
+    )
+)
+
+# --- special functions --------------------------------------------------------------------
+register(
+    Op(
+        "erf",
+        1,
+        math.erf,
+        lambda x, out: (_2_SQRT_PI * math.exp(-x * x),),
+        "erf",
+        "the error function, 2/√π ∫₀ˣ e^(-t²) dt",
+        "squasher",
+        ((0.7,), (-1.3,), (0.0,)),
+        call_names=("erf",),
+        local=("2/√π·exp(-{a}²)",),
+        py="erf({0})",
+        py_grads=("{up} * (_2_SQRT_PI * exp(-{0} * {0}))",),
+        py_names=MappingProxyType({"erf": math.erf, "exp": math.exp, "_2_SQRT_PI": _2_SQRT_PI}),
+        saturation=SATURATION,
+        symbolic=lambda d, a, out: (
+            d.mul(
+                d.div(d.const(2.0), d.call("sqrt", d.const(math.pi, "pi"))),
+                d.call("exp", d.neg(_square(d, a))),
+            ),
+        ),
+    )
+)
+
+# --- neural-network units -----------------------------------------------------------------
+register(
+    Op(
+        "sigmoid",
+        1,
+        _sigmoid,
+        lambda x, out: (out * (1.0 - out),),
+        "sigmoid",
+        "logistic sigmoid 1/(1 + e^-x), a squashing unit",
+        "squasher",
+        ((0.7,), (-1.3,), (0.0,)),
+        call_names=("sigmoid",),
+        local=("σ({a})·(1 - σ({a}))",),
+        py="(1.0 / (1.0 + exp(-{0})) if {0} >= 0.0 else ({tmp} := exp({0})) / (1.0 + {tmp}))",
+        py_grads=("{up} * ({out} * (1.0 - {out}))",),
+        py_names=_math("exp"),
+        saturation=SATURATION,
+        symbolic=lambda d, a, out: (d.mul(out, d.sub(d.one, out)),),
+    )
+)
+register(
+    Op(
+        "relu",
+        1,
+        lambda x: x if x > 0.0 else 0.0,
+        lambda x, out: (1.0 if x > 0.0 else 0.0,),
+        "relu",
+        "max(x, 0); gradient 0 at x ≤ 0",
+        "gate",
+        ((0.7,), (-1.3,)),
+        call_names=("relu",),
+        local=("1 if {a} > 0 else 0",),
+        branch=_relu_branch,
+        routes=True,
+        dies=True,
+        grads=lambda up, x, out: (up if x > 0.0 else 0.0,),
+        py="({0} if {0} > 0.0 else 0.0)",
+        py_grads=("({up} if {0} > 0.0 else 0.0)",),
+        cut="{node} is a relu whose input is ≤ 0",
+        symbolic=lambda d, a, out: (d.call("step", a),),  # relu'(0) = step(0) = 0
+    )
+)
+register(
+    Op(
+        "softplus",
+        1,
+        _softplus,
+        lambda x, out: (_sigmoid(x),),
+        "softplus",
+        "log(1 + e^x), a smooth relu",
+        "scaler",
+        ((-30.0,), (0.0,), (2.5,)),
+        call_names=("softplus",),
+        local=("σ({a})",),
+        symbolic=lambda d, a, out: (d.call("sigmoid", a),),
+    )
+)
+register(
+    Op(
+        "abs",
+        1,
+        abs,
+        lambda x, out: (1.0 if x > 0.0 else (-1.0 if x < 0.0 else 0.0),),
+        "abs",
+        "absolute value; gradient 0 at 0",
+        "sign router",
+        ((0.7,), (-1.3,), (0.0,)),
+        call_names=("abs",),
+        local=("sign({a})",),
+        branch=_abs_branch,
+        routes=True,
+        grads=lambda up, x, out: (up if x > 0.0 else (-up if x < 0.0 else 0.0),),
+        py="abs({0})",
+        py_grads=("({up} if {0} > 0.0 else (-{up} if {0} < 0.0 else 0.0))",),
+        keeps_nonfinite=True,
+        cut="{node} is abs at 0, whose slope is taken as 0",
+        symbolic=lambda d, a, out: (d.call("sign", a),),  # abs'(0) = sign(0) = 0
+    )
+)
+register(
+    Op(
+        "max",
+        None,
+        max,
+        _extremum_partials,
+        "max",
+        "the largest argument; max(a, b, …)",
+        "router",
+        ((1.5, -2.0), (0.3, 0.4, -0.1)),
+        call_names=("max",),
+        min_args=2,
+        local=("1 if {a} is the largest else 0",),
+        branch=_extremum_branch,
+        routes=True,
+        grads=_extremum_grads,
+        cut="{node} is a max where it does not win",
+        symbolic=_extremum_symbolic(1.0),
+    )
+)
+register(
+    Op(
+        "min",
+        None,
+        min,
+        _extremum_partials,
+        "min",
+        "the smallest argument; min(a, b, …)",
+        "router",
+        ((1.5, -2.0), (0.3, 0.4, -0.1)),
+        call_names=("min",),
+        min_args=2,
+        local=("1 if {a} is the smallest else 0",),
+        branch=_extremum_branch,
+        routes=True,
+        grads=_extremum_grads,
+        cut="{node} is a min where it does not win",
+        symbolic=_extremum_symbolic(-1.0),
+    )
+)
+
+# --- indicators: the kinks' derivatives as formulas ----------------------------------------
+register(
+    Op(
+        "step",
+        1,
+        lambda x: 1.0 if x > 0.0 else 0.0,
+        lambda x, out: (0.0,),
+        "step",
+        "1 if x > 0 else 0 (step(0) = 0): the derivative of relu",
+        "indicator",
+        ((0.7,), (-1.3,)),
+        call_names=("step",),
+        local=("0",),
+        branch=_relu_branch,
+        routes=True,
+        py="(1.0 if {0} > 0.0 else 0.0)",
+        py_grads=("0.0",),
+        symbolic=lambda d, a, out: (d.zero,),
+    )
+)
+register(
+    Op(
+        "sign",
+        1,
+        lambda x: (x > 0.0) - (x < 0.0) + 0.0,
+        lambda x, out: (0.0,),
+        "sign",
+        "1, 0 or -1 as x is positive, zero or negative: the derivative of abs",
+        "indicator",
+        ((0.7,), (-1.3,)),
+        call_names=("sign",),
+        local=("0",),
+        branch=_abs_branch,
+        routes=True,
+        py="(1.0 if {0} > 0.0 else (-1.0 if {0} < 0.0 else 0.0))",
+        py_grads=("0.0",),
+        symbolic=lambda d, a, out: (d.zero,),
+    )
+)
+
 
 # Every name a formula can call, e.g. FUNCTIONS["ln"] is OPS["log"].
 FUNCTIONS: dict[str, Op] = {name: op for op in OPS.values() for name in op.call_names}
