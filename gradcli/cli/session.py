@@ -44,6 +44,7 @@ from ..core.errors import (
 from ..core.graph import CONST, INPUT, Graph
 from ..core.ops import CONSTANTS, FUNCTIONS
 from ..core.syntax import Statement, parse_statements
+from ..core.tokens import open_parens
 from ..output import render
 from ..output.files import read_text, write_text
 from ..output.render_table import FoldingTable
@@ -51,7 +52,6 @@ from ..output.render_table import FoldingTable
 # The last characters of a line that continue a statement on the next: an operator, ',', '='
 # or '('. Each of them is a whole token (or ends one: '**'), so no lexing is needed to tell.
 _CONTINUING = frozenset("+-*/^=,(")
-_PAREN = re.compile(r"[()]")
 
 
 @dataclass
@@ -152,17 +152,7 @@ def ends_with_operator(line: str) -> bool:
 
 def unclosed_paren(text: str) -> int | None:
     """The offset of the first '(' that is never closed, if any (comments left out)."""
-    opened: list[int] = []
-    at = 0
-    for line in text.split("\n"):
-        code = line.split("#", 1)[0]
-        if "(" in code or opened:
-            for match in _PAREN.finditer(code):
-                if match.group() == "(":
-                    opened.append(at + match.start())
-                elif opened:
-                    opened.pop()
-        at += len(line) + 1
+    opened = open_parens(text)
     return opened[0] if opened else None
 
 

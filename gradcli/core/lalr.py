@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from .errors import Span, SyntaxProblem
 from .ops import FUNCTIONS
-from .tokens import LEX_RE, Tok
+from .tokens import LEX_RE, Tok, open_parens
 
 # How a rule's reduction builds its value (the generator writes these numbers in the tables)
 CALL, CALL_FILTERED, INLINE, SPLICE = range(4)
@@ -322,14 +322,5 @@ def syntax_error(text: str, token: Tok, before: Tok | None, accepts: set[str]) -
 
 def _unclosed(text: str, end: int) -> int | None:
     """Where the innermost '(' still open at `end` is (comments skipped), or None."""
-    opened: list[int] = []
-    start = 0
-    for line in text[:end].split("\n"):
-        code = line.split("#", 1)[0]
-        for i, char in enumerate(code):
-            if char == "(":
-                opened.append(start + i)
-            elif char == ")" and opened:
-                opened.pop()
-        start += len(line) + 1
+    opened = open_parens(text[:end])
     return opened[-1] if opened else None

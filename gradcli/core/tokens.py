@@ -35,3 +35,23 @@ class Tok(NamedTuple):
     text: str
     start: int
     end: int
+
+
+_PAREN = re.compile(r"[()]")
+
+
+def open_parens(text: str) -> list[int]:
+    """The offsets of the '(' still open at the end of `text`, outermost first (comments left
+    out). Lines without parentheses cost one search each, as typing wants."""
+    opened: list[int] = []
+    at = 0
+    for line in text.split("\n"):
+        code = line.split("#", 1)[0]
+        if "(" in code or opened:
+            for match in _PAREN.finditer(code):
+                if match.group() == "(":
+                    opened.append(at + match.start())
+                elif opened:
+                    opened.pop()
+        at += len(line) + 1
+    return opened
