@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from .compiled import FastPathFailed, build, indent, sweeps
@@ -342,8 +342,52 @@ def _row_loss(loss: str, f: float, y: float | None) -> float:
     return -(y * math.log(f) + (1.0 - y) * math.log1p(-f))
 
 
+@dataclass(frozen=True)
+class Training:
+    """A descent on data, ready to run: Descent(tape, point, config, objective)."""
+
+    data: DataSet
+    plan: Plan
+    objective: Objective
+    config: object  # the DescendConfig the Descent runs with (descent_settings)
+
+    @property
+    def point(self) -> dict[str, float]:
+        return {**self.plan.fixed, **self.plan.start}
+
+    @property
+    def epochs(self) -> float:
+        """Epochs the run's steps make (a fraction when they end inside one)."""
+        return self.config.steps / self.objective.batches
+
+
+def prepare(tape: Tape, data: DataSet, given: Mapping[str, float], config) -> Training:
+    """Everything a descent on `data` needs (see plan). Raises UsageError."""
+    config.validate()
+    chosen = plan(tape.graph, data, given, config)
+    objective = Objective(tape, data, chosen, config.batch, config.seed)
+    return Training(data, chosen, objective, descent_settings(config, objective))
+
+
 def descent_settings(config, objective: Objective):
     """The settings the Descent runs with: its objective is the data's loss (no --target of
     its own), and --epochs E is E times the batches of an epoch in steps."""
     steps = config.steps if config.epochs is None else config.epochs * objective.batches
     return replace(config, target=None, steps=steps)
+
+
+def output_fn(tape: Tape, plan: Plan, xs: Sequence[float]) -> Callable[[Sequence[float]], float]:
+    """f as a function of the data inputs (plan.columns), the parameters held at xs; nan where
+    it is undefined. For pictures of the trained model, not for the loop."""
+    from .compiled import compile_graph
+
+    fixed = {**plan.fixed, **dict(zip(plan.params, xs))}
+    run = compile_graph(tape.graph, plan.columns, fixed)
+
+    def f(values: Sequence[float]) -> float:
+        try:
+            return run(*values)[0]
+        except FastPathFailed:
+            return math.nan
+
+    return f
