@@ -9,6 +9,8 @@ import io
 import json
 import math
 import random
+import re
+import shlex
 from pathlib import Path
 
 import pytest
@@ -193,3 +195,19 @@ def test_repl_descends_on_data_and_keeps_the_weights(grad, points):
     assert result.returncode == 0, result.stderr
     expected = plain_logistic(rows_of(points.read_text()), 1.0, 60)
     assert f"w0 = {expected[0]:.6g}" in result.stdout.replace("\n", " ")
+
+
+def test_the_readme_shows_what_grad_example_logistic_prints(grad):
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Training on data") :]
+    block = re.search(r"```console\n(\$ grad example logistic.*?)```", section, re.S).group(1)
+    command, expected = block.split("\n", 1)
+    result = grad(*shlex.split(command.removeprefix("$ "))[1:], env={"COLUMNS": "100"})
+    assert result.returncode == 0, result.stderr
+    shown = re.sub(
+        r"--data \S+/gradcli/data/", "--data .../site-packages/gradcli/data/", result.stdout
+    )
+    assert [line.rstrip() for line in shown.strip().splitlines()] == expected.strip().splitlines()
+    # and the picture of the same run, kept beside the tests
+    assert "(tests/data/descend-logistic.png)" in section
+    assert (ROOT / "tests" / "data" / "descend-logistic.png").read_bytes().startswith(b"\x89PNG")

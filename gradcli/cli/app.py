@@ -800,7 +800,7 @@ def _train_example(example, given: dict[str, float], as_json: bool, digits: int)
             program = "; ".join(example.program.strip().splitlines())
             words = ["grad", "descend", program, "--data", str(path), *example.descend]
             out.print(_dim(f"{example.name}: {example.title}"))
-            out.print(_dim(shlex.join(words)))
+            out.print(_dim(shlex.join(words)), soft_wrap=True)  # whole, to copy
         try:
             outcome = run_descent(
                 Tape(parse(example.program)), given, config, out, json_out=sys.stdout
@@ -988,6 +988,7 @@ def _plot_descent(words: str, names: tuple[str, ...], tape):
         ("--csv", config.csv_file),
         ("--plot", config.plot_file),
         ("--every", config.every),
+        ("--data", config.data),  # grad plot draws f over its inputs, not a loss over rows
     ):
         if given:
             raise UsageError(

@@ -215,7 +215,8 @@ def batch_source(graph: Graph, plan: Plan) -> tuple[str, dict]:
         "            raise Failed from None",
         "        r_total += r_loss",
         *(["        r_right += (" + f + " >= 0.5) == (r_y == 1.0)"] if plan.labels else []),
-        *(f"        {s} += {g}" for s, g in zip(sums, code.grads)),
+        # (+ 0.0 turns Tape's -0.0 into 0.0; a sum that starts at 0.0 does that already)
+        *(f"        {s} += {g.removesuffix(' + 0.0')}" for s, g in zip(sums, code.grads)),
         f"    if not isfinite(r_total + {' + '.join(sums) or '0.0'}):",
         "        raise Failed",
         f"    return r_total, r_right, {', '.join(sums) + ','}",
