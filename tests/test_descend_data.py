@@ -148,6 +148,14 @@ def test_bad_data_or_options_are_usage_errors(grad, tmp_path, content, words, me
     assert "Traceback" not in result.stderr and result.stdout == ""
 
 
+def test_columns_the_run_does_not_read_may_hold_anything(grad, tmp_path):
+    path = tmp_path / "named.csv"
+    path.write_text("name,x0,x1,y,note\nfirst,1,2,1,ok\nsecond,-1,-2,0,\n")
+    result = grad("descend", NEURON, "--data", str(path), *LOGISTIC, "--steps", "2", "--json")
+    assert result.returncode == 0, result.stderr
+    assert strict_json(result.stdout)["data"]["columns"] == ["x0", "x1"]
+
+
 def test_data_options_need_data(grad):
     result = grad("descend", "(x-1)^2", "x=0", "--target-column", "y")
     assert result.returncode == 2 and "--target-column goes with --data" in result.stderr

@@ -352,5 +352,6 @@ def prepare_training(tape, given, config):
     from ..output.files import read_text
 
     name = "standard input" if str(config.data) == "-" else str(config.data)
-    data = training.load(read_text(config.data).splitlines(keepends=True), name)
+    needed = [*tape.graph.inputs, *([config.target_column] if config.target_column else [])]
+    data = training.load(read_text(config.data).splitlines(keepends=True), name, needed)
     return training.prepare(tape, data, given, config)

@@ -38,27 +38,36 @@ class DataSet:
     """A data set in memory: its columns and its rows (tuples of floats, in column order)."""
 
     name: str  # as the user wrote it, for messages
-    columns: tuple[str, ...]
+    columns: tuple[str, ...]  # the columns read
     rows: list[tuple[float, ...]]
     lines: list[int]  # the line each row starts on in the file
+    names: tuple[str, ...] = ()  # every column of the file
+
+    @property
+    def listed(self) -> str:
+        """The file's columns, for a hint."""
+        return ", ".join(self.names or self.columns)
 
 
-def load(lines: Iterable[str], name: str) -> DataSet:
-    """Read every row of a data file's lines (gradcli/core/rows.py). Raises UsageError naming
-    the file and the line of a malformed row."""
+def load(lines: Iterable[str], name: str, needed: Iterable[str] | None = None) -> DataSet:
+    """Read every row of a data file's lines (gradcli/core/rows.py): the columns named in
+    `needed` (all by default), which must hold numbers; the others may hold anything. Raises
+    UsageError naming the file and the line of a malformed row."""
     from .rows import RowError, read_rows
 
     try:
         table = read_rows(lines)
+        wanted = set(table.names if needed is None else needed)
+        columns = tuple(c for c in table.names if c in wanted)
         numbers, where = [], []
-        for line, values, _ in table:
+        for line, values, _ in table.select(columns):
             numbers.append(values)
             where.append(line)
     except RowError as exc:
         raise UsageError(f"{name}, line {exc.line}: {exc.detail}", hint=exc.hint) from None
     if not numbers:
         raise UsageError(f"{name} has a header but no rows of data")
-    return DataSet(name, table.names, numbers, where)
+    return DataSet(name, columns, numbers, where, table.names)
 
 
 @dataclass(frozen=True)
@@ -89,7 +98,7 @@ def plan(graph: Graph, data: DataSet, given: Mapping[str, float], config) -> Pla
     if target_column is not None and target_column not in data.columns:
         raise UsageError(
             f"{data.name} has no column {target_column} for --target-column",
-            hint=f"its columns are: {', '.join(data.columns)}",
+            hint=f"its columns are: {data.listed}",
         )
     if target_column is not None and target_column in graph.inputs:
         raise UsageError(
@@ -124,7 +133,7 @@ def plan(graph: Graph, data: DataSet, given: Mapping[str, float], config) -> Pla
     if missing:
         raise UsageError(
             f"no value for {', '.join(missing)}: not a column of {data.name} and not bound",
-            hint=f"its columns are: {', '.join(data.columns)}",
+            hint=f"its columns are: {data.listed}",
         )
     fixed = {n: float(point[n]) for n in graph.inputs if n not in columns and n not in params}
     labels = False
