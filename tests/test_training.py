@@ -157,6 +157,15 @@ def test_a_row_outside_the_domain_names_the_row():
         train("log(w + x0)", rows, start={"w": 1.0}, params=("w",), target_column="y", steps=3)
 
 
+def test_a_run_whose_loss_overflows_diverges_and_says_where():
+    rows = [(1.0, 0.0, 2.0), (2.0, 0.0, 4.0), (3.0, 0.0, 6.5)]
+    trace, descent = train("a*x0^3", rows, params=("a",), target_column="y", lr=10.0, steps=50)
+    result = descent.result()
+    assert result.stopped == "diverged" and result.failed_step == len(trace)
+    assert "overflows" in result.error.message
+    assert "the loss overflows at row 1 of data.csv (line 2)" in result.error.message
+
+
 def test_logistic_loss_of_an_output_outside_zero_one():
     with pytest.raises(DomainError, match=r"needs f in \(0, 1\), and f = 2 at row 1"):
         train(

@@ -311,6 +311,7 @@ class Objective:
         """Why the batch cannot be computed: the first row the plain engine (the Tape) cannot
         compute, or whose loss or gradient is not a finite number."""
         graph, plan = self.tape.graph, self.plan
+        logit = logit_node(graph) if plan.loss == "logistic" else None
         for index in indices:
             where = f"row {index + 1} of {self.data.name} (line {self.data.lines[index]})"
             point = self.point(xs, index)
@@ -326,13 +327,13 @@ class Objective:
                 )
             f = values[graph.output]
             y = plan.target if plan.target_column is None else self.rows[index][-1]
-            if plan.loss == "logistic" and logit_node(graph) is None and not 0.0 < f < 1.0:
+            if plan.loss == "logistic" and logit is None and not 0.0 < f < 1.0:
                 return DomainError(
                     f"--loss logistic needs f in (0, 1), and f = {number_text(f)} at {where}",
                     node=graph.output,
                     hint="make the output a probability: sigmoid(…)",
                 )
-            if not math.isfinite(_row_loss(plan.loss, f, y)):
+            if logit is None and not math.isfinite(_row_loss(plan.loss, f, y)):
                 return DomainError(
                     f"the loss overflows at {where} (f = {number_text(f)})", node=graph.output
                 )
@@ -346,7 +347,8 @@ def _row_loss(loss: str, f: float, y: float | None) -> float:
     if loss == "none":
         return f
     if loss == "squared":
-        return (f - y) ** 2
+        error = f - y
+        return error * error  # inf where it overflows
     if f in (0.0, 1.0):
         return math.inf if f != y else 0.0
     return -(y * math.log(f) + (1.0 - y) * math.log1p(-f))
