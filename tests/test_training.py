@@ -183,6 +183,7 @@ def test_logistic_loss_of_an_output_outside_zero_one():
         ({"params": WEIGHTS, "loss": "logistic"}, "needs a target"),
         ({"params": WEIGHTS, "loss": "none", "target_column": "y"}, "takes no target"),
         ({"params": ("w0", "w1"), "target_column": "y"}, "no value for w2"),
+        ({"params": ("w0", "zz"), "target_column": "y"}, "--wrt names zz, which is not an input"),
         ({"params": WEIGHTS, "target_column": "y", "start": {"x0": 1.0}}, "x0 is a column"),
     ],
 )

@@ -94,6 +94,12 @@ def plan(graph: Graph, data: DataSet, given: Mapping[str, float], config) -> Pla
             "--data needs --wrt: the parameters to train",
             hint="the other inputs are read from the data's columns, e.g. --wrt w0,w1,w2",
         )
+    unknown = [p for p in params if p not in graph.inputs]
+    if unknown:
+        raise UsageError(
+            f"--wrt names {', '.join(unknown)}, which is not an input",
+            hint=f"the inputs are {', '.join(graph.inputs) or '(none)'}",
+        )
     target_column = config.target_column
     if target_column is not None and target_column not in data.columns:
         raise UsageError(
