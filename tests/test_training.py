@@ -197,3 +197,58 @@ def test_malformed_data_names_the_line():
         training.load(["x0,y\n", "1,2\n", "3,abc\n"], "data.csv")
     with pytest.raises(UsageError, match="no rows"):
         training.load(["x0,y\n"], "data.csv")
+
+
+# --- large batches on numpy arrays (gradcli/core/vectorised.py) ---------------------------
+
+
+def run_both(formula, rows, start=None, **settings):
+    """The trace on numpy arrays and row by row, and whether the arrays were used."""
+    pytest.importorskip("numpy")  # the test extra installs it (with matplotlib)
+    tape = Tape(parse(formula))
+    data = training.load(csv_lines(rows), "data.csv")
+    config = DescendConfig(data="data.csv", **settings)
+    plan = training.plan(tape.graph, data, start or {}, config)
+    traces, used = [], []
+    for arrays in (True, False):
+        objective = training.Objective(tape, data, plan, config.batch, config.seed, arrays)
+        settings_ = training.descent_settings(config, objective)
+        traces.append(list(Descent(tape, {**plan.fixed, **plan.start}, settings_, objective)))
+        used.append(objective.blocks is not None)
+    return traces, used
+
+
+@pytest.mark.parametrize(
+    "formula, settings",
+    [
+        (NEURON, {"loss": "logistic", "target_column": "y"}),
+        ("1/(1 + exp(-(w0*x0 + w1*x1 + w2)))", {"loss": "logistic", "target_column": "y"}),
+        ("tanh(w0*x0 + w2) * w1 + x1", {"target_column": "y"}),
+        ("0.5 + 0.4*sin(w0*x0 + w1*x1 + w2)", {"loss": "logistic", "target_column": "y"}),
+        ("(w0*x0 - w1) * (w0*x0 - w1) + w2*x1", {}),
+    ],
+)
+def test_numpy_blocks_give_the_row_by_row_numbers(formula, settings):
+    rows = points(1500)
+    (arrays, plain), used = run_both(formula, rows, params=WEIGHTS, lr=0.2, steps=30, **settings)
+    assert used == [True, False]
+    for a, b in zip(arrays, plain):
+        assert a.point == pytest.approx(b.point, rel=1e-12, abs=1e-14)
+        assert a.value == pytest.approx(b.value, rel=1e-12)
+        assert a.accuracy == b.accuracy
+    if settings.get("loss") == "logistic" and formula == NEURON:
+        assert arrays[-1].point == pytest.approx(reference_logistic(rows, 0.2, 30), abs=1e-9)
+
+
+def test_numpy_blocks_hand_a_failing_batch_to_the_row_by_row_code():
+    rows = [(x, 0.0, 0.0) for x in range(-3, 1500)]  # x = -3 at row 1 is out of log's domain
+    with pytest.raises(DomainError, match=r"row 1 of data.csv \(line 2\)"):
+        run_both("log(w + x0)", rows, start={"w": 1.0}, params=("w",), target_column="y")
+
+
+def test_numpy_blocks_only_where_every_op_has_a_plain_lowering_and_the_batch_is_large():
+    rows = points(1500)
+    _, used = run_both("relu(w0*x0) + w1*x1 + w2", rows, params=WEIGHTS, target_column="y", steps=1)
+    assert used == [False, False]  # relu's lowering branches on the value
+    _, used = run_both(NEURON, rows, params=WEIGHTS, target_column="y", steps=1, batch=100)
+    assert used == [False, False]  # batches too small to gain

@@ -15,7 +15,8 @@ backward sweep seeded with the loss's derivative (the error sent back), summed o
 sweeps inside a loop over the rows, built only from the op table and numbers); it is the
 gradient function of the ordinary Descent, so every optimizer, stop rule and output of
 `grad descend` works on data as it does on one point. With --batch N each call takes the next
-batch of N rows, the rows reshuffled at each epoch by a seeded random generator.
+batch of N rows, the rows reshuffled at each epoch by a seeded random generator. Large
+batches run the same generated lines on numpy arrays where they can (gradcli/core/vectorised.py).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ import random
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
+from . import vectorised
 from .compiled import FastPathFailed, build, indent, sweeps
 from .engine import Tape, number_text
 from .errors import DomainError, UsageError
@@ -255,7 +257,13 @@ class Objective:
     same batch is taken again at the next call (the descent asks again to say why)."""
 
     def __init__(
-        self, tape: Tape, data: DataSet, plan: Plan, batch: int | None = None, seed: int = 0
+        self,
+        tape: Tape,
+        data: DataSet,
+        plan: Plan,
+        batch: int | None = None,
+        seed: int = 0,
+        arrays: bool = True,
     ) -> None:
         self.tape, self.data, self.plan = tape, data, plan
         picks = [data.columns.index(c) for c in plan.columns]
@@ -270,6 +278,13 @@ class Objective:
         self.taken = 0  # batches computed so far
         self.shuffled = -1  # the epoch the order was last shuffled for
         self.accuracy: float | None = None
+        # large batches run on numpy arrays where it is installed (gradcli/core/vectorised.py)
+        self.blocks = None
+        if arrays and self.size >= vectorised.MIN_ROWS and vectorised.available():
+            logit = logit_node(tape.graph) if plan.loss == "logistic" else None
+            source = vectorised.batch_source(tape.graph, plan, logit)
+            if source is not None:
+                self.blocks = vectorised.Blocks(build(*source, "batch"), self.rows, plan)
 
     def current(self) -> list[int]:
         """The indices of the rows of the next batch."""
@@ -284,12 +299,17 @@ class Objective:
 
     def __call__(self, xs: Sequence[float]) -> tuple[float, list[float]]:
         indices = self.current()
-        rows = self.rows if len(indices) == len(self.rows) else [self.rows[i] for i in indices]
-        try:
-            total, right, *sums = self.run(*xs, rows)
-        except FastPathFailed:
-            raise self.failure(xs, indices) from None
-        n = len(rows)
+        every = len(indices) == len(self.rows)
+        answer = self.blocks and self.blocks(xs, None if every else indices)
+        if answer:
+            total, right, sums = answer
+        else:  # row by row, which also says why a batch fails
+            rows = self.rows if every else [self.rows[i] for i in indices]
+            try:
+                total, right, *sums = self.run(*xs, rows)
+            except FastPathFailed:
+                raise self.failure(xs, indices) from None
+        n = len(indices)
         self.taken += 1
         self.accuracy = right / n if self.plan.labels else None
         return total / n, [s / n for s in sums]
@@ -297,10 +317,14 @@ class Objective:
     def mean(self, xs: Sequence[float]) -> tuple[float, float | None]:
         """The mean loss and accuracy over every row at the parameters xs (nan where a row
         cannot be computed)."""
-        try:
-            total, right, *_ = self.run(*xs, self.rows)
-        except FastPathFailed:
-            return math.nan, None
+        answer = self.blocks and self.blocks(xs, None)
+        if answer:
+            total, right, _ = answer
+        else:
+            try:
+                total, right, *_ = self.run(*xs, self.rows)
+            except FastPathFailed:
+                return math.nan, None
         n = len(self.rows)
         return total / n, (right / n if self.plan.labels else None)
 
