@@ -156,6 +156,11 @@ def test_columns_the_run_does_not_read_may_hold_anything(grad, tmp_path):
     assert strict_json(result.stdout)["data"]["columns"] == ["x0", "x1"]
 
 
+def test_formula_and_data_cannot_both_come_from_standard_input(grad):
+    result = grad("descend", "-", "--data", "-", "--wrt", "w", input="w*x\n")
+    assert result.returncode == 2 and "both read standard input" in result.stderr
+
+
 def test_data_options_need_data(grad):
     result = grad("descend", "(x-1)^2", "x=0", "--target-column", "y")
     assert result.returncode == 2 and "--target-column goes with --data" in result.stderr

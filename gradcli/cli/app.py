@@ -497,6 +497,11 @@ def descend_cmd(
         if settings.data is None:
             tape, point = prepare(expression, bindings, file)
         else:
+            if str(settings.data) == "-" and "-" in (expression, str(file)):
+                raise UsageError(
+                    "the formula and --data - both read standard input",
+                    hint="give the formula as an argument, or the data as a file",
+                )
             tape, point = _prepare_for_data(expression, bindings, file)
         from .descend_command import run_descent
 
