@@ -252,3 +252,40 @@ def test_numpy_blocks_only_where_every_op_has_a_plain_lowering_and_the_batch_is_
     assert used == [False, False]  # relu's lowering branches on the value
     _, used = run_both(NEURON, rows, params=WEIGHTS, target_column="y", steps=1, batch=100)
     assert used == [False, False]  # batches too small to gain
+
+
+def newton_optimum(rows):
+    """The minimum of the mean cross-entropy of σ(w0·x0 + w1·x1 + w2) by Newton's method
+    (iteratively reweighted least squares), with a 3×3 solve written out: an independent
+    reference for where gradient descent converges."""
+    w = [0.0, 0.0, 0.0]
+    for _ in range(50):
+        g = [0.0] * 3
+        h = [[0.0] * 3 for _ in range(3)]
+        for x0, x1, y in rows:
+            x = (x0, x1, 1.0)
+            f = 1.0 / (1.0 + math.exp(-(w[0] * x0 + w[1] * x1 + w[2])))
+            for i in range(3):
+                g[i] += (f - y) * x[i]
+                for j in range(3):
+                    h[i][j] += f * (1 - f) * x[i] * x[j]
+        a = [row[:] + [g[i]] for i, row in enumerate(h)]  # solve h·d = g by elimination
+        for i in range(3):
+            for k in range(i + 1, 3):
+                m = a[k][i] / a[i][i]
+                a[k] = [p - m * q for p, q in zip(a[k], a[i])]
+        d = [0.0] * 3
+        for i in (2, 1, 0):
+            d[i] = (a[i][3] - sum(a[i][j] * d[j] for j in range(i + 1, 3))) / a[i][i]
+        w = [wi - di for wi, di in zip(w, d)]
+    return w
+
+
+def test_descent_on_data_converges_to_the_logistic_regression_optimum():
+    rows = points(200, seed=11)
+    trace, descent = train(
+        NEURON, rows, params=WEIGHTS, target_column="y", loss="logistic",
+        optimizer="momentum", lr=1.0, steps=3000, tol=1e-9,
+    )  # fmt: skip
+    assert descent.result().stopped == "converged"
+    assert trace[-1].point == pytest.approx(newton_optimum(rows), abs=1e-4)
