@@ -64,7 +64,7 @@ def header(result: Result, f_name: str, training=None) -> Text:
 def data_objective(training) -> str:
     """The mean loss being minimised, in words: `mean (f − y)² over data.csv`."""
     plan = training.plan
-    y = plan.target_column or num(plan.target) if plan.loss != "none" else ""
+    y = (plan.target_column or num(plan.target)) if plan.loss != "none" else ""
     loss = {
         "squared": f"(f − {y})²",
         "logistic": f"cross-entropy of f against {y}",
