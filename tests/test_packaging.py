@@ -18,6 +18,9 @@ def test_wheel_contains_the_grammar_and_the_parser_tables(tmp_path):
     wheel = next(tmp_path.glob("gradcli-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "gradcli/grammars/gradcli.lark" in names
+    # grad example logistic's data set
+    shipped = zipfile.ZipFile(wheel).read("gradcli/data/logistic.csv").decode()
+    assert shipped == (ROOT / "gradcli" / "data" / "logistic.csv").read_text()
     assert not any(n.startswith(("grammars/", "tests/")) for n in names)
     packaged = zipfile.ZipFile(wheel).read("gradcli/grammars/gradcli.lark").decode()
     assert packaged == (ROOT / "grammars" / "gradcli.lark").read_text()

@@ -259,3 +259,20 @@ def test_typing_a_file_name_with_a_space_completes_it_quoted(terminal, tmp_path)
     term.type("\r")
     term.wait_for("loaded my session.grad")
     assert term.leave() == 0
+
+
+def test_descend_on_data_at_the_prompt_sets_the_weights(terminal, tmp_path):
+    (tmp_path / "points.csv").write_text("x0,x1,y\n1,2,1\n-1,-1,0\n2,0,1\n-2,1,0\n")
+    term = terminal()
+    term.prompt()
+    term.type("f = sigmoid(w0*x0 + w1*x1 + w2)\r")
+    term.prompt()
+    options = "--wrt w0,w1,w2 --target-column y --loss logistic --lr 1 --epochs 50"
+    term.type(f":descend f --data points.csv {options}\r")
+    screen = term.wait_for("accuracy     50.0% → 100.0%")
+    assert "descend mean cross-entropy of f against y over points.csv" in screen
+    term.wait_for("now w0 = ")
+    term.prompt()
+    term.type("w0\r")
+    term.wait_for("w0 = ")
+    assert term.leave() == 0

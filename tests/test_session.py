@@ -479,7 +479,7 @@ def test_descend_is_in_help_and_completion():
 @pytest.mark.parametrize(
     "line, message, hint",
     [
-        (":descend x^2 --nosuch 3", "unknown option --nosuch", "the options are --wrt, --lr"),
+        (":descend x^2 --qqq 3", "unknown option --qqq", "the options are --wrt, --lr"),
         (":descend x^2 --stepz 3", "unknown option --stepz", "did you mean --steps?"),
         (":descend x^2 --lr 0.1 --maximse", "unknown option --maximse", "did you mean --maximize?"),
     ],

@@ -486,13 +486,23 @@ def descend_cmd(
       grad descend 'sigmoid(w0*x0+w1*x1+w2)' w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --wrt w0,w1,w2 --target 1
 
       grad descend '(1-x)^2 + 100*(y-x^2)^2' x=-1.5 y=2 --optimizer adam --lr 0.05 --plot run.png
+
+      grad descend 'sigmoid(w0*x0 + w1*x1 + w2)' --data points.csv --wrt w0,w1,w2 --target-column y --loss logistic
     """
     with user_errors():
         from ..output.descend_run import plot_format
 
         plot_format(settings)  # a bad --plot file name or missing matplotlib: said first
         file_to_stdout = _file_to_stdout(settings)
-        tape, point = prepare(expression, bindings, file)
+        if settings.data is None:
+            tape, point = prepare(expression, bindings, file)
+        else:
+            if str(settings.data) == "-" and "-" in (expression, str(file)):
+                raise UsageError(
+                    "the formula and --data - both read standard input",
+                    hint="give the formula as an argument, or the data as a file",
+                )
+            tape, point = _prepare_for_data(expression, bindings, file)
         from .descend_command import run_descent
 
         out, err = _consoles()
@@ -505,6 +515,20 @@ def descend_cmd(
         for message in outcome.messages:
             err.print(message)
         raise typer.Exit(outcome.exit_code)
+
+
+def _prepare_for_data(expression: str | None, bindings: list[str] | None, file: Path | None):
+    """The formula of `grad descend --data` and the values bound on the command line: the
+    rows bind the data inputs, so no input needs a value here."""
+    from ..core.engine import Tape
+    from ..core.syntax import parse
+
+    expression, given = _positionals(expression, bindings, file)
+    graph = parse(read_source(expression, file))
+    for name in given:
+        if name not in graph.inputs:
+            _warn(f"{name} is not an input of the formula; its value is ignored")
+    return Tape(graph), given
 
 
 def _file_to_stdout(options) -> bool:
@@ -720,6 +744,8 @@ def example_cmd(
       grad example circuit --explain
 
       grad example neuron --svg neuron.svg
+
+      grad example logistic
     """
     from ..core.examples import EXAMPLES, find
 
@@ -732,6 +758,15 @@ def example_cmd(
             return
         example = find(name)
         given = parse_bindings(bindings or [])
+        if example.data is not None:
+            if check or explain or fmt or svg or png or wrt:
+                raise UsageError(
+                    f"{example.name} is a descent on data: of these options it takes --json "
+                    "and --digits",
+                    hint="run the grad descend command it shows, with grad descend's options",
+                )
+            _train_example(example, given, as_json, digits)
+            return
         tape, point = prepare_source(example.program, given)
         preamble = (
             _dim(f"{example.name}: {example.title}"),
@@ -750,6 +785,38 @@ def example_cmd(
             png=png,
             preamble=preamble,
         )
+
+
+def _train_example(example, given: dict[str, float], as_json: bool, digits: int) -> None:
+    """`grad example NAME` for an example that trains on its built-in data set."""
+    import shlex
+    from dataclasses import replace
+    from importlib.resources import as_file, files
+
+    from ..core.engine import Tape
+    from ..core.syntax import parse
+    from .descend_command import parse_words, run_descent
+
+    config = replace(parse_words(list(example.descend)), as_json=as_json, digits=digits)
+    out, err = _consoles()
+    with as_file(files("gradcli") / "data" / example.data) as path:
+        config = replace(config, data=path)
+        if not as_json:
+            program = "; ".join(example.program.strip().splitlines())
+            words = ["grad", "descend", program, "--data", str(path), *example.descend]
+            out.print(_dim(f"{example.name}: {example.title}"))
+            out.print(_dim(shlex.join(words)), soft_wrap=True)  # whole, to copy
+        try:
+            outcome = run_descent(
+                Tape(parse(example.program)), given, config, out, json_out=sys.stdout
+            )
+        except KeyboardInterrupt:
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
+    for item in outcome.output:
+        out.print(item)
+    for message in outcome.messages:
+        err.print(message)
+    raise typer.Exit(outcome.exit_code)
 
 
 @app.command("plot")
@@ -926,6 +993,7 @@ def _plot_descent(words: str, names: tuple[str, ...], tape):
         ("--csv", config.csv_file),
         ("--plot", config.plot_file),
         ("--every", config.every),
+        ("--data", config.data),  # grad plot draws f over its inputs, not a loss over rows
     ):
         if given:
             raise UsageError(

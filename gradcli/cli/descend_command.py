@@ -29,6 +29,7 @@ from ..core.optimizers import OPTIMIZERS
 from ..core.request import split_names
 
 Optimizer = Enum("Optimizer", {name: name for name in OPTIMIZERS}, type=str)
+Loss = Enum("Loss", {name: name for name in ("squared", "logistic", "none")}, type=str)
 
 
 def settings(
@@ -46,7 +47,9 @@ def settings(
             show_default=False,
         ),
     ] = None,
-    steps: Annotated[int, typer.Option(help="Number of steps.")] = 100,
+    steps: Annotated[
+        Optional[int], typer.Option(help="Number of steps (default 100).", show_default=False)
+    ] = None,
     tol: Annotated[
         Optional[float],
         typer.Option(
@@ -114,15 +117,60 @@ def settings(
         ),
     ] = None,
     digits: Annotated[int, typer.Option(min=1, max=17, help="Significant digits shown.")] = 6,
+    data: Annotated[
+        Optional[Path],
+        typer.Option(
+            help="Train on data: FILE's columns (CSV with a header, or JSON Lines; '-' for "
+            "standard input) bind the formula's data inputs, --wrt names the parameters, and "
+            "the mean loss over the rows is minimised.",
+            show_default=False,
+            readable=False,
+        ),
+    ] = None,
+    target_column: Annotated[
+        Optional[str],
+        typer.Option(
+            help="With --data: the column of right answers y; the loss is (f - y)² "
+            "unless --loss says otherwise.",
+            show_default=False,
+        ),
+    ] = None,
+    loss: Annotated[
+        Optional[Loss],
+        typer.Option(
+            help="With --data: the per-row loss: squared (f - y)² (the default with a target), "
+            "logistic (cross-entropy of f in (0, 1)), none (f itself; the default without).",
+            show_default=False,
+        ),
+    ] = None,
+    batch: Annotated[
+        Optional[int],
+        typer.Option(
+            help="With --data: rows per step (minibatch SGD, reshuffled each epoch; "
+            "default: every row).",
+            show_default=False,
+        ),
+    ] = None,
+    epochs: Annotated[
+        Optional[int],
+        typer.Option(
+            help="With --data: passes over the data, in place of --steps.", show_default=False
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="With --batch: the seed of the shuffles.")] = 0,
 ):
     """The settings record of a run, from the options as Typer passes them."""
     from ..core.descend import DescendConfig
 
     params = split_names(wrt)
+    if steps is not None and epochs is not None:
+        raise UsageError(
+            "--steps and --epochs do not go together", hint="--epochs E is E passes over --data"
+        )
     return DescendConfig(
         params=None if params is None else tuple(params),
         lr=lr,
-        steps=steps,
+        steps=100 if steps is None else steps,
         tol=tol,
         maximize=maximize,
         optimizer=getattr(optimizer, "value", optimizer),
@@ -137,6 +185,12 @@ def settings(
         csv_file=None if csv_file is None else Path(csv_file).expanduser(),
         plot_file=None if plot_file is None else Path(plot_file).expanduser(),
         digits=digits,
+        data=None if data is None else Path(data).expanduser(),
+        target_column=target_column,
+        loss=getattr(loss, "value", loss),
+        batch=batch,
+        epochs=epochs,
+        seed=seed,
     )
 
 
@@ -253,16 +307,18 @@ def run_descent(
 
     fmt = plot_format(config)
     config.validate()  # bad options are said before a progress bar shows
+    training = None if config.data is None else prepare_training(tape, point, config)
+    steps = config.steps if training is None else training.config.steps
     progress = on_step = None
     if (
         console is not None
         and not config.as_json
         and console.is_terminal
-        and config.steps >= PROGRESS_FROM
+        and steps >= PROGRESS_FROM
     ):
-        progress = progress_bar(console, config.steps)
-        task = progress.add_task("descend", total=config.steps)
-        tick = max(1, config.steps // 200)
+        progress = progress_bar(console, steps)
+        task = progress.add_task("descend", total=steps)
+        tick = max(1, steps // 200)
 
         def on_step(step) -> None:
             if step.step % tick == 0:
@@ -270,7 +326,7 @@ def run_descent(
 
         progress.start()
     try:
-        run = drive(tape, point, config, on_step, json_out)
+        run = drive(tape, point, config, on_step, json_out, training)
     finally:
         if progress is not None:
             progress.stop()
@@ -284,6 +340,18 @@ def run_descent(
     if not config.as_json:
         width = console.width if console is not None else 80
         outcome.output.append(
-            report(result, rows_of(run), run.sample.steps, run.f_name, config.digits, width)
+            report(result, rows_of(run), run.sample.steps, run.f_name, config.digits, width, run)
         )
     return outcome
+
+
+def prepare_training(tape, given, config):
+    """A descent on the data file --data names (gradcli.core.training): its rows read whole,
+    as the run takes them many times. `given`: the values bound by the user."""
+    from ..core import training
+    from ..output.files import read_text
+
+    name = "standard input" if str(config.data) == "-" else str(config.data)
+    needed = [*tape.graph.inputs, *([config.target_column] if config.target_column else [])]
+    data = training.load(read_text(config.data).splitlines(keepends=True), name, needed)
+    return training.prepare(tape, data, given, config)

@@ -465,7 +465,11 @@ class Session:
         them as they were. Raises GradcliError, leaving the session unchanged."""
         from .descend_command import run_descent
 
-        tape, point, origins = self._compile(self._formula(expression))
+        if options.data is None:
+            tape, point, origins = self._compile(self._formula(expression))
+        else:  # the rows bind the data inputs; the session's values are the others' and the start
+            linked, origins = self._link(self._formula(expression))
+            tape, point = Tape(linked), {}
 
         def locate(exc: GradcliError) -> GradcliError:
             return self._locate(exc, origins)
@@ -488,7 +492,10 @@ class Session:
             reply.error = result.error or GradcliError(result.reason)
             reply.messages.append(Text("the session's values are unchanged", style="dim"))
             return reply
-        moved = {n: v for n, v in result.final.items() if n in self.values}
+        # on data, a parameter that had no value (it started at 0) gets the trained one
+        moved = {
+            n: v for n, v in result.final.items() if n in self.values or options.data is not None
+        }
         self.values.update(moved)
         note = Text("now ", style="dim")
         for i, (name, value) in enumerate(moved.items()):

@@ -44,19 +44,30 @@ class Sweeps(NamedTuple):
     value: str  # f
     grads: list[str]  # df/dp for each parameter, as Tape has them
     namespace: dict  # the names the lines use
+    data: list[str] = []  # the variable of each data input (sweeps' `data`), in its order
 
 
-def sweeps(graph: Graph, wrt: Sequence[str], fixed: Mapping[str, float] | None = None) -> Sweeps:
+def sweeps(
+    graph: Graph,
+    wrt: Sequence[str],
+    fixed: Mapping[str, float] | None = None,
+    data: Sequence[str] = (),
+    seed: str = "1.0",
+) -> Sweeps:
     """The forward and backward sweeps over the parameters `wrt`, with every other input held
-    at its value in `fixed` (baked in as a constant)."""
+    at its value in `fixed` (baked in as a constant), or, for the inputs named in `data`, read
+    from a variable of their own that the caller sets (a row of a data set: finite, and no
+    gradient computed for it). The backward sweep starts from the output's gradient `seed`
+    (an expression: 1.0, or the error sent back from a loss)."""
     fixed = fixed or {}
-    missing = [n for n in graph.inputs if n not in wrt and n not in fixed]
+    missing = [n for n in graph.inputs if n not in wrt and n not in fixed and n not in data]
     if missing:
         raise ValueError(f"no value for fixed inputs {missing}")
     constants = {node: graph.consts[node] for node in graph.consts}
     for name, node in graph.inputs.items():
-        if name not in wrt:
+        if name not in wrt and name not in data:
             constants[node] = float(fixed[name])
+    unread = set(constants) | {graph.inputs[n] for n in data}  # no gradient is read from these
 
     def text(node: int) -> str:
         return f"({constants[node]!r})" if node in constants else f"v{node}"
@@ -82,7 +93,7 @@ def sweeps(graph: Graph, wrt: Sequence[str], fixed: Mapping[str, float] | None =
         or "0.0"
     )
 
-    backward = [f"g{graph.output} = 1.0"]
+    backward = [f"g{graph.output} = {seed}"]
     assigned = {graph.output}
     for node in range(len(graph.ops) - 1, -1, -1):
         op, args = graph.ops[node], graph.args[node]
@@ -90,7 +101,7 @@ def sweeps(graph: Graph, wrt: Sequence[str], fixed: Mapping[str, float] | None =
             continue  # a node the output does not reach keeps gradient 0
         rule = OPS[op]
         operands = [text(a) for a in args]
-        upstream = "1.0" if node == graph.output else f"g{node}"
+        upstream = seed if node == graph.output else f"g{node}"
         if rule.py_grads is not None:
             sent = [
                 _times_one(t.format(*operands, up=upstream, out=f"v{node}")) for t in rule.py_grads
@@ -101,8 +112,8 @@ def sweeps(graph: Graph, wrt: Sequence[str], fixed: Mapping[str, float] | None =
             backward.append(f"{local}, = G_{op}({upstream}, {', '.join(operands)}, v{node})")
             sent = [f"d{node}_{i}" for i in range(len(args))]
         for a, term in zip(args, sent, strict=True):
-            if a in constants:
-                continue  # nobody reads a constant's gradient on this path
+            if a in unread:
+                continue  # nobody reads a constant's (or a data input's) gradient
             if a in assigned:
                 backward.append(f"g{a} += {term}")
             else:
@@ -118,6 +129,7 @@ def sweeps(graph: Graph, wrt: Sequence[str], fixed: Mapping[str, float] | None =
         text(graph.output),
         grads,
         namespace,
+        [f"v{graph.inputs[n]}" for n in data],
     )
 
 

@@ -68,6 +68,13 @@ class DescendConfig:
     csv_file: Path | None = None
     plot_file: Path | None = None
     digits: int = 6
+    # descent on data (gradcli/core/training.py): the mean loss over the rows of a data set
+    data: Path | None = None
+    target_column: str | None = None
+    loss: str | None = None  # squared (with a target), logistic, none (f itself)
+    batch: int | None = None  # rows per step (None: every row)
+    epochs: int | None = None  # passes over the data, in place of --steps
+    seed: int = 0  # of the order of the rows, reshuffled at each epoch with --batch
 
     def __post_init__(self) -> None:
         rule = OPTIMIZER_RULES.get(self.optimizer)
@@ -127,6 +134,39 @@ class DescendConfig:
             "--target minimises the squared error (f - T)²; drop --maximize",
         )
         need(self.every is None or self.every >= 1, "--every must be 1 or more")
+        self._validate_data(need)
+
+    def _validate_data(self, need) -> None:
+        from .training import LOSSES
+
+        if self.data is None:
+            for option, value in (
+                ("--target-column", self.target_column),
+                ("--loss", self.loss),
+                ("--batch", self.batch),
+                ("--epochs", self.epochs),
+            ):
+                need(
+                    value is None, f"{option} goes with --data", "train on a data file: --data FILE"
+                )
+            return
+        need(
+            self.loss is None or self.loss in LOSSES,
+            f"unknown loss {self.loss!r}",
+            f"choose one of {', '.join(LOSSES)}",
+        )
+        need(
+            not (self.target is not None and self.target_column is not None),
+            "--target and --target-column do not go together",
+            "--target T compares every row with T; --target-column y with its own y",
+        )
+        need(
+            not self.maximize,
+            "--maximize does not go with --data",
+            "--data minimises the mean loss over the rows",
+        )
+        need(self.batch is None or self.batch >= 1, "--batch must be 1 or more")
+        need(self.epochs is None or self.epochs >= 0, "--epochs must be 0 or more")
 
     def update_rule(self):
         """The optimizer's update for these settings (gradcli.core.optimizers.Update)."""
@@ -145,6 +185,7 @@ class Step(NamedTuple):  # a NamedTuple: made once per step, 4x cheaper than a f
     gradient: tuple[float, ...]
     norm: float  # Euclidean norm of `gradient`
     loss: float | None = None
+    accuracy: float | None = None  # on data with 0/1 targets: the share with f ≥ 0.5 right
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,13 +269,14 @@ def call_sweeps(n: int) -> Sweeps:
     return Sweeps(ps, [call], "value", [], "value", gs, {})
 
 
-def loop_source(code: Sweeps, config: DescendConfig) -> tuple[str, dict]:
+def loop_source(code: Sweeps, config: DescendConfig, accuracy: str = "None") -> tuple[str, dict]:
     """Source of Descent's loop as one generator function over the sweeps `code`, and the
     namespace it runs in. `loop(descent, k, xs, opt, gradient)` runs from step k at the point
     xs, with the optimizer's state opt, and yields a Step per step, setting descent.first
     (step 0) and descent.last. It returns None when it stops at descent.last (--tol reached or
     all steps taken), or the step it could not compute (an error, a value that is not
-    finite), with xs and opt left at that step."""
+    finite), with xs and opt left at that step. `accuracy` is the Step's accuracy, as an
+    expression of the loop (the data objective's: gradient.accuracy)."""
     xs, grads = code.params, code.grads
     gs = [f"G{i}" for i in range(len(xs))]  # the gradient of the objective
     loss, finite = "None", "isfinite(norm)"
@@ -269,7 +311,7 @@ def loop_source(code: Sweeps, config: DescendConfig) -> tuple[str, dict]:
         f"if not ({finite}):",
         "    break",
         f"descent.last = step = new(Step, (k, {code.value}, ({unpack(xs)}), "
-        f"({unpack(gs)}), norm, {loss}))",
+        f"({unpack(gs)}), norm, {loss}, {accuracy}))",
         "if not k:",
         "    descent.first = step",
         "yield step",
@@ -334,8 +376,9 @@ class Descent:
         code = getattr(self.gradient, "sweeps", None)  # the gradient is generated code
         # the loops, in the order they run: the sweeps' own while they can go on, then the
         # one calling the gradient function (which also says why a step fails)
+        accuracy = "gradient.accuracy" if hasattr(self.gradient, "accuracy") else "None"
         self.loops = [
-            build(*loop_source(c, config), "loop")
+            build(*loop_source(c, config, accuracy), "loop")
             for c in (code, call_sweeps(len(params)))
             if c is not None
         ]

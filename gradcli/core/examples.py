@@ -17,6 +17,9 @@ class Example:
     name: str
     title: str
     program: str
+    # a descent on a built-in data set (gradcli/data/<data>): grad descend's option words
+    data: str | None = None
+    descend: tuple[str, ...] = ()
 
 
 EXAMPLES: dict[str, Example] = {}
@@ -79,6 +82,28 @@ _add(
     "den = sigx + xpysqr",
     "invden = 1 / den",
     "f = num * invden",
+)
+
+# 120 points of two classes around (-1, -0.6) and (1, 0.8), overlapping: the rule that made
+# gradcli/data/logistic.csv is in tests/test_descend_data.py
+EXAMPLES["logistic"] = Example(
+    "logistic",
+    "logistic regression: the neuron trained on 120 labelled points (error backpropagation)",
+    # the weights' starting values; x0 and x1 are the lecture's point, which the rows replace
+    "w0 = 0\nw1 = 0\nw2 = 0\nx0 = -1\nx1 = -2\ndot = w0 * x0 + w1 * x1 + w2\nf = 1 / (1 + exp(-dot))\n",
+    data="logistic.csv",
+    descend=(
+        "--wrt",
+        "w0,w1,w2",
+        "--target-column",
+        "y",
+        "--loss",
+        "logistic",
+        "--lr",
+        "1",
+        "--epochs",
+        "100",
+    ),  # fmt: skip
 )
 
 

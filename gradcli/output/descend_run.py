@@ -29,6 +29,7 @@ from typing import TextIO
 from ..core.descend import DescendConfig, Descent, Result, Step, Thinned
 from ..core.engine import Tape
 from ..core.errors import UsageError
+from ..core.training import Training
 from . import jsonout
 from .files import open_output
 
@@ -46,9 +47,14 @@ class Run:
     sample: Thinned = field(default_factory=Thinned)  # a bounded sample, for table and plots
     chosen: list[Step] = field(default_factory=list)  # the steps --every picks for the table
     interrupted: bool = False
+    training: Training | None = None  # a descent on data (--data)
+    overall: tuple[float, float | None] | None = None  # with --batch: loss, accuracy on all rows
 
     @property
     def f_name(self) -> str:
+        """What the steps' values are: f, or on data the mean loss."""
+        if self.training is not None:  # with --batch, of the step's batch
+            return "loss" if self.training.objective.batches == 1 else "batch loss"
         graph = self.tape.graph
         return graph.names[graph.output] or "f"
 
@@ -168,33 +174,42 @@ class JsonTrace(Trace):
 
     separator = ",\n"
 
-    def __init__(self, out: TextIO, params, has_loss: bool, every: int | None) -> None:
+    def __init__(
+        self, out: TextIO, params, has_loss: bool, every: int | None, accuracy: bool = False
+    ) -> None:
         if has_loss:
 
             def fields(s: Step) -> tuple:
                 return (s.step, s.value, *s.point, *s.gradient, s.norm, s.loss)
+        elif accuracy:
+
+            def fields(s: Step) -> tuple:
+                return (s.step, s.value, *s.point, *s.gradient, s.norm, s.accuracy)
         else:
 
             def fields(s: Step) -> tuple:
                 return (s.step, s.value, *s.point, *s.gradient, s.norm)
 
-        super().__init__(writer(out), jsonout.descent_trace_line(params, has_loss), fields, every)
+        line = jsonout.descent_trace_line(params, has_loss, accuracy)
+        super().__init__(writer(out), line, fields, every)
         self.write('{"trace":[\n')
 
-    def close(self, result: Result) -> None:
+    def close(self, result: Result, extra: dict | None = None) -> None:
+        """The summary's keys, and `extra`'s after them (a descent on data: "data")."""
         self.finish(result.last)
-        summary = jsonout.dumps(jsonout.descent_summary(result))
+        summary = jsonout.dumps({**jsonout.descent_summary(result), **(extra or {})})
         self.write("\n]," + summary[1:] + "\n")
 
 
-def csv_header(params, has_loss: bool) -> str:
-    """step, value, [loss], each parameter, grad_<parameter> each, grad_norm."""
+def csv_header(params, has_loss: bool, accuracy: bool = False) -> str:
+    """step, value, [loss], [accuracy], each parameter, grad_<parameter> each, grad_norm."""
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="\n").writerow(
         [
             "step",
             "value",
             *(["loss"] if has_loss else []),
+            *(["accuracy"] if accuracy else []),
             *params,
             *(f"grad_{p}" for p in params),
             "grad_norm",
@@ -207,20 +222,24 @@ class CsvTrace(Trace):
     """`--csv FILE`: every step, numbers exact (repr), written beside FILE as the run goes and
     renamed over it at the end."""
 
-    def __init__(self, path: Path, params, has_loss: bool) -> None:
+    def __init__(self, path: Path, params, has_loss: bool, accuracy: bool = False) -> None:
         if has_loss:
 
             def fields(s: Step) -> tuple:
                 return (s.step, s.value, s.loss, *s.point, *s.gradient, s.norm)
+        elif accuracy:
+
+            def fields(s: Step) -> tuple:
+                return (s.step, s.value, s.accuracy, *s.point, *s.gradient, s.norm)
         else:
 
             def fields(s: Step) -> tuple:
                 return (s.step, s.value, *s.point, *s.gradient, s.norm)
 
-        n = len(params) * 2 + 1 + has_loss
+        n = len(params) * 2 + 1 + has_loss + accuracy
         self.file = Beside(path)
         super().__init__(self.file.write, "%d,%r" + ",%r" * n, fields)
-        self.file.write(csv_header(params, has_loss))
+        self.file.write(csv_header(params, has_loss, accuracy))
 
     def close(self, result: Result) -> None:
         self.finish(result.last)
@@ -252,26 +271,32 @@ def drive(
     config: DescendConfig,
     on_step: Callable[[Step], None] | None = None,
     json_out: TextIO | None = None,
+    training: Training | None = None,
 ) -> Run:
     """Run the descent to its end, or until Ctrl-C, writing the --json trace to `json_out`
     (from the first step on) and --csv as it goes, and keeping what the table and plots need.
 
     Raises GradcliError for unusable options or an unusable starting point (nothing written
     then), and KeyboardInterrupt only when Ctrl-C comes before the first step: after it, the
-    run so far is the result (stopped "interrupted")."""
-    descent = Descent(tape, point, config)
-    params, has_loss, every = descent.params, config.target is not None, config.every
+    run so far is the result (stopped "interrupted"). A descent on data runs as `training`
+    has it (gradcli/core/training.py)."""
+    if training is None:
+        descent = Descent(tape, point, config)
+    else:
+        descent = Descent(tape, training.point, training.config, training.objective)
+    params, has_loss, every = descent.params, descent.config.target is not None, config.every
+    accuracy = training is not None and training.plan.labels
     sample = Thinned()
     chosen: list[Step] = []
     csv_trace = json_trace = None
     if config.csv_file is not None:
-        csv_trace = CsvTrace(config.csv_file, params, has_loss)
+        csv_trace = CsvTrace(config.csv_file, params, has_loss, accuracy)
     interrupted = False
     try:
         steps = iter(descent)
         first = next(steps)  # raises for an unusable start
         if config.as_json:
-            json_trace = JsonTrace(json_out, params, has_loss, every)
+            json_trace = JsonTrace(json_out, params, has_loss, every, accuracy)
         adds = [sample.add, *(t.add for t in (csv_trace, json_trace) if t is not None)]
         if on_step is not None:
             adds.append(on_step)
@@ -297,11 +322,17 @@ def drive(
             csv_trace.file.discard()
         raise
     result = descent.result(interrupted=interrupted)
+    overall = extra = None
+    if training is not None:
+        if training.objective.batches > 1:  # the steps' values are of one batch each
+            overall = training.objective.mean(result.last.point)
+        extra = {"data": jsonout.descent_data(training, overall)}
     with holding_interrupts():  # a second Ctrl-C still leaves whole files
         if config.as_json:
             if json_trace is None:  # Ctrl-C came just after the first step
-                json_trace = JsonTrace(json_out, params, has_loss, every)
-            json_trace.close(result)
+                json_trace = JsonTrace(json_out, params, has_loss, every, accuracy)
+            json_trace.close(result, extra)
         if csv_trace is not None:
             csv_trace.close(result)
-    return Run(tape, dict(point), config, result, sample, chosen, interrupted)
+    start = dict(point) if training is None else training.point
+    return Run(tape, start, config, result, sample, chosen, interrupted, training, overall)

@@ -220,6 +220,7 @@ def descent(result, trace) -> dict:
                 "gradient": {n: number(g) for n, g in zip(params, s.gradient)},
                 "grad_norm": number(s.norm),
                 **({"loss": number(s.loss)} if s.loss is not None else {}),
+                **({"accuracy": s.accuracy} if s.accuracy is not None else {}),
             }
             for s in trace
         ],
@@ -251,10 +252,10 @@ def descent_summary(result) -> dict:
     }
 
 
-def descent_trace_line(params: Sequence[str], has_loss: bool) -> str:
+def descent_trace_line(params: Sequence[str], has_loss: bool, accuracy: bool = False) -> str:
     """A %-format that writes one Step of the trace as `descent` does, from
-    (step, value, *point, *gradient, norm[, loss]): one format per step instead of a dict,
-    which keeps a streamed million-step trace cheap. Every number of a Step in a trace is
+    (step, value, *point, *gradient, norm[, loss or accuracy]): one format per step instead of
+    a dict, which keeps a streamed million-step trace cheap. Every number of a Step in a trace is
     finite (the loop stops at one that is not), so %r writes it as json.dumps would."""
     pairs = "{" + ",".join(_string(n).replace("%", "%%") + ":%r" for n in params) + "}"
     return (
@@ -264,8 +265,30 @@ def descent_trace_line(params: Sequence[str], has_loss: bool) -> str:
         + pairs
         + ',"grad_norm":%r'
         + (',"loss":%r' if has_loss else "")
+        + (',"accuracy":%r' if accuracy else "")
         + "}"
     )
+
+
+def descent_data(training, overall=None) -> dict:
+    """`grad descend --data --json`'s "data": the data set, the loss and how the rows were
+    taken; `overall` (with --batch): the mean loss and accuracy over every row at the end."""
+    plan, objective = training.plan, training.objective
+    return {
+        "file": training.data.name,
+        "rows": len(objective.rows),
+        "columns": list(plan.columns),
+        "target_column": plan.target_column,
+        "target": plan.target,
+        "loss": plan.loss,
+        "batch": None if objective.batches == 1 else objective.size,
+        "batches_per_epoch": objective.batches,
+        "epochs": training.epochs,
+        "seed": training.config.seed,
+        "overall": None
+        if overall is None
+        else {"loss": number(overall[0]), "accuracy": overall[1]},
+    }
 
 
 def plot(samples, marked=None, path=None) -> dict:

@@ -114,7 +114,92 @@ def _contour(ax, result: Result, trace: Sequence[Step], objective) -> None:
     ax.legend()
 
 
-def _padded(lo: float, hi: float) -> tuple[float, float]:
+def _padded(lo: float, hi: float, share: float = 0.2) -> tuple[float, float]:
     span = hi - lo
-    pad = 0.2 * span if span > 0 else max(1.0, abs(lo)) * 0.5
+    pad = share * span if span > 0 else max(1.0, abs(lo)) * 0.5
     return lo - pad, hi + pad
+
+
+def data_picture(result: Result, trace: Sequence[Step], training, fmt: str) -> bytes:
+    """The picture of a descent on data: the mean loss over the steps (and the accuracy, with
+    0/1 targets); for two data columns also the rows as points, coloured by their target,
+    with the decision boundary f = 0.5 of the final parameters."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib.figure import Figure
+
+    from ..core.training import output_fn
+
+    plan = training.plan
+    two = len(plan.columns) == 2
+    figure = Figure(figsize=(11 if two else 6, 4.5), layout="constrained")
+    axes = figure.subplots(1, 2 if two else 1)
+    left = axes[0] if two else axes
+    steps = [s.step for s in trace]
+    left.plot(steps, [s.value for s in trace], color="tab:green", label="loss")
+    left.set_xlabel("step" if training.objective.batches == 1 else "step (batches)")
+    left.set_ylabel("mean loss")
+    left.set_title(
+        f"{plan.loss} loss over the steps ({result.config.optimizer}, "
+        f"lr {result.config.lr:g}; {result.stopped})"
+    )
+    left.grid(alpha=0.3)
+    if result.last.accuracy is not None:
+        right = left.twinx()
+        right.plot(steps, [s.accuracy for s in trace], color="tab:blue", label="accuracy")
+        right.set_ylabel("accuracy")
+        right.set_ylim(0, 1.05)
+        lines = left.get_lines() + right.get_lines()
+        left.legend(lines, [line.get_label() for line in lines], loc="center right")
+    if two:
+        _boundary(axes[1], training, output_fn(training.objective.tape, plan, result.last.point))
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def _boundary(ax, training, f: Callable[[Sequence[float]], float]) -> None:
+    plan, objective = training.plan, training.objective
+    xs = [row[0] for row in objective.rows]
+    ys = [row[1] for row in objective.rows]
+    x0, x1 = _padded(min(xs), max(xs), 0.08)
+    y0, y1 = _padded(min(ys), max(ys), 0.08)
+    n = 120
+    gx = [x0 + (x1 - x0) * i / (n - 1) for i in range(n)]
+    gy = [y0 + (y1 - y0) * j / (n - 1) for j in range(n)]
+    z = [[f((x, y)) for x in gx] for y in gy]
+    finite = [v for row in z for v in row if math.isfinite(v)]
+    if finite and min(finite) < 0.5 < max(finite):
+        import numpy as np
+
+        grid = np.ma.masked_invalid(np.array(z))
+        ax.contourf(
+            gx,
+            gy,
+            grid,
+            levels=[min(finite), 0.5, max(finite)],
+            colors=["tab:blue", "tab:orange"],
+            alpha=0.12,
+        )
+        ax.contour(gx, gy, grid, levels=[0.5], colors="black", linewidths=1.2)
+    if plan.target_column is not None:
+        labels = [row[-1] for row in objective.rows]
+        if plan.labels:
+            for value, colour in ((0.0, "tab:blue"), (1.0, "tab:orange")):
+                ax.scatter(
+                    [x for x, c in zip(xs, labels) if c == value],
+                    [y for y, c in zip(ys, labels) if c == value],
+                    s=14,
+                    color=colour,
+                    label=f"{plan.target_column} = {value:g}",
+                )
+            ax.legend(loc="best")
+        else:
+            points = ax.scatter(xs, ys, s=14, c=labels, cmap="viridis")
+            ax.figure.colorbar(points, ax=ax, label=plan.target_column)
+    else:
+        ax.scatter(xs, ys, s=14, color="grey")
+    ax.set_xlabel(plan.columns[0])
+    ax.set_ylabel(plan.columns[1])
+    ax.set_title("the rows and the decision boundary f = 0.5")

@@ -35,16 +35,25 @@ def table_rows(steps: Sequence[Step], every: int, last: Step) -> list[Step]:
     return rows
 
 
-def header(result: Result, f_name: str) -> Text:
+def header(result: Result, f_name: str, training=None) -> Text:
     config = result.config
     text = Text("descend ", style="bold")
-    if config.target is not None:
+    if training is not None:
+        text.append(data_objective(training), style="bold")
+    elif config.target is not None:
         text.append(f"({f_name} − {num(config.target)})²", style="bold")
     else:
         text.append(("maximise " if config.maximize else "minimise ") + f_name, style="bold")
     text.append(f"  with {config.optimizer}, lr {num(config.lr)}", style="dim")
     text.append("  over ", style="dim")
     text.append(", ".join(result.params))
+    if training is not None:
+        text.append(f"  ({len(training.objective.rows)} rows", style="dim")
+        if training.objective.batches > 1:
+            text.append(f" in batches of {training.objective.size}", style="dim")
+        text.append("; data: ", style="dim")
+        text.append(", ".join(training.plan.columns) or "none of the columns")
+        text.append(")", style="dim")
     if result.fixed:
         text.append("  (fixed: ", style="dim")
         text.append(", ".join(f"{n} = {num(v)}" for n, v in result.fixed.items()))
@@ -52,21 +61,46 @@ def header(result: Result, f_name: str) -> Text:
     return text
 
 
-def trace_table(result: Result, rows: Sequence[Step], f_name: str, digits: int = 6) -> FoldingTable:
-    """Every parameter has a column; a table too wide for the terminal folds its columns."""
+def data_objective(training) -> str:
+    """The mean loss being minimised, in words: `mean (f − y)² over data.csv`."""
+    plan = training.plan
+    y = (plan.target_column or num(plan.target)) if plan.loss != "none" else ""
+    loss = {
+        "squared": f"(f − {y})²",
+        "logistic": f"cross-entropy of f against {y}",
+        "none": "f",
+    }[plan.loss]
+    return f"mean {loss} over {Path(training.data.name).name}"
+
+
+def trace_table(
+    result: Result, rows: Sequence[Step], f_name: str, digits: int = 6, batches: int = 1
+) -> FoldingTable:
+    """Every parameter has a column; a table too wide for the terminal folds its columns.
+    On data taken in `batches` per epoch, the epoch of each step."""
     has_loss = result.config.target is not None
+    accuracy = result.last.accuracy is not None
     table = FoldingTable(title="trace")
     table.add_column("step", justify="right")
+    if batches > 1:
+        table.add_column("epoch", justify="right")
     table.add_column(f_name, style=VALUE, justify="right")
     if has_loss:
         table.add_column("loss", style=VALUE, justify="right")
+    if accuracy:
+        table.add_column("accuracy", justify="right")
     for name in result.params:
         table.add_column(Text(name), justify="right")
     table.add_column("|∇|", style=GRAD, justify="right")
     for s in rows:
-        cells = [str(s.step), num(s.value, digits)]
+        cells = [str(s.step)]
+        if batches > 1:
+            cells.append(num(s.step / batches, 3))
+        cells.append(num(s.value, digits))
         if has_loss:
             cells.append(num(s.loss, digits))
+        if accuracy:
+            cells.append(percent(s.accuracy))
         cells += [num(x, digits) for x in s.point]
         cells.append(num(s.norm, 3))
         table.add_row(*cells)
@@ -108,7 +142,11 @@ def plot(steps: Sequence[Step], f_name: str, width: int = 60, height: int = 8) -
     return text
 
 
-def summary(result: Result, f_name: str, digits: int = 6) -> Group:
+def percent(share: float | None) -> str:
+    return "" if share is None else f"{100 * share:.1f}%"
+
+
+def summary(result: Result, f_name: str, digits: int = 6, run=None) -> Group:
     first, last = result.first, result.last
     grid = FoldingTable(grid=True)  # its numbers are never cut: they wrap between words
     grid.add_column("", style="bold")
@@ -123,6 +161,15 @@ def summary(result: Result, f_name: str, digits: int = 6) -> Group:
     grid.add_row(f_name, change)
     if last.loss is not None:
         grid.add_row("loss", f"{num(first.loss, digits)} → {num(last.loss, digits)}")
+    if last.accuracy is not None:
+        grid.add_row("accuracy", f"{percent(first.accuracy)} → {percent(last.accuracy)}")
+    if run is not None and run.overall is not None:  # the steps' values are of one batch each
+        loss, share = run.overall
+        grid.add_row(
+            "on all rows",
+            f"loss {num(loss, digits)}"
+            + (f", accuracy {percent(share)}" if share is not None else ""),
+        )
     point_label = "last good point" if result.stopped == "diverged" else "final point"
     if result.stopped == "diverged":
         point_label += f" (step {last.step})"
@@ -155,14 +202,20 @@ def report(
     f_name: str,
     digits: int = 6,
     width: int = 80,
+    run: Run | None = None,
 ) -> Group:
-    parts: list = [header(result, f_name), trace_table(result, rows, f_name, digits)]
+    training = None if run is None else run.training
+    batches = 1 if training is None else training.objective.batches
+    parts: list = [
+        header(result, f_name, training),
+        trace_table(result, rows, f_name, digits, batches),
+    ]
     if result.last.step >= 2:
         shown = list(sample)
         if shown and shown[-1].step != result.last.step:  # the sample keeps every k-th step
             shown.append(result.last)
         parts.append(plot(shown, f_name, width=max(10, min(60, width - 14))))
-    parts.append(summary(result, f_name, digits))
+    parts.append(summary(result, f_name, digits, run))
     return Group(*parts)
 
 
@@ -190,7 +243,9 @@ def rows_of(run: Run) -> list[Step]:
     """The trace table's rows: the --every picks, or about 20 rows from the sample."""
     last = run.result.last
     if run.config.every is None:
-        n = default_every(last.step)
+        # on data in batches, the rows fall on whole epochs
+        unit = 1 if run.training is None else run.training.objective.batches
+        n = default_every(last.step // unit) * unit
         stride = run.sample.stride
         return table_rows(run.sample.steps, -(-n // stride) * stride, last)
     return table_rows(run.chosen, run.config.every, last)
@@ -217,10 +272,15 @@ def write_plot(run: Run, fmt: str | None = None) -> Path | None:
     from .plot_descend import picture
 
     fmt = fmt or plot_format(config)
-    objective = objective_fn(run.tape, run.point, run.result.params, config.target)
     shown = list(run.sample.steps)
     if shown[-1].step != run.result.last.step:
         shown.append(run.result.last)
-    image = picture(run.result, shown, run.f_name, fmt, objective)
+    if run.training is not None:
+        from .plot_descend import data_picture
+
+        image = data_picture(run.result, shown, run.training, fmt)
+    else:
+        objective = objective_fn(run.tape, run.point, run.result.params, config.target)
+        image = picture(run.result, shown, run.f_name, fmt, objective)
     write_bytes(config.plot_file, image)
     return config.plot_file
