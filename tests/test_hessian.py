@@ -1,0 +1,182 @@
+"""Second derivatives: the Hessian from the symbolic backward pass run over the gradient's
+own DAG, checked against SymPy's Hessian, hand-worked values, central differences of the
+engine's gradient, and the order-2 program evaluated by gradcli itself."""
+
+import math
+
+import pytest
+import sympy
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
+from strategies import programs
+from test_against_sympy import NAMES, SYMBOLS, coordinates, formulas
+
+from gradcli.core import hessian, symbolic
+from gradcli.core.engine import Tape
+from gradcli.core.errors import DomainError
+from gradcli.core.ops import OPS
+from gradcli.core.syntax import parse
+
+ROSENBROCK = "(1-x)^2 + 100*(y-x^2)^2"
+
+
+def matrix(source: str, point: dict[str, float], names=None) -> list[list[float]]:
+    graph = parse(source)
+    names = list(graph.inputs) if names is None else names
+    return hessian.evaluate(graph, point, names)
+
+
+def program_hessian(source: str, point: dict[str, float]) -> dict[tuple[str, str], float]:
+    """Each second derivative as `grad eval -f` computes it from the order-2 program."""
+    derivation = hessian.second_derivatives(parse(source)).derivation
+    graph = parse(symbolic.program(derivation))
+    values = Tape(graph).forward({n: point.get(n, graph.defaults.get(n)) for n in graph.inputs})
+    at = {name: node for node, name in enumerate(graph.names) if name}
+    return {
+        pair: graph.defaults[name] if name in graph.defaults else values[at[name]]
+        for pair, name in derivation.statement_names.items()
+    }
+
+
+def central_hessian(source: str, point: dict[str, float], h: float = 1e-5):
+    """Central differences of the engine's (analytic) gradient: an independent reference."""
+    tape = Tape(parse(source))
+    names = list(tape.graph.inputs)
+    rows = []
+    for b in names:
+        up = tape.evaluate({**point, b: point[b] + h}).gradient()
+        down = tape.evaluate({**point, b: point[b] - h}).gradient()
+        rows.append([(up[a] - down[a]) / (2 * h) for a in names])
+    return [list(col) for col in zip(*rows)]
+
+
+# --- worked examples ------------------------------------------------------------------------
+def test_rosenbrock_by_hand():
+    # ∂²/∂x² = 2 - 400(y - 3x²), ∂²/∂x∂y = -400x, ∂²/∂y² = 200
+    assert matrix(ROSENBROCK, {"x": -1.5, "y": 2.0}) == [[1902.0, 600.0], [600.0, 200.0]]
+
+
+def test_formulas_by_hand():
+    derivation = hessian.second_derivatives(parse("x^3 * sin(y)")).derivation
+    got = symbolic.formulas(derivation)
+    assert set(got) == {("x", "x"), ("x", "y"), ("y", "y")}  # each unordered pair once
+    x, y = 0.7, -1.3
+    values = program_hessian("x^3 * sin(y)", {"x": x, "y": y})
+    assert values[("x", "x")] == pytest.approx(6 * x * math.sin(y), rel=1e-14)
+    assert values[("x", "y")] == pytest.approx(3 * x**2 * math.cos(y), rel=1e-14)
+    assert values[("y", "y")] == pytest.approx(-(x**3) * math.sin(y), rel=1e-14)
+
+
+def test_named_intermediates_keep_their_names():
+    derivation = hessian.second_derivatives(parse("q = x*y; f = exp(q) + q")).derivation
+    assert "q = x*y" in symbolic.program(derivation)
+    assert derivation.statement_names == {
+        ("x", "x"): "dxdx",
+        ("x", "y"): "dxdy",
+        ("y", "y"): "dydy",
+    }
+
+
+def test_wrt_limits_the_matrix():
+    got = matrix("x^2 * y^3 * z", {"x": 1.0, "y": 2.0, "z": 3.0}, ["z", "x"])
+    assert got == [[0.0, 2 * 8.0], [2 * 8.0, 2 * 8.0 * 3.0]]
+
+
+# --- kinks: the engine's conventions ----------------------------------------------------------
+@pytest.mark.parametrize(
+    "source, point, expected",
+    [
+        ("relu(x) * y", {"x": 0.0, "y": 2.0}, [[0.0, 0.0], [0.0, 0.0]]),  # relu'(0) = 0
+        ("relu(x) * y", {"x": 1.0, "y": 2.0}, [[0.0, 1.0], [1.0, 0.0]]),
+        ("abs(x) * y", {"x": 0.0, "y": 2.0}, [[0.0, 0.0], [0.0, 0.0]]),  # abs'(0) = 0
+        ("abs(x) * y", {"x": -1.0, "y": 2.0}, [[0.0, -1.0], [-1.0, 0.0]]),
+        # a tie shares evenly: ∂/∂x = ∂/∂y = max/2 · 2 ... each second derivative 2·½·½
+        ("max(x, y)^2", {"x": 1.0, "y": 1.0}, [[0.5, 0.5], [0.5, 0.5]]),
+        ("max(x, y)^2", {"x": 2.0, "y": 1.0}, [[2.0, 0.0], [0.0, 0.0]]),
+        ("min(x, y, 3)^2", {"x": 1.0, "y": 4.0}, [[2.0, 0.0], [0.0, 0.0]]),
+        ("step(x) * x^2 + sign(x) * x^2", {"x": 0.0}, [[0.0]]),  # step' = sign' = 0
+        ("relu(x)^2", {"x": 0.0}, [[0.0]]),
+    ],
+)
+def test_kinks(source, point, expected):
+    assert matrix(source, point) == expected
+
+
+def test_undefined_entries_are_nan():
+    # sqrt(x) at 0: f is defined, its second derivative is not
+    assert math.isnan(matrix("sqrt(x)", {"x": 0.0})[0][0])
+
+
+# --- every op of the table, against central differences of the engine's gradient ------------
+@pytest.mark.parametrize("op", [op for op in OPS.values() if op.name != "id"], ids=lambda o: o.name)
+def test_every_op_against_central_differences(op):
+    for sample in op.samples:
+        names = ["x", "y", "z"][: len(sample)]
+        if op.branch is not None and 0.0 in sample:
+            continue  # at a kink the differences straddle it (tested above)
+        source = op.written(names)
+        point = dict(zip(names, sample))
+        got = matrix(source, point)
+        for row, ref_row in zip(got, central_hessian(source, point)):
+            for a, b in zip(row, ref_row):
+                assert math.isclose(a, b, rel_tol=1e-5, abs_tol=1e-5), (source, point, got)
+
+
+# --- property tests ---------------------------------------------------------------------------
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(formulas, st.tuples(coordinates, coordinates, coordinates))
+def test_hessian_matches_sympy(formula, coords):
+    text, expr = formula
+    graph = parse(text)
+    assume(graph.inputs)
+    point = {n: c for n, c in zip(NAMES, coords) if n in graph.inputs}
+    try:
+        Tape(graph).forward(point)
+    except DomainError:
+        assume(False)
+    names = list(graph.inputs)
+    got = hessian.evaluate(graph, point, names)
+    subs = {SYMBOLS[n]: sympy.Float(point.get(n, 0.0), 30) for n in NAMES}
+    for i, a in enumerate(names):
+        first = sympy.diff(expr, SYMBOLS[a])
+        for j, b in enumerate(names):
+            exact = complex(sympy.diff(first, SYMBOLS[b]).evalf(30, subs=subs))
+            assume(exact.imag == 0 and math.isfinite(exact.real) and abs(exact.real) < 1e10)
+            assert math.isclose(got[i][j], exact.real, rel_tol=1e-8, abs_tol=1e-8), (text, a, b)
+    # symmetric to rounding
+    for i in range(len(names)):
+        for j in range(i):
+            assert math.isclose(got[i][j], got[j][i], rel_tol=1e-9, abs_tol=1e-9)
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(programs(), st.sampled_from([-1.5, 0.0, 0.5, 3.0]), st.sampled_from([-2.0, 0.0, 2.5]))
+def test_order_2_program_gives_the_matrix(source, x, y):
+    graph = parse(source)
+    point = {n: {"x": x, "y": y}.get(n, graph.defaults.get(n)) for n in graph.inputs}
+    assume(graph.inputs)
+    try:
+        Tape(graph).forward(point)
+        got = program_hessian(source, point)
+    except DomainError:  # an undefined second derivative: the program says so
+        assume(False)
+    names = list(graph.inputs)
+    full = hessian.evaluate(graph, point, names)
+    for (a, b), value in got.items():
+        expected = full[names.index(a)][names.index(b)]
+        assert value == expected or (math.isnan(expected) and math.isnan(value)), (source, a, b)
+
+
+def test_a_deep_chain_does_not_recurse():
+    depth = 20_000
+    source = "sin(" * depth + "x" + ")" * depth
+    got = matrix(source, {"x": 0.5})[0][0]
+    assert math.isclose(got, central_hessian(source, {"x": 0.5}, h=1e-4)[0][0], rel_tol=1e-4)
+
+
+def test_the_rows_share_their_nodes():
+    # n inputs of one shared sum: the Hessian adds O(n²) entries, not n copies of the DAG
+    n = 30
+    source = "s = " + " + ".join(f"x{i}^2" for i in range(n)) + "; f = exp(s)"
+    derivation = hessian.second_derivatives(parse(source)).derivation
+    assert len(derivation.expr.ops) < 20 * n * n
