@@ -6,6 +6,7 @@ import math
 
 import pytest
 import sympy
+from conftest import strict_json
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from strategies import programs
@@ -180,3 +181,34 @@ def test_the_rows_share_their_nodes():
     source = "s = " + " + ".join(f"x{i}^2" for i in range(n)) + "; f = exp(s)"
     derivation = hessian.second_derivatives(parse(source)).derivation
     assert len(derivation.expr.ops) < 20 * n * n
+
+
+# --- grad eval --hessian, as a user runs it ---------------------------------------------------
+def test_eval_hessian_json(grad):
+    done = grad("eval", ROSENBROCK, "x=-1.5", "y=2", "--hessian", "--json")
+    assert done.returncode == 0, done.stderr
+    data = strict_json(done.stdout)
+    assert data["hessian"] == {"x": {"x": 1902.0, "y": 600.0}, "y": {"x": 600.0, "y": 200.0}}
+    assert data["gradient"] == {"x": -155.0, "y": -50.0}  # the rest as without --hessian
+
+
+def test_eval_hessian_json_undefined_is_null(grad):
+    done = grad("eval", "sqrt(x) * y", "x=0", "y=2", "--hessian", "--json", "--wrt", "y,x")
+    data = strict_json(done.stdout)
+    assert data["hessian"] == {"y": {"y": 0.0, "x": None}, "x": {"y": None, "x": None}}
+
+
+def test_eval_hessian_table(grad):
+    done = grad("eval", ROSENBROCK, "x=-1.5", "y=2", "--hessian")
+    assert done.returncode == 0, done.stderr
+    table = done.stdout[done.stdout.index("Hessian of f") :]
+    rows = [line.split() for line in table.splitlines() if line.startswith("│")]
+    assert ["│", "x", "│", "1902", "│", "600", "│"] in rows
+    assert ["│", "y", "│", "600", "│", "200", "│"] in rows
+    ascii_run = grad("eval", ROSENBROCK, "x=-1.5", "y=2", "--hessian", env={"LC_ALL": "C"})
+    assert ascii_run.stdout.isascii() and "| x |" in ascii_run.stdout
+
+
+def test_eval_hessian_not_in_dot(grad):
+    done = grad("eval", "x^2", "x=1", "--hessian", "--format", "dot")
+    assert done.returncode == 2 and "--hessian" in done.stderr and "Traceback" not in done.stderr

@@ -209,6 +209,10 @@ Json = Annotated[
     ),
 ]
 Digits = Annotated[int, typer.Option(min=1, max=17, help="Significant digits shown.")]
+HessianOption = Annotated[
+    bool,
+    typer.Option("--hessian", help="Also show the Hessian, the matrix of second derivatives."),
+]
 Explain = Annotated[
     bool,
     typer.Option("--explain", help="Narrate the backward pass step by step (chain rule per node)."),
@@ -257,6 +261,7 @@ def eval_cmd(
     fmt: Format = None,
     svg: Svg = None,
     png: Png = None,
+    hessian: HessianOption = False,
 ) -> None:
     """Evaluate a formula and backpropagate: every node's value and gradient.
 
@@ -271,6 +276,8 @@ def eval_cmd(
       grad eval 'q = x + y; f = q * z' x=-2 y=5 z=-4 --wrt x,y --explain
 
       grad eval '-x^2 + 1' x=3 --check
+
+      grad eval '(1-x)^2 + 100*(y-x^2)^2' x=-1.5 y=2 --hessian
 
       grad eval '1/(1 + exp(-(w0*x0 + w1*x1 + w2)))' w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --json
 
@@ -289,6 +296,7 @@ def eval_cmd(
             fmt=fmt,
             svg=svg,
             png=png,
+            hessian=hessian,
         )
 
 
@@ -308,6 +316,7 @@ def run_eval(
     svg: Path | None = None,
     png: Path | None = None,
     preamble: tuple = (),
+    hessian: bool = False,
 ) -> None:
     """The body of `grad eval` (and `grad example`): evaluate, then print in the chosen form;
     `preamble` is printed before the tree, once nothing can fail. Raises GradcliError; call
@@ -318,8 +327,12 @@ def run_eval(
         raise UsageError(f"--json and --format {fmt} ask for two formats", hint="choose one")
     diagram_to_stdout = _diagram_outputs(svg, png, fmt, as_json)
     fmt = "json" if as_json else (fmt or "tree")
-    if fmt == "dot" and (explain or check):
-        asked = " and ".join(o for o, on in (("--explain", explain), ("--check", check)) if on)
+    if fmt == "dot" and (explain or check or hessian):
+        asked = " and ".join(
+            o
+            for o, on in (("--explain", explain), ("--check", check), ("--hessian", hessian))
+            if on
+        )
         raise UsageError(
             f"{asked} cannot be shown in --format dot",
             hint="leave out --format dot; --svg or --png draws the diagram beside the tree",
@@ -360,15 +373,18 @@ def run_eval(
         from ..core.explain import explain as narrate
 
         explanation = narrate(ev)
+    matrix = None
+    if hessian:
+        from ..core.hessian import evaluate as hessian_at
+
+        matrix = hessian_at(tape.graph, point, result.names)
     if fmt == "json":
         from ..output import jsonout
 
-        sys.stdout.write(
-            jsonout.dumps(
-                jsonout.evaluation(ev, result.names, result.check, result.diagnostics, explanation)
-            )
-            + "\n"
-        )
+        data = jsonout.evaluation(ev, result.names, result.check, result.diagnostics, explanation)
+        if matrix is not None:
+            data["hessian"] = jsonout.hessian(result.names, matrix)
+        sys.stdout.write(jsonout.dumps(data) + "\n")
         return
     from ..output import render
 
@@ -380,6 +396,10 @@ def run_eval(
             ev, result.names, digits, result.check, result.diagnostics, explanation
         )
     )
+    if matrix is not None:
+        from ..output.render_hessian import hessian_table
+
+        out.print(hessian_table(ev.graph, result.names, matrix, digits))
 
 
 def _diagram_outputs(

@@ -314,3 +314,9 @@ def plot(samples, marked=None, path=None) -> dict:
             ],
         }
     return result
+
+
+def hessian(names: Sequence[str], matrix: Sequence[Sequence[float]]) -> dict:
+    """`"hessian": {"x": {"x": …, "y": …}, …}`: row a, column b is ∂²f/∂a∂b (null where
+    undefined or infinite)."""
+    return {a: {b: number(v) for b, v in zip(names, row)} for a, row in zip(names, matrix)}
