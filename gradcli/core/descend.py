@@ -61,6 +61,7 @@ class DescendConfig:
     beta2: float = 0.999
     alpha: float = 0.99  # rmsprop
     eps: float | None = None
+    damping: float = 0.0  # newton: the initial λ of (H + λI)·d = g
     target: float | None = None  # minimise (f - target)² instead of f
     # what to show and write (the outputs, not the descent)
     every: int | None = None  # every N-th step in the table, or in the JSON trace
@@ -120,6 +121,11 @@ class DescendConfig:
             finite(self.alpha) and 0 <= self.alpha < 1, "--alpha must be in [0, 1)", "0.99 is usual"
         )
         need(finite(self.eps) and self.eps > 0, "--eps must be a positive number", "1e-8 is usual")
+        need(
+            finite(self.damping) and self.damping >= 0,
+            "--damping must be a number ≥ 0",
+            "0 (the plain Newton step) is the default",
+        )
         need(self.target is None or finite(self.target), "--target must be a finite number")
         need(
             not (self.maximize and self.target is not None),
@@ -131,7 +137,9 @@ class DescendConfig:
     def update_rule(self):
         """The optimizer's update for these settings (gradcli.core.optimizers.Update)."""
         return OPTIMIZER_RULES[self.optimizer].rule(
-            Settings(self.lr, self.momentum, self.beta1, self.beta2, self.alpha, self.eps)
+            Settings(
+                self.lr, self.momentum, self.beta1, self.beta2, self.alpha, self.eps, self.damping
+            )
         )
 
 
@@ -228,13 +236,15 @@ def call_sweeps(n: int) -> Sweeps:
     return Sweeps(ps, [call], "value", [], "value", gs, {})
 
 
-def loop_source(code: Sweeps, config: DescendConfig) -> tuple[str, dict]:
+def loop_source(
+    code: Sweeps, config: DescendConfig, helpers: dict | None = None
+) -> tuple[str, dict]:
     """Source of Descent's loop as one generator function over the sweeps `code`, and the
     namespace it runs in. `loop(descent, k, xs, opt, gradient)` runs from step k at the point
     xs, with the optimizer's state opt, and yields a Step per step, setting descent.first
     (step 0) and descent.last. It returns None when it stops at descent.last (--tol reached or
     all steps taken), or the step it could not compute (an error, a value that is not
-    finite), with xs and opt left at that step."""
+    finite), with xs and opt left at that step. `helpers`: names the optimizer's lines call."""
     xs, grads = code.params, code.grads
     gs = [f"G{i}" for i in range(len(xs))]  # the gradient of the objective
     loss, finite = "None", "isfinite(norm)"
@@ -252,7 +262,8 @@ def loop_source(code: Sweeps, config: DescendConfig) -> tuple[str, dict]:
         objective = [f"{G} = {g}" for G, g in zip(gs, grads)]
     stops = [f"if norm < {literal(config.tol)}:", "    return"] if config.tol is not None else []
     stops += [f"if k >= {int(config.steps)}:", "    return"]
-    update = lines(config.update_rule(), xs, gs)
+    value = "loss" if config.target is not None else code.value
+    update = lines(config.update_rule(), xs, gs, f"-({value})" if config.maximize else value)
     body = [
         "try:",
         *indent(code.forward or ["pass"], 1),
@@ -297,6 +308,7 @@ def loop_source(code: Sweeps, config: DescendConfig) -> tuple[str, dict]:
         "Step": Step,
         "new": tuple.__new__,
         "DomainError": DomainError,
+        **(helpers or {}),
     }
     return "\n".join(lines_) + "\n", namespace
 
@@ -332,10 +344,17 @@ class Descent:
         self.fixed = {n: v for n, v in point.items() if n not in params}
         self.gradient = gradient_fn or make_gradient_fn(tape, point, params)
         code = getattr(self.gradient, "sweeps", None)  # the gradient is generated code
+        helpers = {}
+        if config.update_rule().hessian:
+            from .newton import NewtonStep
+
+            helpers["o_newton"] = NewtonStep(
+                tape, point, params, config.lr, config.target, config.maximize
+            )
         # the loops, in the order they run: the sweeps' own while they can go on, then the
         # one calling the gradient function (which also says why a step fails)
         self.loops = [
-            build(*loop_source(c, config), "loop")
+            build(*loop_source(c, config, helpers), "loop")
             for c in (code, call_sweeps(len(params)))
             if c is not None
         ]
