@@ -3,6 +3,7 @@ own DAG, checked against SymPy's Hessian, hand-worked values, central difference
 engine's gradient, and the order-2 program evaluated by gradcli itself."""
 
 import math
+import os
 
 import pytest
 import sympy
@@ -212,3 +213,108 @@ def test_eval_hessian_table(grad):
 def test_eval_hessian_not_in_dot(grad):
     done = grad("eval", "x^2", "x=1", "--hessian", "--format", "dot")
     assert done.returncode == 2 and "--hessian" in done.stderr and "Traceback" not in done.stderr
+
+
+# --- grad diff --order 2 ----------------------------------------------------------------------
+def test_diff_order_2_json_and_its_program_through_grad_eval(grad, tmp_path):
+    source = "q = x*y; exp(q) + sin(x)*q"
+    done = grad("diff", source, "x=0.5", "y=-1.25", "--order", "2", "--json")
+    assert done.returncode == 0, done.stderr
+    data = strict_json(done.stdout)
+    assert set(data) == {"hessian", "program", "names", "values"}
+    assert {a: set(row) for a, row in data["hessian"].items()} == {"x": {"x", "y"}, "y": {"y"}}
+    assert data["names"] == {"x": {"x": "dxdx", "y": "dxdy"}, "y": {"y": "dydy"}}
+    full = matrix(source, {"x": 0.5, "y": -1.25})
+    assert data["values"]["x"]["y"] == full[0][1]
+    (tmp_path / "d2.grad").write_text(data["program"])
+    done = grad("eval", "-f", "d2.grad", "x=0.5", "y=-1.25", "--json")
+    nodes = strict_json(done.stdout)["nodes"]
+    value = {n["name"]: n["value"] for n in nodes if n["name"]}
+    for (i, a), (j, b) in [((0, "x"), (0, "x")), ((0, "x"), (1, "y")), ((1, "y"), (1, "y"))]:
+        assert math.isclose(value[data["names"][a][b]], full[i][j], rel_tol=1e-12)
+
+
+def test_diff_order_2_text_and_latex(grad):
+    done = grad("diff", ROSENBROCK, "--order", "2", "x=-1.5", "y=2")
+    lines = done.stdout.splitlines()
+    assert lines[0].startswith("∂²f/∂x² = ") and lines[0].endswith("= 1902")
+    assert lines[1] == "∂²f/∂x∂y = −(400·x)   = 600"
+    assert lines[2] == "∂²f/∂y² = 200   = 200"
+    done = grad("diff", "x^3 * y", "--order", "2", "--latex", "--wrt", "y,x")
+    assert done.stdout.splitlines() == [
+        r"\frac{\partial^2 f}{\partial y^2} = 0",
+        r"\frac{\partial^2 f}{\partial y \partial x} = 3 \cdot x^{2}",
+        r"\frac{\partial^2 f}{\partial x^2} = 2 \cdot \left(3 \cdot y\right) \cdot x",
+    ]
+
+
+# --- grad check --hessian ---------------------------------------------------------------------
+def test_check_hessian(grad):
+    done = grad("check", ROSENBROCK, "x=-1.5", "y=2", "--hessian", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = strict_json(done.stdout)["hessian_check"]
+    assert [(r["name"], r["wrt"], r["analytic"], r["verdict"]) for r in rows] == [
+        ("x", "x", 1902.0, "good"),
+        ("x", "y", 600.0, "good"),
+        ("y", "y", 200.0, "good"),
+    ]
+    assert all(abs(r["numeric"] - r["analytic"]) < 1e-6 * abs(r["analytic"]) for r in rows)
+    done = grad("check", ROSENBROCK, "x=-1.5", "y=2", "--hessian")
+    assert "∂²f/∂x∂y" in done.stdout and "Hessian against central differences" in done.stdout
+
+
+def test_check_hessian_at_a_kink_is_suspect(grad):
+    # the gradient 2·relu(x) is continuous, the second derivative jumps from 0 to 2: the
+    # difference (2h - 0) / 2h is 1, the engine's convention 0
+    done = grad("check", "relu(x)^2", "x=0", "--hessian", "--json")
+    assert done.returncode == 5
+    (row,) = strict_json(done.stdout)["hessian_check"]
+    assert row["analytic"] == 0.0 and row["numeric"] == 1.0 and row["verdict"] == "suspect"
+    assert row["kinks"] == [1]
+
+
+def test_check_hessian_undefined_and_sweep(grad):
+    # hypot's second derivatives do not exist at the origin (its gradient is 0 by convention)
+    done = grad("check", "hypot(x, y)", "x=0", "y=0", "--hessian", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = strict_json(done.stdout)["hessian_check"]
+    assert [r["verdict"] for r in rows] == ["undefined"] * 3
+    assert all(r["analytic"] is None for r in rows)
+    done = grad("check", "x^2", "x=1", "--hessian", "--sweep")
+    assert done.returncode == 2 and "--sweep and --hessian" in done.stderr
+
+
+# --- the REPL's :hessian ----------------------------------------------------------------------
+def test_repl_hessian_uses_the_session(grad):
+    script = "x = -1.5\ny = 2\nf = (1-x)^2 + 100*(y-x^2)^2\n:hessian f\n:hessian f --wrt y\n"
+    done = grad("repl", input=script)
+    assert done.returncode == 0, done.stderr
+    tables = done.stdout.split("Hessian of f")[1:]
+    assert len(tables) == 2
+    assert "│ x │ 1902 │ 600 │" in tables[0] and "│ y │  600 │ 200 │" in tables[0]
+    assert "│ y │ 200 │" in tables[1] and "1902" not in tables[1]
+    done = grad("repl", input=":hessian x*y --bad\n")
+    assert done.returncode == 2 and ":hessian has no option --bad" in done.stderr
+
+
+def test_repl_hessian_in_a_terminal(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    from conftest import grad_executable
+
+    env = {**os.environ, "TERM": "xterm", "NO_COLOR": "1", "PROMPT_TOOLKIT_NO_CPR": "1"}
+    env["GRADCLI_HISTORY"] = str(tmp_path / "history")
+    child = pexpect.spawn(
+        grad_executable(), ["repl"], env=env, cwd=str(tmp_path), encoding="utf-8", timeout=30
+    )
+    try:
+        child.expect(">")
+        child.send("x = 3; y = 2\r")
+        child.expect(">")
+        child.send(":hessian x^2 * y\r")
+        child.expect("Hessian of f")
+        child.expect_exact("│ 4 │ 6 │")  # row x (its name may carry a style's escapes)
+        child.expect_exact("│ 6 │ 0 │")  # row y
+        child.send(":quit\r")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)

@@ -563,6 +563,13 @@ def check_cmd(
         bool, typer.Option("--json", help="Print one strict JSON object (schema in the README).")
     ] = False,
     digits: Digits = 6,
+    hessian: Annotated[
+        bool,
+        typer.Option(
+            "--hessian",
+            help="Also check the Hessian against central differences of the gradient.",
+        ),
+    ] = False,
 ) -> None:
     """Check the analytic gradient against central differences (f(x+h) - f(x-h)) / 2h.
 
@@ -578,6 +585,8 @@ def check_cmd(
       grad check 'sin(x) * exp(y)' x=0.7 y=0.3 --sweep
 
       grad check 'max(x, y)' x=1 y=1.000000001
+
+      grad check '(1-x)^2 + 100*(y-x^2)^2' x=-1.5 y=2 --hessian
     """
     with user_errors():
         tape, point = prepare(expression, bindings, file)
@@ -589,6 +598,8 @@ def check_cmd(
             raise UsageError("nothing to check: the formula has no inputs")
         ev = tape.evaluate(point)
 
+        if sweep and hessian:
+            raise UsageError("--sweep and --hessian do not go together", hint="choose one")
         if sweep:
             sweeps = numeric.sweep(tape, ev, names)
             if as_json:
@@ -608,18 +619,29 @@ def check_cmd(
             )
             return
         rows = numeric.check(tape, ev, names)
-        suspect = any(row.verdict == "suspect" for row in rows)
+        second = None
+        if hessian:
+            from ..core.hessian import check as check_hessian
+
+            second = check_hessian(tape, point, names)
+        suspect = any(row.verdict == "suspect" for row in [*rows, *(second or [])])
         if as_json:
             from ..output import jsonout
 
             data = jsonout.evaluation(ev, names, rows)
             result = {"value": data["value"], "check": data["check"]}
+            if second is not None:
+                result["hessian_check"] = jsonout.hessian_check(second)
             sys.stdout.write(jsonout.dumps(result) + "\n")
         else:
             from ..output import render
 
             out, _ = _consoles()
             out.print(render.gradient_table(ev, names, digits, rows))
+            if second is not None:
+                from ..output.render_hessian import hessian_check_table
+
+                out.print(hessian_check_table(tape.graph, second, digits))
         if suspect:  # scripts can gate on it
             raise typer.Exit(ExitCode.SUSPECT)
 
@@ -644,6 +666,12 @@ def diff_cmd(
         bool, typer.Option("--program", help="Print a gradcli program that computes the gradient.")
     ] = False,
     digits: Digits = 6,
+    order: Annotated[
+        int,
+        typer.Option(
+            "--order", min=1, max=2, help="2: the second derivatives (the Hessian) instead."
+        ),
+    ] = 1,
 ) -> None:
     """The gradient as a formula: ∂f/∂x for each input, by the backward pass done symbolically.
 
@@ -659,6 +687,8 @@ def diff_cmd(
       grad diff 'x^3 * sin(y)' --wrt x --latex
 
       grad diff 'relu(x) + max(x, y)' --program
+
+      grad diff '(1-x)^2 + 100*(y-x^2)^2' --order 2
     """
     with user_errors():
         chosen = [
@@ -689,7 +719,12 @@ def diff_cmd(
         names = wrt_names(graph, split_names(wrt))
         if not names:
             raise UsageError("nothing to differentiate: the formula has no inputs")
-        derivation = symbolic.derive(graph, names)
+        if order == 2:
+            from ..core.hessian import second_derivatives
+
+            derivation = second_derivatives(graph, names).derivation
+        else:
+            derivation = symbolic.derive(graph, names)
         values = None if point is None else symbolic.evaluate(derivation, point)
         if program:
             sys.stdout.write(symbolic.program(derivation))
@@ -700,7 +735,10 @@ def diff_cmd(
         elif as_json:
             from ..output import jsonout
 
-            sys.stdout.write(jsonout.dumps(jsonout.derivation(derivation, values)) + "\n")
+            data = (jsonout.second_derivation if order == 2 else jsonout.derivation)(
+                derivation, values
+            )
+            sys.stdout.write(jsonout.dumps(data) + "\n")
         else:
             from ..output.render_diff import text_view
 

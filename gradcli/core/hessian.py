@@ -19,7 +19,8 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
-from .errors import UsageError
+from .engine import Tape
+from .errors import DomainError, UsageError
 from .graph import CONST, INPUT, Graph, gc_paused
 from .ops import OPS
 from .symbolic import Derivation, Expr, _name_intermediates, _taken_names, derive
@@ -175,3 +176,52 @@ def matrix_fn(hessian: Hessian, names: Sequence[str]):
 def evaluate(graph: Graph, point: Mapping[str, float], names: Sequence[str]) -> list[list[float]]:
     """The Hessian over `names` at `point`, nan where undefined."""
     return matrix_fn(second_derivatives(graph, names), names)(point)
+
+
+class CheckRow(NamedTuple):
+    """∂²f/∂a∂b against the central difference of the analytic ∂f/∂a along b."""
+
+    a: str
+    b: str
+    analytic: float
+    numeric: float | None  # None: the gradient is undefined at x ± h
+    rel_error: float | None
+    verdict: str  # as numeric.CheckRow's: "good" | "acceptable" | "suspect" | "undefined" | "n/a"
+    kinks: tuple[int, ...] = ()  # nodes whose branch differs between x + h and x - h
+
+
+def check(tape: Tape, point: Mapping[str, float], names: Sequence[str]) -> list[CheckRow]:
+    """Compare each second derivative (each unordered pair once, as `grad diff --order 2`
+    lists them) with (∂f/∂a(x + h·e_b) − ∂f/∂a(x − h·e_b)) / 2h, the central difference of the
+    engine's gradient, h and the verdicts as `grad check` has them for the gradient."""
+    from .numeric import kinks_crossed, relative_error, step_size, verdict
+
+    point = dict(point)
+    matrix = evaluate(tape.graph, point, names)
+    differences: dict[str, tuple[dict[str, float], tuple[int, ...]] | None] = {}
+    for b in names:  # the gradient on both sides of x along b
+        x, h = point[b], step_size(point[b])
+        up, down = x + h, x - h
+        try:
+            g_up = tape.evaluate({**point, b: up}).gradient(names)
+            g_down = tape.evaluate({**point, b: down}).gradient(names)
+            kinks = kinks_crossed(tape, point, b, h)
+        except DomainError:
+            differences[b] = None
+            continue
+        differences[b] = ({a: (g_up[a] - g_down[a]) / (up - down) for a in names}, kinks)
+    rows = []
+    for i, a in enumerate(names):
+        for j in range(i, len(names)):
+            b = names[j]
+            analytic, found = matrix[i][j], differences[b]
+            numeric = None if found is None else found[0][a]
+            kinks = () if found is None else found[1]
+            if numeric is None or not math.isfinite(numeric):
+                rows.append(CheckRow(a, b, analytic, None, None, "n/a", kinks))
+            elif not math.isfinite(analytic):
+                rows.append(CheckRow(a, b, analytic, numeric, None, "undefined", kinks))
+            else:
+                rel = relative_error(analytic, numeric)
+                rows.append(CheckRow(a, b, analytic, numeric, rel, verdict(rel), kinks))
+    return rows
