@@ -14,7 +14,9 @@ as 0: the step is then a gradient step of length 1/λ, taken only if it decrease
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Mapping, Sequence
+from itertools import islice
 from operator import mul
 
 from .engine import Tape
@@ -22,6 +24,10 @@ from .errors import DomainError
 
 RAISE_FROM = 1e-3  # the least λ a raise gives, relative to the Hessian's largest diagonal entry
 MAX_TRIES = 40  # raises within one step before it gives up (λ grows by 10⁴⁰ at most)
+# A step that fails and whose first-order gain γ·g·d is below this fraction of |objective|
+# could not make it smaller in doubles: the point stays, λ is not raised (near a minimum,
+# without --tol, the steps do not keep raising λ and refactorising for nothing).
+ROUNDING = 4 * sys.float_info.epsilon
 
 
 def cholesky_solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[float] | None:
@@ -42,8 +48,11 @@ def cholesky_solve(a: Sequence[Sequence[float]], b: Sequence[float]) -> list[flo
         li: list[float] = []
         for j in range(start, i):
             lj, sj = low[j], starts[j]
-            k = max(start, sj)  # the overlap of the two rows
-            dot = sum(map(mul, li[k - start : j - start], lj[k - sj : j - sj])) if k < j else 0.0
+            # Σ L[i][k]·L[j][k] over the columns both rows have, k < j: map stops at li's end
+            if start >= sj:
+                dot = sum(map(mul, li, islice(lj, start - sj, None)))
+            else:
+                dot = sum(map(mul, islice(li, sj - start, None), lj))
             li.append((row[j] - dot) / lj[-1])
         pivot = row[i] - sum(map(mul, li, li))
         if not pivot > 0.0 or not math.isfinite(pivot):
@@ -135,6 +144,8 @@ class NewtonStep:
                 if self.objective(trial) < value:
                     lower = lam / 10.0
                     return (lower if lower >= floor else 0.0), trial
+                if self.lr * sum(map(mul, gs, d)) <= ROUNDING * abs(value):
+                    return lam, xs  # what it could gain is below the doubles' resolution
             lam = max(10.0 * lam, floor)
         return lam, xs
 
