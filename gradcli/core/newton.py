@@ -7,8 +7,10 @@ Cholesky factorisation fails) or the trial point does not decrease the objective
 to 10·λ or at least to RAISE_FROM·max(1, |Hᵢᵢ|), and the step is tried again, up to MAX_TRIES
 times (then the point stays where it is, λ kept). A step that decreases the objective is
 taken and λ lowered to λ/10, or to 0 once that falls below the raise's floor, so that near a
-minimum the steps become Newton's own. Where the Hessian is undefined (not finite), H is taken
-as 0: the step is then a gradient step of length 1/λ, taken only if it decreases the objective.
+minimum the steps become Newton's own. A failed step that could gain no more than the
+objective's rounding keeps the point without raising λ (see ROUNDING). Where the Hessian is
+undefined (not finite), H is taken as 0: the step is then a gradient step of length 1/λ, taken
+only if it decreases the objective.
 """
 
 from __future__ import annotations
@@ -133,9 +135,7 @@ class NewtonStep:
         h = self.hessian(xs)
         floor = RAISE_FROM * max([1.0] + [abs(h[i][i]) for i in range(len(h))])
         for _ in range(MAX_TRIES):
-            damped = [
-                [v + lam if i == j else v for j, v in enumerate(row)] for i, row in enumerate(h)
-            ]
+            damped = [[*row[:-1], row[-1] + lam] for row in h]  # rows end at the diagonal
             d = cholesky_solve(damped, gs)
             if d is not None:
                 trial = tuple(x - self.lr * di for x, di in zip(xs, d))
