@@ -506,6 +506,8 @@ def descend_cmd(
       grad descend 'sigmoid(w0*x0+w1*x1+w2)' w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --wrt w0,w1,w2 --target 1
 
       grad descend '(1-x)^2 + 100*(y-x^2)^2' x=-1.5 y=2 --optimizer adam --lr 0.05 --plot run.png
+
+      grad descend '(1-x)^2 + 100*(y-x^2)^2' x=-1.5 y=2 --optimizer newton --tol 1e-8
     """
     with user_errors():
         from ..output.descend_run import plot_format
