@@ -137,6 +137,7 @@ def test_text_report_of_a_minibatch_run(grad, points):
         ("x0,x1,y\n1,2,0\n", ["--target-column", "y"], "--data needs --wrt"),
         ("x0,x1,y\n1,2,0\n", [*LOGISTIC, "--steps", "3", "--epochs", "2"], "do not go together"),
         ("x0,x1,y\n1,2,0\n", [*LOGISTIC, "--batch", "0"], "--batch must be 1 or more"),
+        ("x0,x1,y\n1,2,0\n", [*LOGISTIC, "--optimizer", "newton"], "does not go with --data"),
     ],
 )
 def test_bad_data_or_options_are_usage_errors(grad, tmp_path, content, words, message):

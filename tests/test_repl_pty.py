@@ -130,7 +130,7 @@ def test_tab_completion(terminal):
     term.wait_for("weight")
     term.type(" * 12)\r")
     term.wait_for("value 6")  # sqrt(3 * 12)
-    term.type(":he" + TAB)
+    term.type(":hel" + TAB)  # :he is also the start of :hessian
     term.wait_for(":help")
     term.type("\r")
     term.wait_for(":save FILE")

@@ -246,7 +246,8 @@ def test_quit():
 def test_completion(worked):
     word, found = worked.complete("1 + ex")
     assert word == "ex" and "exp(" in found
-    assert worked.complete(":he") == (":he", [":help"])
+    assert worked.complete(":hel") == (":hel", [":help"])
+    assert worked.complete(":he") == (":he", [":help", ":hessian"])
     assert worked.complete("q + p")[1] == ["pow(", "pi"]
     assert "q" in worked.complete("2*q")[1]
     assert worked.complete("1 + ")[1] == []

@@ -209,6 +209,10 @@ Json = Annotated[
     ),
 ]
 Digits = Annotated[int, typer.Option(min=1, max=17, help="Significant digits shown.")]
+HessianOption = Annotated[
+    bool,
+    typer.Option("--hessian", help="Also show the Hessian, the matrix of second derivatives."),
+]
 Explain = Annotated[
     bool,
     typer.Option("--explain", help="Narrate the backward pass step by step (chain rule per node)."),
@@ -257,6 +261,7 @@ def eval_cmd(
     fmt: Format = None,
     svg: Svg = None,
     png: Png = None,
+    hessian: HessianOption = False,
 ) -> None:
     """Evaluate a formula and backpropagate: every node's value and gradient.
 
@@ -271,6 +276,8 @@ def eval_cmd(
       grad eval 'q = x + y; f = q * z' x=-2 y=5 z=-4 --wrt x,y --explain
 
       grad eval '-x^2 + 1' x=3 --check
+
+      grad eval '(1-x)^2 + 100*(y-x^2)^2' x=-1.5 y=2 --hessian
 
       grad eval '1/(1 + exp(-(w0*x0 + w1*x1 + w2)))' w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --json
 
@@ -289,6 +296,7 @@ def eval_cmd(
             fmt=fmt,
             svg=svg,
             png=png,
+            hessian=hessian,
         )
 
 
@@ -308,6 +316,7 @@ def run_eval(
     svg: Path | None = None,
     png: Path | None = None,
     preamble: tuple = (),
+    hessian: bool = False,
 ) -> None:
     """The body of `grad eval` (and `grad example`): evaluate, then print in the chosen form;
     `preamble` is printed before the tree, once nothing can fail. Raises GradcliError; call
@@ -318,8 +327,12 @@ def run_eval(
         raise UsageError(f"--json and --format {fmt} ask for two formats", hint="choose one")
     diagram_to_stdout = _diagram_outputs(svg, png, fmt, as_json)
     fmt = "json" if as_json else (fmt or "tree")
-    if fmt == "dot" and (explain or check):
-        asked = " and ".join(o for o, on in (("--explain", explain), ("--check", check)) if on)
+    if fmt == "dot" and (explain or check or hessian):
+        asked = " and ".join(
+            o
+            for o, on in (("--explain", explain), ("--check", check), ("--hessian", hessian))
+            if on
+        )
         raise UsageError(
             f"{asked} cannot be shown in --format dot",
             hint="leave out --format dot; --svg or --png draws the diagram beside the tree",
@@ -360,15 +373,18 @@ def run_eval(
         from ..core.explain import explain as narrate
 
         explanation = narrate(ev)
+    matrix = None
+    if hessian:
+        from ..core.hessian import evaluate as hessian_at
+
+        matrix = hessian_at(tape.graph, point, result.names)
     if fmt == "json":
         from ..output import jsonout
 
-        sys.stdout.write(
-            jsonout.dumps(
-                jsonout.evaluation(ev, result.names, result.check, result.diagnostics, explanation)
-            )
-            + "\n"
-        )
+        data = jsonout.evaluation(ev, result.names, result.check, result.diagnostics, explanation)
+        if matrix is not None:
+            data["hessian"] = jsonout.hessian(result.names, matrix)
+        sys.stdout.write(jsonout.dumps(data) + "\n")
         return
     from ..output import render
 
@@ -380,6 +396,10 @@ def run_eval(
             ev, result.names, digits, result.check, result.diagnostics, explanation
         )
     )
+    if matrix is not None:
+        from ..output.render_hessian import hessian_table
+
+        out.print(hessian_table(ev.graph, result.names, matrix, digits))
 
 
 def _diagram_outputs(
@@ -487,6 +507,8 @@ def descend_cmd(
 
       grad descend '(1-x)^2 + 100*(y-x^2)^2' x=-1.5 y=2 --optimizer adam --lr 0.05 --plot run.png
 
+      grad descend '(1-x)^2 + 100*(y-x^2)^2' x=-1.5 y=2 --optimizer newton --tol 1e-8
+
       grad descend 'sigmoid(w0*x0 + w1*x1 + w2)' --data points.csv --wrt w0,w1,w2 --target-column y --loss logistic
     """
     with user_errors():
@@ -567,6 +589,13 @@ def check_cmd(
         bool, typer.Option("--json", help="Print one strict JSON object (schema in the README).")
     ] = False,
     digits: Digits = 6,
+    hessian: Annotated[
+        bool,
+        typer.Option(
+            "--hessian",
+            help="Also check the Hessian against central differences of the gradient.",
+        ),
+    ] = False,
 ) -> None:
     """Check the analytic gradient against central differences (f(x+h) - f(x-h)) / 2h.
 
@@ -582,6 +611,8 @@ def check_cmd(
       grad check 'sin(x) * exp(y)' x=0.7 y=0.3 --sweep
 
       grad check 'max(x, y)' x=1 y=1.000000001
+
+      grad check '(1-x)^2 + 100*(y-x^2)^2' x=-1.5 y=2 --hessian
     """
     with user_errors():
         tape, point = prepare(expression, bindings, file)
@@ -593,6 +624,8 @@ def check_cmd(
             raise UsageError("nothing to check: the formula has no inputs")
         ev = tape.evaluate(point)
 
+        if sweep and hessian:
+            raise UsageError("--sweep and --hessian do not go together", hint="choose one")
         if sweep:
             sweeps = numeric.sweep(tape, ev, names)
             if as_json:
@@ -612,18 +645,29 @@ def check_cmd(
             )
             return
         rows = numeric.check(tape, ev, names)
-        suspect = any(row.verdict == "suspect" for row in rows)
+        second = None
+        if hessian:
+            from ..core.hessian import check as check_hessian
+
+            second = check_hessian(tape, point, names)
+        suspect = any(row.verdict == "suspect" for row in [*rows, *(second or [])])
         if as_json:
             from ..output import jsonout
 
             data = jsonout.evaluation(ev, names, rows)
             result = {"value": data["value"], "check": data["check"]}
+            if second is not None:
+                result["hessian_check"] = jsonout.hessian_check(second)
             sys.stdout.write(jsonout.dumps(result) + "\n")
         else:
             from ..output import render
 
             out, _ = _consoles()
             out.print(render.gradient_table(ev, names, digits, rows))
+            if second is not None:
+                from ..output.render_hessian import hessian_check_table
+
+                out.print(hessian_check_table(tape.graph, second, digits))
         if suspect:  # scripts can gate on it
             raise typer.Exit(ExitCode.SUSPECT)
 
@@ -648,6 +692,12 @@ def diff_cmd(
         bool, typer.Option("--program", help="Print a gradcli program that computes the gradient.")
     ] = False,
     digits: Digits = 6,
+    order: Annotated[
+        int,
+        typer.Option(
+            "--order", min=1, max=2, help="2: the second derivatives (the Hessian) instead."
+        ),
+    ] = 1,
 ) -> None:
     """The gradient as a formula: ∂f/∂x for each input, by the backward pass done symbolically.
 
@@ -663,6 +713,8 @@ def diff_cmd(
       grad diff 'x^3 * sin(y)' --wrt x --latex
 
       grad diff 'relu(x) + max(x, y)' --program
+
+      grad diff '(1-x)^2 + 100*(y-x^2)^2' --order 2
     """
     with user_errors():
         chosen = [
@@ -693,7 +745,12 @@ def diff_cmd(
         names = wrt_names(graph, split_names(wrt))
         if not names:
             raise UsageError("nothing to differentiate: the formula has no inputs")
-        derivation = symbolic.derive(graph, names)
+        if order == 2:
+            from ..core.hessian import second_derivatives
+
+            derivation = second_derivatives(graph, names).derivation
+        else:
+            derivation = symbolic.derive(graph, names)
         values = None if point is None else symbolic.evaluate(derivation, point)
         if program:
             sys.stdout.write(symbolic.program(derivation))
@@ -704,7 +761,10 @@ def diff_cmd(
         elif as_json:
             from ..output import jsonout
 
-            sys.stdout.write(jsonout.dumps(jsonout.derivation(derivation, values)) + "\n")
+            data = (jsonout.second_derivation if order == 2 else jsonout.derivation)(
+                derivation, values
+            )
+            sys.stdout.write(jsonout.dumps(data) + "\n")
         else:
             from ..output.render_diff import text_view
 

@@ -43,7 +43,8 @@ def settings(
     lr: Annotated[
         Optional[float],
         typer.Option(
-            help="Learning rate (default 0.1; 0.01 for rmsprop and adagrad, as in torch.optim).",
+            help="Learning rate (default 0.1; 0.01 for rmsprop and adagrad, as in torch.optim; "
+            "1 for newton, where it scales the Newton step).",
             show_default=False,
         ),
     ] = None,
@@ -74,6 +75,13 @@ def settings(
             show_default=False,
         ),
     ] = None,
+    damping: Annotated[
+        float,
+        typer.Option(
+            help="Newton's initial damping λ in (H + λI)·d = g: raised ×10 when a step does "
+            "not decrease the objective, lowered ÷10 when it does (see the README)."
+        ),
+    ] = 0.0,
     target: Annotated[
         Optional[float],
         typer.Option(
@@ -179,6 +187,7 @@ def settings(
         beta2=beta2,
         alpha=alpha,
         eps=eps,
+        damping=damping,
         target=target,
         every=every,
         as_json=as_json,

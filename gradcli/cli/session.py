@@ -718,6 +718,7 @@ def _evaluation_command(
     check: bool = False,
     as_json: bool = False,
     table_only: bool = False,
+    hessian: bool = False,
 ) -> Reply:
     usage = META[command].usage
     _refuse_other_options(command, argument, ["wrt"], usage)
@@ -734,6 +735,13 @@ def _evaluation_command(
         reply.output.append(
             jsonout.dumps(jsonout.evaluation(result.evaluation, result.names, result.check))
         )
+    elif hessian:
+        from ..core.hessian import evaluate as hessian_at
+        from ..output.render_hessian import hessian_table
+
+        ev = result.evaluation
+        matrix = hessian_at(ev.graph, ev.point, result.names)
+        reply.output.append(hessian_table(ev.graph, result.names, matrix, session.digits))
     elif table_only:
         reply.output.append(
             render.gradient_table(result.evaluation, result.names, session.digits, result.check)
@@ -747,6 +755,10 @@ def _evaluation_command(
 
 def _cmd_grad(session: Session, argument: str) -> Reply:
     return _evaluation_command(session, argument, ":grad", table_only=True)
+
+
+def _cmd_hessian(session: Session, argument: str) -> Reply:
+    return _evaluation_command(session, argument, ":hessian", hessian=True)
 
 
 def _cmd_check(session: Session, argument: str) -> Reply:
@@ -945,6 +957,12 @@ META: dict[str, Meta] = {
             _cmd_vars,
         ),
         Meta(":grad", ":grad EXPR [--wrt a,b]", "the gradient table of EXPR", _cmd_grad),
+        Meta(
+            ":hessian",
+            ":hessian EXPR [--wrt a,b]",
+            "the Hessian of EXPR: its second derivatives, as grad eval --hessian shows them",
+            _cmd_hessian,
+        ),
         Meta(
             ":check",
             ":check EXPR [--wrt a,b]",

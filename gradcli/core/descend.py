@@ -61,6 +61,7 @@ class DescendConfig:
     beta2: float = 0.999
     alpha: float = 0.99  # rmsprop
     eps: float | None = None
+    damping: float = 0.0  # newton: the initial λ of (H + λI)·d = g
     target: float | None = None  # minimise (f - target)² instead of f
     # what to show and write (the outputs, not the descent)
     every: int | None = None  # every N-th step in the table, or in the JSON trace
@@ -127,6 +128,11 @@ class DescendConfig:
             finite(self.alpha) and 0 <= self.alpha < 1, "--alpha must be in [0, 1)", "0.99 is usual"
         )
         need(finite(self.eps) and self.eps > 0, "--eps must be a positive number", "1e-8 is usual")
+        need(
+            finite(self.damping) and self.damping >= 0,
+            "--damping must be a number ≥ 0",
+            "0 (the plain Newton step) is the default",
+        )
         need(self.target is None or finite(self.target), "--target must be a finite number")
         need(
             not (self.maximize and self.target is not None),
@@ -165,13 +171,21 @@ class DescendConfig:
             "--maximize does not go with --data",
             "--data minimises the mean loss over the rows",
         )
+        need(
+            not self.update_rule().hessian,
+            f"--optimizer {self.optimizer} does not go with --data",
+            "its Hessian is the formula's at one point, not the data objective's; "
+            "use sgd, momentum, adam, rmsprop or adagrad",
+        )
         need(self.batch is None or self.batch >= 1, "--batch must be 1 or more")
         need(self.epochs is None or self.epochs >= 0, "--epochs must be 0 or more")
 
     def update_rule(self):
         """The optimizer's update for these settings (gradcli.core.optimizers.Update)."""
         return OPTIMIZER_RULES[self.optimizer].rule(
-            Settings(self.lr, self.momentum, self.beta1, self.beta2, self.alpha, self.eps)
+            Settings(
+                self.lr, self.momentum, self.beta1, self.beta2, self.alpha, self.eps, self.damping
+            )
         )
 
 
@@ -269,14 +283,17 @@ def call_sweeps(n: int) -> Sweeps:
     return Sweeps(ps, [call], "value", [], "value", gs, {})
 
 
-def loop_source(code: Sweeps, config: DescendConfig, accuracy: str = "None") -> tuple[str, dict]:
+def loop_source(
+    code: Sweeps, config: DescendConfig, accuracy: str = "None", helpers: dict | None = None
+) -> tuple[str, dict]:
     """Source of Descent's loop as one generator function over the sweeps `code`, and the
     namespace it runs in. `loop(descent, k, xs, opt, gradient)` runs from step k at the point
     xs, with the optimizer's state opt, and yields a Step per step, setting descent.first
     (step 0) and descent.last. It returns None when it stops at descent.last (--tol reached or
     all steps taken), or the step it could not compute (an error, a value that is not
     finite), with xs and opt left at that step. `accuracy` is the Step's accuracy, as an
-    expression of the loop (the data objective's: gradient.accuracy)."""
+    expression of the loop (the data objective's: gradient.accuracy). `helpers`: names the
+    optimizer's lines call."""
     xs, grads = code.params, code.grads
     gs = [f"G{i}" for i in range(len(xs))]  # the gradient of the objective
     loss, finite = "None", "isfinite(norm)"
@@ -294,7 +311,8 @@ def loop_source(code: Sweeps, config: DescendConfig, accuracy: str = "None") -> 
         objective = [f"{G} = {g}" for G, g in zip(gs, grads)]
     stops = [f"if norm < {literal(config.tol)}:", "    return"] if config.tol is not None else []
     stops += [f"if k >= {int(config.steps)}:", "    return"]
-    update = lines(config.update_rule(), xs, gs)
+    value = "loss" if config.target is not None else code.value
+    update = lines(config.update_rule(), xs, gs, f"-({value})" if config.maximize else value)
     body = [
         "try:",
         *indent(code.forward or ["pass"], 1),
@@ -339,6 +357,7 @@ def loop_source(code: Sweeps, config: DescendConfig, accuracy: str = "None") -> 
         "Step": Step,
         "new": tuple.__new__,
         "DomainError": DomainError,
+        **(helpers or {}),
     }
     return "\n".join(lines_) + "\n", namespace
 
@@ -374,11 +393,18 @@ class Descent:
         self.fixed = {n: v for n, v in point.items() if n not in params}
         self.gradient = gradient_fn or make_gradient_fn(tape, point, params)
         code = getattr(self.gradient, "sweeps", None)  # the gradient is generated code
+        helpers = {}
+        if config.update_rule().hessian:
+            from .newton import NewtonStep
+
+            helpers["o_newton"] = NewtonStep(
+                tape, point, params, config.lr, config.target, config.maximize
+            )
         # the loops, in the order they run: the sweeps' own while they can go on, then the
         # one calling the gradient function (which also says why a step fails)
         accuracy = "gradient.accuracy" if hasattr(self.gradient, "accuracy") else "None"
         self.loops = [
-            build(*loop_source(c, config, accuracy), "loop")
+            build(*loop_source(c, config, accuracy, helpers), "loop")
             for c in (code, call_sweeps(len(params)))
             if c is not None
         ]

@@ -24,8 +24,12 @@ class Update(NamedTuple):
     per_param: tuple[str, ...]  # run for each parameter, in order
     state: dict[str, float] = {}  # per-parameter state: its value before the first step
     constants: dict[str, float] = {}  # settings, as literals
-    counters: dict[str, int] = {}  # scalars kept across steps (o_t: Adam's step count)
+    counters: dict[str, float] = {}  # scalars kept across steps (o_t: Adam's step count)
     per_step: tuple[str, ...] = ()  # run once per step, before the parameters' lines
+    # run once per step, after per_step, over all the parameters at once: {xs} and {gs} are
+    # the parameters' and the gradients' variables as a tuple, {f} the objective's value
+    whole: tuple[str, ...] = ()
+    hessian: bool = False  # the lines call o_newton (gradcli/core/newton.py)
 
 
 class Settings(NamedTuple):
@@ -37,6 +41,7 @@ class Settings(NamedTuple):
     beta2: float
     alpha: float
     eps: float
+    damping: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,16 @@ def _adagrad(s: Settings) -> Update:
     )
 
 
+def _newton(s: Settings) -> Update:
+    # Levenberg–Marquardt: o_newton solves (H + λI)·d = g and returns λ and x − γ·d
+    return Update(
+        (),
+        counters={"o_lam": s.damping},
+        whole=("o_lam, ({xs}) = o_newton(o_lam, ({xs}), ({gs}), {f})",),
+        hessian=True,
+    )
+
+
 OPTIMIZERS: dict[str, Optimizer] = {
     o.name: o
     for o in (
@@ -124,6 +139,7 @@ OPTIMIZERS: dict[str, Optimizer] = {
         Optimizer("adam", _adam, doc="torch.optim.Adam"),
         Optimizer("rmsprop", _rmsprop, lr=0.01, doc="torch.optim.RMSprop"),
         Optimizer("adagrad", _adagrad, lr=0.01, eps=1e-10, doc="torch.optim.Adagrad"),
+        Optimizer("newton", _newton, lr=1.0, doc="(H + λI)·d = g; v ← v − γ·d (λ: see the README)"),
     )
 }
 
@@ -146,12 +162,14 @@ class Lines(NamedTuple):
     save: list[str]
 
 
-def lines(update: Update, xs: Sequence[str], gs: Sequence[str]) -> Lines:
-    """The update over the parameters' variables `xs` and the gradients' `gs`."""
+def lines(update: Update, xs: Sequence[str], gs: Sequence[str], value: str = "value") -> Lines:
+    """The update over the parameters' variables `xs` and the gradients' `gs`, where the
+    objective's value is the expression `value`."""
     n = len(xs)
     literals = {name: literal(value) for name, value in update.constants.items()}
     variables = {name: [f"o_{name}{i}" for i in range(n)] for name in update.state}
     step = list(update.per_step)
+    step += [line.format(xs=unpack(xs), gs=unpack(gs), f=value) for line in update.whole]
     for i, (x, g) in enumerate(zip(xs, gs)):
         names = {name: vs[i] for name, vs in variables.items()}
         step += [line.format(x=x, g=g, **names, **literals) for line in update.per_param]

@@ -206,6 +206,23 @@ def derivation(derived, values=None) -> dict:
     return data
 
 
+def second_derivation(derived, values=None) -> dict:
+    """`grad diff --order 2 --json`: as `derivation`, with "hessian" in place of "gradient"
+    and every map nested by the pair: "hessian": {"x": {"x": …, "y": …}, "y": {"y": …}}, each
+    unordered pair once, under the input that comes first in --wrt order."""
+    return {
+        ("hessian" if key == "gradient" else key): value if key == "program" else _by_pair(value)
+        for key, value in derivation(derived, values).items()
+    }
+
+
+def _by_pair(flat) -> dict:
+    nested: dict = {}
+    for (a, b), value in flat.items():
+        nested.setdefault(a, {})[b] = value
+    return nested
+
+
 def descent(result, trace) -> dict:
     """`grad descend --json`: the run's outcome and its trace (a list of Step) as one dict.
     The command writes the same document as the run goes: see descent_trace_line."""
@@ -337,3 +354,25 @@ def plot(samples, marked=None, path=None) -> dict:
             ],
         }
     return result
+
+
+def hessian(names: Sequence[str], matrix: Sequence[Sequence[float]]) -> dict:
+    """`"hessian": {"x": {"x": …, "y": …}, …}`: row a, column b is ∂²f/∂a∂b (null where
+    undefined or infinite)."""
+    return {a: {b: number(v) for b, v in zip(names, row)} for a, row in zip(names, matrix)}
+
+
+def hessian_check(rows) -> list[dict]:
+    """`grad check --hessian`'s "hessian_check": one entry per pair, as "check" has them."""
+    return [
+        {
+            "name": row.a,
+            "wrt": row.b,
+            "analytic": number(row.analytic),
+            "numeric": number(row.numeric),
+            "rel_error": number(row.rel_error),
+            "verdict": row.verdict,
+            "kinks": list(row.kinks),
+        }
+        for row in rows
+    ]

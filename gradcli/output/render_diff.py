@@ -8,6 +8,7 @@ from rich.text import Text
 
 from ..core.symbolic import GRADCLI, Derivation, Notation, Value, gradcli_number, write
 from .render import output_name
+from .render_hessian import second_label
 from .style import GRAD, VALUE, num
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
@@ -119,7 +120,7 @@ def text_view(
         lines.append(_with_value(line, values and values.get(node), VALUE, digits))
     for name, root in derivation.roots.items():
         line = Text()
-        line.append(f"∂{f}/∂{name}", style=f"bold {GRAD}")
+        line.append(derivative_label(f, name), style=f"bold {GRAD}")
         line.append(" = ")
         line.append_text(_unicode(write(expr, root, names, UNICODE, expand_root=False)))
         lines.append(_with_value(line, values and values.get(root), GRAD, digits))
@@ -145,6 +146,21 @@ def _latex_name(name: str) -> str:
     return r"\mathrm{" + name.replace("_", r"\_") + "}"
 
 
+def derivative_label(f: str, key) -> str:
+    """∂f/∂x for an input, ∂²f/∂x∂y or ∂²f/∂x² for a pair (grad diff --order 2)."""
+    if not isinstance(key, tuple):
+        return f"∂{f}/∂{key}"
+    return second_label(f, *key)
+
+
+def _latex_derivative(f: str, key) -> str:
+    if not isinstance(key, tuple):
+        return rf"\frac{{\partial {f}}}{{\partial {_latex_name(key)}}}"
+    a, b = (_latex_name(n) for n in key)
+    below = rf"\partial {a}^2" if a == b else rf"\partial {a} \partial {b}"
+    return rf"\frac{{\partial^2 {f}}}{{{below}}}"
+
+
 def latex(derivation: Derivation) -> str:
     """One LaTeX equation per line: the intermediates, then each ∂f/∂x."""
     expr, names = derivation.expr, derivation.names
@@ -155,7 +171,7 @@ def latex(derivation: Derivation) -> str:
     ]
     for name, root in derivation.roots.items():
         lines.append(
-            rf"\frac{{\partial {f}}}{{\partial {_latex_name(name)}}} = "
+            f"{_latex_derivative(f, name)} = "
             f"{_latex_pieces(write(expr, root, names, LATEX, expand_root=False))}"
         )
     return "\n".join(lines) + "\n"
