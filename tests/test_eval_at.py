@@ -11,6 +11,7 @@ import os
 import re
 import shlex
 import subprocess
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -228,3 +229,44 @@ def test_the_readme_example_prints_what_the_readme_shows(grad, tmp_path):
     result = grad(*args[1:])
     assert result.returncode == 0, result.stderr
     assert result.stdout == shown
+
+
+def test_data_that_cannot_be_read(grad, tmp_path):
+    (tmp_path / "p.csv").write_bytes(b"x\n1\n\xff\n")
+    assert_usage_error(grad("eval", "x", "--at", "p.csv"), "'p.csv': not a text file")
+    assert_usage_error(grad("eval", "x", "--at", "."), "cannot read '.'")
+    closed = subprocess.run(
+        [grad_executable(), "eval", "x", "--at", "-"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert_usage_error(closed, "standard input, line 1: the data is empty")
+
+
+def test_rows_stream_through_evaluation_and_output(tmp_path):
+    """Memory does not grow with rows: 6 times the rows (past the first chunks), the same peak."""
+    from gradcli.core.engine import Tape
+    from gradcli.core.pointwise import evaluate_rows
+    from gradcli.core.rows import read_rows
+    from gradcli.core.syntax import parse
+    from gradcli.output.rows_out import csv_chunks
+
+    tape = Tape(parse(NEURON))
+    point = {"w0": 2.0, "w1": -3.0, "w2": -3.0, "x0": 0.0, "x1": 0.0}
+    names = list(tape.graph.inputs)
+
+    def peak(count: int) -> int:
+        lines = ("x0,x1\n", *(f"{i % 97 * 0.01!r},{i % 89 * -0.1!r}\n" for i in range(count)))
+        tracemalloc.start()
+        try:
+            results = evaluate_rows(tape, point, ["x0", "x1"], names, read_rows(iter(lines)))
+            written = sum(map(len, csv_chunks(results, names, None)))
+            assert results.count == count and written > count * 20
+            return tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    peak(1_000)  # what is allocated once (the compiled sweeps, csv's state) is not counted
+    assert peak(24_000) < peak(4_000) + 50_000  # bytes; 20,000 more results take megabytes

@@ -256,7 +256,7 @@ At = Annotated[
         "--at",
         help="Evaluate at every row of FILE (CSV with a header of input names, or JSON Lines; "
         "'-' for standard input) and write one line per row: CSV value,grad_<name>,…,error "
-        "(JSON Lines with --json).",
+        "(JSON Lines with --json), numbers exact unless --digits is given.",
         show_default=False,
     ),
 ]

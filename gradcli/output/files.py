@@ -286,9 +286,7 @@ def _lines(stream: IO[str], where: str) -> Iterator[str]:
                     f"{LINE_LIMIT >> 20} Mi characters"
                 )
             yield line
-    except UnicodeDecodeError as exc:
-        raise UsageError(
-            f"cannot read {where}: not a text file (not UTF-8 near line {number + 1}: {exc.reason})"
-        ) from None
+    except UnicodeDecodeError:  # decoded a block at a time: the line is not known
+        raise UsageError(f"cannot read {where}: not a text file (not UTF-8)") from None
     except OSError as exc:
         raise UsageError(f"cannot read {where}: {exc.strerror or exc}") from None
