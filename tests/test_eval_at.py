@@ -270,3 +270,17 @@ def test_rows_stream_through_evaluation_and_output(tmp_path):
 
     peak(1_000)  # what is allocated once (the compiled sweeps, csv's state) is not counted
     assert peak(24_000) < peak(4_000) + 50_000  # bytes; 20,000 more results take megabytes
+
+
+def test_points_the_generated_code_leaves_to_the_tape(grad, tmp_path):
+    """sqrt'(0) is infinite (the generated sweeps give up there, the tape answers), and a
+    formula past compiled.MAX_NODES runs on the tape at every row."""
+    (tmp_path / "p.csv").write_text("x\n0\n4\n")
+    result = grad("eval", "sqrt(x)", "--at", "p.csv")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "value,grad_x,error\n0.0,inf,\n2.0,0.25,\n"
+    terms = 10_001  # x*1 + x*2 + … : 20,001 operations
+    (tmp_path / "big.grad").write_text(" + ".join(f"x*{k}" for k in range(1, terms + 1)))
+    result = grad("eval", "-f", "big.grad", "--at", "p.csv")
+    total = terms * (terms + 1) // 2
+    assert result.stdout == f"value,grad_x,error\n0.0,{total}.0,\n{4 * total}.0,{total}.0,\n"
