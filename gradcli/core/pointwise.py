@@ -2,9 +2,11 @@
 columns, the others keep one value, and every row gives the value and the gradient, or the
 domain error that stopped it.
 
-The formula is parsed once; every row runs through the same gradient function as descent
-(descend.make_gradient_fn: generated straight-line sweeps, the tape where they meet an error,
-so a row's numbers are bit-for-bit those of `grad eval` at that point). Rows are streamed.
+The formula is parsed once; every row runs through its compiled sweeps (core/compiled.py,
+straight-line code), and a row they give up on goes through descent's gradient function
+(descend.make_gradient_fn), whose tape raises the DomainError naming the node or gives the
+tape's numbers. Either way a row's numbers are bit-for-bit those of `grad eval` at that
+point. Rows are streamed: nothing is kept but the current row.
 """
 
 from __future__ import annotations
@@ -21,23 +23,18 @@ from .rows import Rows
 
 
 class Plan(NamedTuple):
-    """Which inputs come from the data and which keep one value."""
+    """Which inputs come from the data."""
 
     varying: list[str]  # inputs bound by a column, in the formula's order of inputs
     overridden: list[str]  # columns that are inputs but bound by NAME=VALUE (the binding wins)
-    missing: list[str]  # inputs with no column, no binding and no default
 
 
 def plan(tape: Tape, columns: Sequence[str], bound: Mapping[str, float]) -> Plan:
     """Each input is bound by a NAME=VALUE binding (which wins over a column of the same
     name), else by its column, else by the program's own value."""
-    graph = tape.graph
-    inputs = list(graph.inputs)
     present = set(columns)
-    varying = [n for n in inputs if n in present and n not in bound]
-    overridden = [n for n in inputs if n in present and n in bound]
-    missing = [n for n in inputs if n not in present and n not in bound and n not in graph.defaults]
-    return Plan(varying, overridden, missing)
+    inputs = [n for n in tape.graph.inputs if n in present]
+    return Plan([n for n in inputs if n not in bound], [n for n in inputs if n in bound])
 
 
 class RowResult(NamedTuple):

@@ -20,7 +20,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from json.encoder import encode_basestring as _string  # json's own string escaping
 
 from ..core.errors import UsageError
-from ..core.pointwise import RowResult
 
 CHUNK = 2000  # rows per piece of text
 
@@ -48,10 +47,10 @@ def output_columns(names: Sequence[str], kept: Sequence[str]) -> list[str]:
 
 
 def csv_chunks(
-    results: Iterable[RowResult], names: Sequence[str], kept: Sequence[str] | None, digits=None
+    results: Iterable[tuple], names: Sequence[str], kept: Sequence[str] | None, digits=None
 ) -> Iterator[str]:
-    """The CSV text: the header, then CHUNK rows per piece. `kept`: the data's column names
-    to repeat before the results (None: none)."""
+    """The CSV text: the header, then CHUNK rows per piece. `results`: pointwise.RowResult
+    tuples; `kept`: the data's column names to repeat before the results (None: none)."""
     text = number_format(digits)
     empty = [""] * (1 + len(names))
     buffer = io.StringIO()
@@ -95,7 +94,7 @@ def _take(buffer: io.StringIO) -> str:
 
 
 def jsonl_chunks(
-    results: Iterable[RowResult], names: Sequence[str], kept: Sequence[str] | None, digits=None
+    results: Iterable[tuple], names: Sequence[str], kept: Sequence[str] | None, digits=None
 ) -> Iterator[str]:
     """The JSON Lines text, CHUNK rows per piece."""
     text = number_format(digits)
