@@ -284,3 +284,25 @@ def test_points_the_generated_code_leaves_to_the_tape(grad, tmp_path):
     result = grad("eval", "-f", "big.grad", "--at", "p.csv")
     total = terms * (terms + 1) // 2
     assert result.stdout == f"value,grad_x,error\n0.0,{total}.0,\n{4 * total}.0,{total}.0,\n"
+
+
+def test_rows_typed_on_a_terminal_are_answered_one_by_one(tmp_path):
+    pexpect = pytest.importorskip("pexpect")
+    child = pexpect.spawn(
+        grad_executable(),
+        ["eval", "2*x", "--at", "-"],
+        cwd=str(tmp_path),
+        env={**os.environ, "NO_COLOR": "1"},
+        encoding="utf-8",
+        timeout=20,
+    )
+    child.sendline("x")
+    child.expect_exact("value,grad_x,error")
+    child.sendline("3")
+    child.expect_exact("6.0,2.0,")  # before the input ends
+    child.sendline("-0.5")
+    child.expect_exact("-1.0,2.0,")
+    child.sendeof()
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0

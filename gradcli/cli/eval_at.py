@@ -5,6 +5,7 @@ through output/files.py)."""
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -72,12 +73,16 @@ def run_at(
         kept = list(rows.names) if keep else None
         rows_out.output_columns(reported, kept or ())  # a clash is said before any output
         results = pointwise.evaluate_rows(tape, point, plan.varying, reported, rows)
+        # rows typed on a terminal are answered one by one, not a chunk at a time
+        typed = os.fspath(at) == STDIO and sys.stdin.isatty()
         chunks = (rows_out.jsonl_chunks if as_json else rows_out.csv_chunks)(
-            results, reported, kept, digits
+            results, reported, kept, digits, chunk=1 if typed else rows_out.CHUNK
         )
         with open_output(target) as out:
             for chunk in chunks:
                 out.write(chunk)
+                if typed:
+                    out.flush()
     if not is_stdout(target):
         note(f"wrote {results.count} row{'s' * (results.count != 1)} to {target}")
     if results.failed:

@@ -47,9 +47,13 @@ def output_columns(names: Sequence[str], kept: Sequence[str]) -> list[str]:
 
 
 def csv_chunks(
-    results: Iterable[tuple], names: Sequence[str], kept: Sequence[str] | None, digits=None
+    results: Iterable[tuple],
+    names: Sequence[str],
+    kept: Sequence[str] | None,
+    digits=None,
+    chunk: int = CHUNK,
 ) -> Iterator[str]:
-    """The CSV text: the header, then CHUNK rows per piece. `results`: pointwise.RowResult
+    """The CSV text: the header, then `chunk` rows per piece. `results`: pointwise.RowResult
     tuples; `kept`: the data's column names to repeat before the results (None: none)."""
     text = number_format(digits)
     empty = [""] * (1 + len(names))
@@ -67,7 +71,7 @@ def csv_chunks(
             else:
                 writer.writerow([*empty, error])
                 rows.append(_take(buffer))
-            if len(rows) >= CHUNK:
+            if len(rows) >= chunk:
                 yield "".join(rows)
                 rows.clear()
         yield "".join(rows)
@@ -80,7 +84,7 @@ def csv_chunks(
         else:
             writer.writerow([*front, *empty, error])
         count += 1
-        if count >= CHUNK:
+        if count >= chunk:
             yield _take(buffer)
             count = 0
     yield _take(buffer)
@@ -94,9 +98,13 @@ def _take(buffer: io.StringIO) -> str:
 
 
 def jsonl_chunks(
-    results: Iterable[tuple], names: Sequence[str], kept: Sequence[str] | None, digits=None
+    results: Iterable[tuple],
+    names: Sequence[str],
+    kept: Sequence[str] | None,
+    digits=None,
+    chunk: int = CHUNK,
 ) -> Iterator[str]:
-    """The JSON Lines text, CHUNK rows per piece."""
+    """The JSON Lines text, `chunk` rows per piece."""
     text = number_format(digits)
     keys = [_string(n) for n in names]
     head = '{"value":%s,"gradient":{' + ",".join(f"{k}:%s" for k in keys) + "}"
@@ -116,7 +124,7 @@ def jsonl_chunks(
         if error is not None:
             line += ',"error":' + _string(error)
         rows.append(line + "}\n")
-        if len(rows) >= CHUNK:
+        if len(rows) >= chunk:
             yield "".join(rows)
             rows.clear()
     yield "".join(rows)
