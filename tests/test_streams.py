@@ -53,6 +53,7 @@ def one_line_error(result, code: int, *pieces: str) -> None:
         "grad descend - x=2 <&-",
         "grad repl <&-",
         "grad <&-",
+        "grad eval x --at - <&-",
     ],
 )
 def test_closed_stdin_is_a_usage_error(tmp_path, command):
@@ -73,6 +74,7 @@ def test_closed_stdin_does_not_matter_when_it_is_not_read(tmp_path):
         "grad descend 'x^2' x=1 --steps 3 >&-",
         "grad ops >&-",
         "echo 'x = 1' | grad repl >&-",
+        "printf 'x\\n1\\n' | grad eval x --at - >&-",
     ],
 )
 def test_closed_stdout_is_an_error_not_silence(tmp_path, command):
@@ -92,6 +94,8 @@ def test_closed_stdout_is_an_error_not_silence(tmp_path, command):
         "grad descend 'x^2' x=1 --steps 3 --csv - > /dev/full",
         "grad check 'x*2' x=1 > /dev/full",
         "echo 'x = 1; x * 2' | grad repl > /dev/full",
+        "printf 'x\\n1\\n' | grad eval x --at - > /dev/full",
+        "printf 'x\\n1\\n' | grad eval x --at - --json -o - > /dev/full",
     ],
 )
 def test_full_stdout_is_an_error(tmp_path, command):

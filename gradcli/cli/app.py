@@ -150,16 +150,23 @@ def _positionals(
     return expression, parse_bindings(positional)
 
 
-def prepare_source(source: str, given: dict[str, float], varying: tuple[str, ...] = ()):
+def prepare_source(
+    source: str,
+    given: dict[str, float],
+    varying: tuple[str, ...] = (),
+    columns: tuple[str, ...] = (),
+):
     """Parse a formula or program and bind its inputs; warn about bindings it does not use
-    (a `varying` one, which grad plot ranges over, must be an input)."""
+    (a `varying` one, which grad plot ranges over, must be an input). Inputs named by
+    `columns` (grad eval --at's data) and not bound get 0.0 in the point."""
     from ..core.engine import Tape, resolve_point
     from ..core.graph import CONST, INPUT
     from ..core.ops import CONSTANTS
     from ..core.syntax import parse
 
     graph = parse(source)
-    point, unused = resolve_point(graph, given)
+    from_data = {n: 0.0 for n in columns if n in graph.inputs and n not in given}
+    point, unused = resolve_point(graph, {**from_data, **given})
     defined = {
         name: node
         for node, name in enumerate(graph.names)
@@ -247,6 +254,31 @@ Png = Annotated[
     ),
 ]
 
+At = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--at",
+        help="Evaluate at every row of FILE (CSV with a header of input names, or JSON Lines; "
+        "'-' for standard input) and write one line per row: CSV value,grad_<name>,…,error "
+        "(JSON Lines with --json), numbers exact unless --digits is given.",
+        show_default=False,
+    ),
+]
+Output = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--output",
+        "-o",
+        help="With --at: write the results to FILE instead of standard output.",
+        show_default=False,
+        readable=False,
+    ),
+]
+Keep = Annotated[
+    bool,
+    typer.Option("--keep", help="With --at: repeat each row's own columns before its results."),
+]
+
 
 @app.command("eval")
 def eval_cmd(
@@ -262,6 +294,9 @@ def eval_cmd(
     svg: Svg = None,
     png: Png = None,
     hessian: HessianOption = False,
+    at: At = None,
+    output: Output = None,
+    keep: Keep = False,
 ) -> None:
     """Evaluate a formula and backpropagate: every node's value and gradient.
 
@@ -282,7 +317,25 @@ def eval_cmd(
       grad eval '1/(1 + exp(-(w0*x0 + w1*x1 + w2)))' w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --json
 
       grad eval 'sigmoid(w0*x0 + w1*x1 + w2)' w0=2 x0=-1 w1=-3 x1=-2 w2=-3 --svg neuron.svg
+
+      grad eval 'sigmoid(w0*x0 + w1*x1 + w2)' w0=2 w1=-3 w2=-3 --at points.csv -o grads.csv
     """
+    if at is not None or output is not None or keep:
+        options = dict(at=at, output=output, keep=keep, wrt=wrt, as_json=as_json, fmt=fmt)
+        raise typer.Exit(
+            _eval_at(
+                expression,
+                bindings,
+                file,
+                digits,
+                **options,
+                check=check,
+                explain=explain,
+                svg=svg,
+                png=png,
+                hessian=hessian,
+            )
+        )
     with user_errors():
         tape, point = prepare(expression, bindings, file)
         run_eval(
@@ -301,6 +354,29 @@ def eval_cmd(
 
 
 FORMATS = ("tree", "json", "dot")
+
+
+def _eval_at(expression, bindings, file, digits, **options) -> int:
+    """grad eval --at FILE (cli/eval_at.py); --digits only when given: exact numbers else."""
+    from click import get_current_context
+    from click.core import ParameterSource
+
+    from .eval_at import run_at
+
+    with user_errors():
+        if get_current_context().get_parameter_source("digits") is ParameterSource.DEFAULT:
+            digits = None
+        expression, given = _positionals(expression, bindings, file)
+        return run_at(
+            lambda: read_source(expression, file),
+            given,
+            formula_from_stdin=file is None and expression == "-",
+            digits=digits,
+            prepare=prepare_source,
+            warn=_warn,
+            note=_note,
+            **options,
+        )
 
 
 def run_eval(

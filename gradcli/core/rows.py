@@ -205,15 +205,18 @@ def _object(pairs: list[tuple[str, object]]) -> dict:
     return row
 
 
+# one decoder for every line: json.loads with hooks would build a new one per call
+_DECODER = json.JSONDecoder(
+    parse_int=_Number,
+    parse_float=_Number,
+    parse_constant=_refuse_constant,
+    object_pairs_hook=_object,
+)
+
+
 def _decode(text: str, line: int):
     try:
-        return json.loads(
-            text,
-            parse_int=_Number,
-            parse_float=_Number,
-            parse_constant=_refuse_constant,
-            object_pairs_hook=_object,
-        )
+        return _DECODER.decode(text)
     except ValueError as error:  # JSONDecodeError is a ValueError
         detail = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
         raise RowError(line, f"not valid JSON: {detail}") from None

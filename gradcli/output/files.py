@@ -1,5 +1,5 @@
 """Every file gradcli reads or writes by name: -f FILE, :load, --csv, --svg, --png, --plot, :save,
-the history file. Nothing else in gradcli opens a user's path for writing.
+--at and -o, the history file. Nothing else in gradcli opens a user's path for writing.
 
 Writing goes where the name points, as `tee` does, and never leaves half a file:
 - `-` (and /dev/stdout) is standard output;
@@ -19,6 +19,7 @@ so `-f /dev/zero` or a huge file is refused instead of filling the memory."""
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import re
 import stat
@@ -241,3 +242,51 @@ def _read_limited(stream, where: str) -> bytes:
         if size > READ_LIMIT:
             raise too_large
         chunks.append(chunk)
+
+
+LINE_LIMIT = 1 << 20  # characters in one line of a streamed file; the README documents it
+
+
+@contextlib.contextmanager
+def open_lines(path: str | os.PathLike) -> Iterator[Iterator[str]]:
+    """The lines of a UTF-8 text file, or of standard input for `-`, read as they are used
+    (memory does not grow with the file: no READ_LIMIT), with their line ends as written (as
+    the csv module wants them). A line longer than LINE_LIMIT, text that is not UTF-8 or a
+    failing read raises UsageError naming the file."""
+    name = os.fspath(path)
+    where = "standard input" if name == STDIO else repr(name)
+    try:
+        if name == STDIO:
+            if sys.stdin is None:
+                raise UsageError("cannot read standard input: it is closed")
+            raw = sys.stdin.buffer  # a closed stdin's stand-in raises UsageError here
+            stream = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+        else:
+            stream = open(name, encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise UsageError(f"cannot read {where}: {exc.strerror or exc}") from None
+    try:
+        yield _lines(stream, where)
+    finally:
+        if name == STDIO:
+            stream.detach()  # leave standard input open
+        else:
+            stream.close()
+
+
+def _lines(stream: IO[str], where: str) -> Iterator[str]:
+    readline = stream.readline
+    number = 0
+    try:
+        while line := readline(LINE_LIMIT):
+            number += 1
+            if len(line) == LINE_LIMIT and line[-1] not in "\r\n":
+                raise UsageError(
+                    f"cannot read {where}: line {number} is longer than "
+                    f"{LINE_LIMIT >> 20} Mi characters"
+                )
+            yield line
+    except UnicodeDecodeError:  # decoded a block at a time: the line is not known
+        raise UsageError(f"cannot read {where}: not a text file (not UTF-8)") from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {where}: {exc.strerror or exc}") from None
