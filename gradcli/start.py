@@ -6,7 +6,8 @@ With the collector running, they are scanned again and again, during the imports
 frozen, they never are. That is about a seventh of a `grad eval`'s time.
 
 `grad --version` alone is answered here, without typer and click (some 30 ms of imports)
-and without importlib.metadata (some 50 ms of scanning the installed distributions).
+and without importlib.metadata (some 50 ms of scanning the installed distributions), and so
+is a `grad eval` whose words need no option parser (gradcli.cli.evaluation.plain_eval).
 """
 
 import gc
@@ -14,14 +15,21 @@ import sys
 
 
 def main() -> None:
-    if sys.argv[1:] == ["--version"]:
+    argv = sys.argv[1:]
+    if argv == ["--version"]:
         _version()
     gc.disable()
     try:
-        from .cli.app import main as run
+        from .cli.evaluation import plain_eval, run_plain
+
+        plain = plain_eval(argv)
+        if plain is None:
+            from .cli.app import main as run
     finally:
         gc.freeze()
         gc.enable()
+    if plain is not None:
+        run_plain(plain)
     run()
 
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import strict_json
 
 # Runs gradcli's entry point as the `grad` script does, then lists the loaded modules on stderr.
@@ -34,12 +35,29 @@ def run_listing(*args: str):
 
 
 def test_eval_json_loads_no_rich_prompt_toolkit_or_lark():
-    done, packages, _ = run_listing(*NEURON, "--json")
+    done, packages, modules = run_listing(*NEURON, "--json")
     assert done.returncode == 0, done.stderr
     answer = strict_json(done.stdout)
     assert math.isclose(answer["value"], 1 / (1 + math.exp(-1)), rel_tol=1e-15)
-    assert "gradcli" in packages and "typer" in packages  # the listing is real
+    assert "gradcli.core.engine" in modules  # the listing is real
     assert not packages & {"rich", "prompt_toolkit", "lark", "pygments", "matplotlib"}
+    # plain words need no option parser, and no pathlib (its imports cost ~4 ms)
+    assert not packages & {"typer", "click", "pathlib"}
+
+
+def test_eval_tree_loads_rich_but_no_command_line_framework():
+    done, packages, _ = run_listing(*NEURON, "--wrt", "w0,x0", "--check")
+    assert done.returncode == 0, done.stderr
+    assert "∂f/∂input" in done.stdout
+    assert "rich" in packages
+    assert not packages & {"typer", "click", "prompt_toolkit", "lark"}
+
+
+def test_eval_with_other_options_runs_through_typer():
+    done, packages, _ = run_listing(*NEURON, "--digits", "3")
+    assert done.returncode == 0, done.stderr
+    assert "0.731" in done.stdout and "0.731059" not in done.stdout
+    assert "typer" in packages
 
 
 def test_version_loads_no_command_line_framework():
@@ -76,3 +94,78 @@ def test_help_lists_the_commands_as_the_whole_command_tree_does():
     ]
     assert "eval " in full and "Evaluate a formula" in full
     assert help_text(listing) == full
+
+
+# `grad eval` as the typer app runs it, for comparison with the plain path that grad takes
+THROUGH_TYPER = """
+import sys
+sys.argv[0] = "grad"
+from gradcli.cli.app import main
+main()
+"""
+
+PLAIN_CASES = [
+    NEURON,
+    [*NEURON, "--json"],
+    ["eval", "(x + y) * z", "x=-2", "y=5", "z=-4", "--wrt", "x,y", "--explain"],
+    ["eval", "q = x + y; f = q * z", "x=-2", "y=5", "z=-4", "--wrt=z", "--json", "--json"],
+    ["eval", "x^2 + y", "x=3", "y=1", "--check", "--format=json"],
+    ["eval", "x * y", "x=1", "y=2", "--format", "dot"],
+    ["eval", "x * y", "x=1", "y=2", "z=3", "pi=1", "x=1e-400"],  # warnings
+    ["eval", "log(x)", "x=-1"],  # a domain error: exit 1
+    ["eval", "x +", "x=1"],  # a syntax error: exit 3
+    ["eval", "x * y", "x=1"],  # an input without a value: exit 2
+    ["eval", "x * q", "x=1", "q", "--json"],  # a binding that is not NAME=NUMBER
+    ["eval", "x", "x=1", "--format", "xml"],
+    ["eval", "x", "x=1", "--json", "--format", "dot"],
+    ["eval", "x", "x=1", "--wrt", "y"],
+]
+
+
+@pytest.mark.parametrize("words", PLAIN_CASES, ids=lambda words: " ".join(words[1:]))
+def test_plain_eval_answers_as_the_typer_app_does(words):
+    """Byte for byte the same output, messages and exit code, with and without typer."""
+    from gradcli.cli.evaluation import plain_eval
+
+    assert plain_eval(words) is not None  # grad takes the plain path for these words
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100"}
+    env.pop("FORCE_COLOR", None)
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", program, *words], capture_output=True, text=True, env=env
+        )
+        for program in (THROUGH_TYPER, WRAPPER)
+    ]
+    typer_run, plain_run = runs
+    assert "MODULES" in plain_run.stderr  # the wrapper ran
+    assert plain_run.stdout == typer_run.stdout
+    assert plain_run.stderr.rpartition("\nMODULES ")[0] == typer_run.stderr
+    assert plain_run.returncode == typer_run.returncode
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["eval"],
+        ["eval", "-x^2", "x=1"],
+        ["eval", "x", "x=1", "--digits", "3"],
+        ["eval", "-f", "f.grad"],
+        ["eval", "x", "x=1", "--help"],
+        ["eval", "x", "x=1", "--json=1"],
+        ["eval", "x", "x=1", "--wrt"],
+        ["eval", "x", "x=1", "--wrt", "-x"],
+        ["eval", "x", "x=1", "--", "y=2"],
+        ["diff", "x"],
+    ],
+)
+def test_plain_eval_leaves_other_words_to_typer(words):
+    from gradcli.cli.evaluation import plain_eval
+
+    assert plain_eval(words) is None
+
+
+def test_plain_eval_leaves_tab_completion_to_typer(monkeypatch):
+    from gradcli.cli.evaluation import plain_eval
+
+    monkeypatch.setenv("_GRAD_COMPLETE", "bash_complete")
+    assert plain_eval(NEURON) is None
