@@ -169,3 +169,43 @@ def test_plain_eval_leaves_tab_completion_to_typer(monkeypatch):
 
     monkeypatch.setenv("_GRAD_COMPLETE", "bash_complete")
     assert plain_eval(NEURON) is None
+
+
+def test_help_loads_no_command_line_framework():
+    done, packages, _ = run_listing("--help")
+    assert done.returncode == 0 and done.stdout.startswith("Usage: grad"), done.stderr
+    assert not packages & {"typer", "click", "rich", "prompt_toolkit", "lark"}
+
+
+def test_help_listing_is_current():
+    """gradcli/cli/help_listing.py is what help_generate writes from the app as it is now."""
+    from gradcli.cli import help_generate
+
+    assert help_generate.TARGET.read_text(encoding="utf-8") == help_generate.source(), (
+        "run: python -m gradcli.cli.help_generate"
+    )
+
+
+@pytest.mark.parametrize(
+    "words, env",
+    [
+        (["--help"], {"COLUMNS": "100"}),
+        (["-h"], {"COLUMNS": "64"}),
+        (["--help"], {"COLUMNS": "30"}),
+        (["--help"], {"COLUMNS": "80", "LC_ALL": "C", "PYTHONIOENCODING": ""}),
+    ],
+)
+def test_help_is_written_as_the_typer_app_writes_it(words, env):
+    environment = {**os.environ, "NO_COLOR": "1", **env}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", program, *words],
+            capture_output=True,
+            env=environment,
+        )
+        for program in (THROUGH_TYPER, WRAPPER)
+    ]
+    typer_run, plain_run = runs
+    assert b"Commands:" in plain_run.stdout
+    assert plain_run.stdout == typer_run.stdout
+    assert plain_run.returncode == typer_run.returncode == 0
