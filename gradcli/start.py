@@ -26,11 +26,13 @@ def main() -> None:
         _answer(_help_text())
     gc.disable()
     try:
-        from .cli.evaluation import plain_eval, run_plain
+        from .cli.evaluation import plain_eval, preload, run_plain
 
         plain = plain_eval(argv)
         if plain is None:
             from .cli.app import main as run
+        else:
+            preload(plain)
     finally:
         gc.freeze()
         gc.enable()

@@ -291,6 +291,20 @@ def plain_eval(argv: list[str]) -> dict | None:
     return {"expression": positional[0], "bindings": positional[1:], **options}
 
 
+def preload(arguments: dict) -> None:
+    """Import what answering plain_eval's `arguments` takes, for start.py to do while the
+    garbage collector is paused: Rich's imports, for the tree, take a sixth longer with it
+    running."""
+    from ..core import lalr_tables, syntax  # noqa: F401
+
+    if arguments.get("as_json") or arguments.get("fmt") == "json":
+        from ..output import jsonout  # noqa: F401
+    elif arguments.get("fmt") in (None, "tree"):
+        from ..output import render, terminal  # noqa: F401
+
+        terminal.console_class()
+
+
 def run_plain(arguments: dict) -> None:
     """Run `grad eval` from plain_eval's arguments as the typer app runs it: the same error
     boundary (streams.run_guarded), and Ctrl-C ends it as click ends a command."""
