@@ -122,25 +122,52 @@ PLAIN_CASES = [
 ]
 
 
-@pytest.mark.parametrize("words", PLAIN_CASES, ids=lambda words: " ".join(words[1:]))
-def test_plain_eval_answers_as_the_typer_app_does(words):
+def assert_answered_as_typer_does(words: list[str], cwd=None) -> None:
     """Byte for byte the same output, messages and exit code, with and without typer."""
     from gradcli.cli.evaluation import plain_eval
 
-    assert plain_eval(words) is not None  # grad takes the plain path for these words
+    here = os.getcwd()
+    try:
+        os.chdir(cwd or here)
+        assert plain_eval(words) is not None  # grad takes the plain path for these words
+    finally:
+        os.chdir(here)
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100"}
     env.pop("FORCE_COLOR", None)
-    runs = [
+    typer_run, plain_run = (
         subprocess.run(
-            [sys.executable, "-c", program, *words], capture_output=True, text=True, env=env
+            [sys.executable, "-c", program, *words],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=cwd,
         )
         for program in (THROUGH_TYPER, WRAPPER)
-    ]
-    typer_run, plain_run = runs
+    )
     assert "MODULES" in plain_run.stderr  # the wrapper ran
     assert plain_run.stdout == typer_run.stdout
     assert plain_run.stderr.rpartition("\nMODULES ")[0] == typer_run.stderr
     assert plain_run.returncode == typer_run.returncode
+
+
+@pytest.mark.parametrize("words", PLAIN_CASES, ids=lambda words: " ".join(words[1:]))
+def test_plain_eval_answers_as_the_typer_app_does(words):
+    assert_answered_as_typer_does(words)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["eval", "-f", "circuit.grad", "x=-2", "y=5", "z=-4", "--json"],
+        ["eval", "--file", "./circuit.grad", "x=-2", "y=5", "z=-4", "--wrt", "z"],
+        ["eval", "x=-2", "--file=circuit.grad", "y=5"],  # z has no value
+        ["eval", "-f", "./latin1.grad", "x=1"],  # not UTF-8: the message names the file
+    ],
+)
+def test_plain_eval_reads_a_file_as_the_typer_app_does(words, tmp_path):
+    (tmp_path / "circuit.grad").write_text("q = x + y\nf = q * z\n", encoding="utf-8")
+    (tmp_path / "latin1.grad").write_bytes("x * 2 # café\n".encode("latin-1"))
+    assert_answered_as_typer_does(words, cwd=tmp_path)
 
 
 @pytest.mark.parametrize(
@@ -149,7 +176,9 @@ def test_plain_eval_answers_as_the_typer_app_does(words):
         ["eval"],
         ["eval", "-x^2", "x=1"],
         ["eval", "x", "x=1", "--digits", "3"],
-        ["eval", "-f", "f.grad"],
+        ["eval", "-f", "no such file.grad"],  # click says the file does not exist
+        ["eval", "-f", "."],  # a directory
+        ["eval", "-f=f.grad"],  # click reads '=f.grad'
         ["eval", "x", "x=1", "--help"],
         ["eval", "x", "x=1", "--json=1"],
         ["eval", "x", "x=1", "--wrt"],

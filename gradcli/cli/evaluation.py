@@ -259,15 +259,15 @@ def report(exc: GradcliError) -> None:
 
 # `grad eval`'s options that plain_eval reads as click would: flags, and options with a value
 PLAIN_FLAGS = {"--json": "as_json", "--check": "check", "--explain": "explain"}
-PLAIN_VALUES = {"--wrt": "wrt", "--format": "fmt"}
+PLAIN_VALUES = {"--wrt": "wrt", "--format": "fmt", "--file": "file", "-f": "file"}
 
 
 def plain_eval(argv: list[str]) -> dict | None:
     """The arguments of `grad eval` when its words need no option parser: the formula and
     NAME=VALUE words, none starting with '-', and the options of PLAIN_FLAGS and PLAIN_VALUES
-    (a value not starting with '-'), as run_eval takes them. None for anything else (no
-    formula, -f, --help, a formula starting with '-', tab completion, ...): typer parses
-    those, with its messages."""
+    (a value not starting with '-'; a --file that click accepts: a readable file). None for
+    anything else (no formula, --help, a formula starting with '-', tab completion, ...):
+    typer parses those, with its messages."""
     if argv[:1] != ["eval"] or "_GRAD_COMPLETE" in os.environ:
         return None
     words = iter(argv[1:])
@@ -279,16 +279,20 @@ def plain_eval(argv: list[str]) -> dict | None:
         name, equals, value = word.partition("=")
         if name in PLAIN_FLAGS and not equals:
             options[PLAIN_FLAGS[name]] = True
-        elif name in PLAIN_VALUES:
+        elif name in PLAIN_VALUES and (name.startswith("--") or not equals):
             value = value if equals else next(words, None)
             if value is None or value.startswith("-"):
                 return None
             options[PLAIN_VALUES[name]] = value
         else:
             return None
-    if not positional:
+    file = options.pop("file", None)
+    if file is None and not positional:
         return None
-    return {"expression": positional[0], "bindings": positional[1:], **options}
+    if file is not None and not (os.path.isfile(file) and os.access(file, os.R_OK)):
+        return None  # click's own message for it
+    expression = positional[0] if positional else None
+    return {"expression": expression, "bindings": positional[1:], "file": file, **options}
 
 
 def preload(arguments: dict) -> None:
@@ -315,8 +319,13 @@ def run_plain(arguments: dict) -> None:
 
     def run() -> None:
         options = dict(arguments)
+        file = options.pop("file")
+        if file is not None:
+            from pathlib import Path  # as typer passes it
+
+            file = Path(file)
         try:
-            tape, point = prepare(options.pop("expression"), options.pop("bindings"), None)
+            tape, point = prepare(options.pop("expression"), options.pop("bindings"), file)
             run_eval(tape, point, **options)
         except (EOFError, KeyboardInterrupt):
             sys.stderr.write("\nAborted!\n")
