@@ -238,3 +238,19 @@ def test_help_is_written_as_the_typer_app_writes_it(words, env):
     assert b"Commands:" in plain_run.stdout
     assert plain_run.stdout == typer_run.stdout
     assert plain_run.returncode == typer_run.returncode == 0
+
+
+def test_plain_eval_takes_the_eval_commands_defaults():
+    """The plain path leaves out what was not typed, so run_eval's defaults must be grad
+    eval's: an option added to one with another default would answer differently."""
+    import inspect
+
+    from gradcli.cli.app import eval_cmd
+    from gradcli.cli.evaluation import run_eval
+
+    command = inspect.signature(eval_cmd).parameters
+    body = inspect.signature(run_eval).parameters
+    shared = [name for name in body if name in command]
+    assert {"as_json", "check", "explain", "wrt", "fmt", "digits"} <= set(shared)
+    for name in shared:
+        assert body[name].default == command[name].default, name
