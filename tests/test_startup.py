@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import strict_json
 
 # Runs gradcli's entry point as the `grad` script does, then lists the loaded modules on stderr.
@@ -34,12 +35,29 @@ def run_listing(*args: str):
 
 
 def test_eval_json_loads_no_rich_prompt_toolkit_or_lark():
-    done, packages, _ = run_listing(*NEURON, "--json")
+    done, packages, modules = run_listing(*NEURON, "--json")
     assert done.returncode == 0, done.stderr
     answer = strict_json(done.stdout)
     assert math.isclose(answer["value"], 1 / (1 + math.exp(-1)), rel_tol=1e-15)
-    assert "gradcli" in packages and "typer" in packages  # the listing is real
+    assert "gradcli.core.engine" in modules  # the listing is real
     assert not packages & {"rich", "prompt_toolkit", "lark", "pygments", "matplotlib"}
+    # plain words need no option parser, and no pathlib (its imports cost ~4 ms)
+    assert not packages & {"typer", "click", "pathlib"}
+
+
+def test_eval_tree_loads_rich_but_no_command_line_framework():
+    done, packages, _ = run_listing(*NEURON, "--wrt", "w0,x0", "--check")
+    assert done.returncode == 0, done.stderr
+    assert "∂f/∂input" in done.stdout
+    assert "rich" in packages
+    assert not packages & {"typer", "click", "prompt_toolkit", "lark"}
+
+
+def test_eval_with_other_options_runs_through_typer():
+    done, packages, _ = run_listing(*NEURON, "--digits", "3")
+    assert done.returncode == 0, done.stderr
+    assert "0.731" in done.stdout and "0.731059" not in done.stdout
+    assert "typer" in packages
 
 
 def test_version_loads_no_command_line_framework():
@@ -76,3 +94,163 @@ def test_help_lists_the_commands_as_the_whole_command_tree_does():
     ]
     assert "eval " in full and "Evaluate a formula" in full
     assert help_text(listing) == full
+
+
+# `grad eval` as the typer app runs it, for comparison with the plain path that grad takes
+THROUGH_TYPER = """
+import sys
+sys.argv[0] = "grad"
+from gradcli.cli.app import main
+main()
+"""
+
+PLAIN_CASES = [
+    NEURON,
+    [*NEURON, "--json"],
+    ["eval", "(x + y) * z", "x=-2", "y=5", "z=-4", "--wrt", "x,y", "--explain"],
+    ["eval", "q = x + y; f = q * z", "x=-2", "y=5", "z=-4", "--wrt=z", "--json", "--json"],
+    ["eval", "x^2 + y", "x=3", "y=1", "--check", "--format=json"],
+    ["eval", "x * y", "x=1", "y=2", "--format", "dot"],
+    ["eval", "x * y", "x=1", "y=2", "z=3", "pi=1", "x=1e-400"],  # warnings
+    ["eval", "log(x)", "x=-1"],  # a domain error: exit 1
+    ["eval", "x +", "x=1"],  # a syntax error: exit 3
+    ["eval", "x * y", "x=1"],  # an input without a value: exit 2
+    ["eval", "x * q", "x=1", "q", "--json"],  # a binding that is not NAME=NUMBER
+    ["eval", "x", "x=1", "--format", "xml"],
+    ["eval", "x", "x=1", "--json", "--format", "dot"],
+    ["eval", "x", "x=1", "--wrt", "y"],
+]
+
+
+def assert_answered_as_typer_does(words: list[str], cwd=None) -> None:
+    """Byte for byte the same output, messages and exit code, with and without typer."""
+    from gradcli.cli.evaluation import plain_eval
+
+    here = os.getcwd()
+    try:
+        os.chdir(cwd or here)
+        assert plain_eval(words) is not None  # grad takes the plain path for these words
+    finally:
+        os.chdir(here)
+    env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100"}
+    env.pop("FORCE_COLOR", None)
+    typer_run, plain_run = (
+        subprocess.run(
+            [sys.executable, "-c", program, *words],
+            capture_output=True,
+            text=True,
+            env=env,
+            cwd=cwd,
+        )
+        for program in (THROUGH_TYPER, WRAPPER)
+    )
+    assert "MODULES" in plain_run.stderr  # the wrapper ran
+    assert plain_run.stdout == typer_run.stdout
+    assert plain_run.stderr.rpartition("\nMODULES ")[0] == typer_run.stderr
+    assert plain_run.returncode == typer_run.returncode
+
+
+@pytest.mark.parametrize("words", PLAIN_CASES, ids=lambda words: " ".join(words[1:]))
+def test_plain_eval_answers_as_the_typer_app_does(words):
+    assert_answered_as_typer_does(words)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["eval", "-f", "circuit.grad", "x=-2", "y=5", "z=-4", "--json"],
+        ["eval", "--file", "./circuit.grad", "x=-2", "y=5", "z=-4", "--wrt", "z"],
+        ["eval", "x=-2", "--file=circuit.grad", "y=5"],  # z has no value
+        ["eval", "-f", "./latin1.grad", "x=1"],  # not UTF-8: the message names the file
+    ],
+)
+def test_plain_eval_reads_a_file_as_the_typer_app_does(words, tmp_path):
+    (tmp_path / "circuit.grad").write_text("q = x + y\nf = q * z\n", encoding="utf-8")
+    (tmp_path / "latin1.grad").write_bytes("x * 2 # café\n".encode("latin-1"))
+    assert_answered_as_typer_does(words, cwd=tmp_path)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["eval"],
+        ["eval", "-x^2", "x=1"],
+        ["eval", "x", "x=1", "--digits", "3"],
+        ["eval", "-f", "no such file.grad"],  # click says the file does not exist
+        ["eval", "-f", "."],  # a directory
+        ["eval", "-f=f.grad"],  # click reads '=f.grad'
+        ["eval", "x", "x=1", "--help"],
+        ["eval", "x", "x=1", "--json=1"],
+        ["eval", "x", "x=1", "--wrt"],
+        ["eval", "x", "x=1", "--wrt", "-x"],
+        ["eval", "x", "x=1", "--", "y=2"],
+        ["diff", "x"],
+    ],
+)
+def test_plain_eval_leaves_other_words_to_typer(words):
+    from gradcli.cli.evaluation import plain_eval
+
+    assert plain_eval(words) is None
+
+
+def test_plain_eval_leaves_tab_completion_to_typer(monkeypatch):
+    from gradcli.cli.evaluation import plain_eval
+
+    monkeypatch.setenv("_GRAD_COMPLETE", "bash_complete")
+    assert plain_eval(NEURON) is None
+
+
+def test_help_loads_no_command_line_framework():
+    done, packages, _ = run_listing("--help")
+    assert done.returncode == 0 and done.stdout.startswith("Usage: grad"), done.stderr
+    assert not packages & {"typer", "click", "rich", "prompt_toolkit", "lark"}
+
+
+def test_help_listing_is_current():
+    """gradcli/cli/help_listing.py is what help_generate writes from the app as it is now."""
+    from gradcli.cli import help_generate
+
+    assert help_generate.TARGET.read_text(encoding="utf-8") == help_generate.source(), (
+        "run: python -m gradcli.cli.help_generate"
+    )
+
+
+@pytest.mark.parametrize(
+    "words, env",
+    [
+        (["--help"], {"COLUMNS": "100"}),
+        (["-h"], {"COLUMNS": "64"}),
+        (["--help"], {"COLUMNS": "30"}),
+        (["--help"], {"COLUMNS": "80", "LC_ALL": "C", "PYTHONIOENCODING": ""}),
+    ],
+)
+def test_help_is_written_as_the_typer_app_writes_it(words, env):
+    environment = {**os.environ, "NO_COLOR": "1", **env}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", program, *words],
+            capture_output=True,
+            env=environment,
+        )
+        for program in (THROUGH_TYPER, WRAPPER)
+    ]
+    typer_run, plain_run = runs
+    assert b"Commands:" in plain_run.stdout
+    assert plain_run.stdout == typer_run.stdout
+    assert plain_run.returncode == typer_run.returncode == 0
+
+
+def test_plain_eval_takes_the_eval_commands_defaults():
+    """The plain path leaves out what was not typed, so run_eval's defaults must be grad
+    eval's: an option added to one with another default would answer differently."""
+    import inspect
+
+    from gradcli.cli.app import eval_cmd
+    from gradcli.cli.evaluation import run_eval
+
+    command = inspect.signature(eval_cmd).parameters
+    body = inspect.signature(run_eval).parameters
+    shared = [name for name in body if name in command]
+    assert {"as_json", "check", "explain", "wrt", "fmt", "digits"} <= set(shared)
+    for name in shared:
+        assert body[name].default == command[name].default, name

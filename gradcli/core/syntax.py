@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import functools
 import math
-from pathlib import Path
 from typing import NamedTuple
 
 from . import lalr
@@ -255,6 +254,8 @@ class _Builder:
 
 @functools.cache
 def grammar_text() -> str:
+    from pathlib import Path  # only to generate the tables: ~4 ms at start-up
+
     here = Path(__file__).resolve().parent.parent  # the gradcli package
     packaged = here / "grammars" / "gradcli.lark"  # an installed wheel
     checkout = here.parent / "grammars" / "gradcli.lark"  # an editable install or the source

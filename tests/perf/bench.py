@@ -7,6 +7,7 @@
 2. descent: preparation and per-step cost through gradcli's descend core (Descent over a
    prepared tape, and the gradient function it calls), against the "floor": straight-line
    forward and backward Python that this file generates from the same formula, compiled once;
+   and `grad descend --json` against the same run without it, as processes;
 3. huge formulas: `grad eval --json` end to end at 1k, 10k and 100k operations (time, growth
    per 10x, peak memory of the process) and gradcli's stages in-process (bench_eval.py);
 4. the tree output of the largest formulas: time and size in bytes.
@@ -925,6 +926,30 @@ def target_descent(table: Table, steps: int, repeat: int, refs: list[str], ref_p
             )
 
 
+def target_descend_json(table: Table, steps: int, runs: int) -> None:
+    """`grad descend --json` (its trace to a file) against the same run without it, as whole
+    processes run in turns: the issue's target is 1.3x. tests/perf/bench_descend_json.py
+    splits the cost per step."""
+    from bench_descend_outputs import FORMULA, wide_formula
+
+    two = "2. descent"
+    for label, words, n in (
+        ("(x - 3)^2 + (y + 1)^2", FORMULA, steps),
+        ("about 200 ops", wide_formula(200), steps // 10),
+    ):
+        run = [grad_command(), "descend", *words, "--steps", str(n)]
+        medians = interleaved({"run": run, "json": [*run, "--json"]}, runs)
+        table.add(
+            two,
+            label,
+            f"grad descend --json, {n:,} steps",
+            ms(medians["json"]),
+            f"without --json {ms(medians['run'])}",
+            ratio(medians["json"], medians["run"]),
+            goal(medians["json"] <= 1.3 * medians["run"], "≤1.3×"),
+        )
+
+
 def target_huge(
     table: Table, sizes: list[int], repeat: int, refs: list[str], ref_python: str
 ) -> dict[str, tuple[Path, Dag]]:
@@ -1104,6 +1129,7 @@ def main() -> None:
         refs=refs,
         ref_python=options.ref_python,
     )
+    target_descend_json(table, steps=50_000 if quick else 500_000, runs=1 if quick else 3)
     largest = target_huge(
         table,
         sizes=[1_000, 10_000] if quick else [1_000, 10_000, 100_000],
