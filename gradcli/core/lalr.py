@@ -37,8 +37,6 @@ _DESCRIBE = {
 _OPERAND_START = {"NUMBER", "NAME", "LPAR", "PLUS", "MINUS"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "POW"}
 
-_new_tuple = tuple.__new__  # makes a Tok without its Python-level __new__
-
 
 def tables() -> dict:
     """The LALR(1) tables as plain data: per state, symbol -> shift state (>= 0) or
@@ -189,7 +187,7 @@ def parse_into(text: str, builder) -> None:
     states = [fast.start]
     values: list = []
     push_state, push_value, pop_value = states.append, values.append, values.pop
-    new_token, depths = _new_tuple, _DEPTH
+    depths = _DEPTH
     previous = None
     depth = 0  # newlines inside parentheses do not end a statement
     for match in LEX_RE.finditer(text):
@@ -243,11 +241,16 @@ def parse_into(text: str, builder) -> None:
             action = actions[states[-1]][symbol]
         word = match[symbol]
         stop = match.end()
-        token = new_token(Tok, (names[symbol], word, stop - len(word), stop))
+        # A token's fields as a plain tuple: a Tok costs a third of the parse to make. The
+        # tokens the grammar filters out (_SEP) are Toks, which children_of tells apart.
+        token = (names[symbol], word, stop - len(word), stop)
+        if symbol == _SEP:
+            token = Tok(*token)
         if action == _NO_ACTION:
             if states[-1] == end:
                 return
-            raise syntax_error(text, token, previous, accepts(tables(), states))
+            before = previous and Tok(*previous)
+            raise syntax_error(text, Tok(*token), before, accepts(tables(), states))
         push_state(action)
         push_value(token)
         previous = token
