@@ -245,7 +245,7 @@ def parse_into(text: str, builder) -> None:
         # tokens the grammar filters out (_SEP) are Toks, which children_of tells apart.
         token = (names[symbol], word, stop - len(word), stop)
         if symbol == _SEP:
-            token = Tok(*token)
+            token = tuple.__new__(Tok, token)  # without Tok's Python-level __new__
         if action == _NO_ACTION:
             if states[-1] == end:
                 return
