@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Sequence
+from itertools import repeat
 from json.encoder import encode_basestring_ascii as _string  # json's own string escaping
 from typing import TYPE_CHECKING
 
@@ -91,9 +92,7 @@ class Nodes(Sequence):
         graph = self.graph
         ops = {op: _string(op) for op in set(graph.ops)}
         names = [_string(name) if name is not None else "null" for name in graph.names]
-        # each node's operands as "1,2": json's C encoder writes them all at once, and no
-        # operand list holds a "],[" to split at
-        inputs = json.dumps(graph.args, separators=(",", ":"))[2:-2].split("],[")
+        inputs = map(",".join, map(map, repeat(str), graph.args))
         rows = zip(
             range(len(graph.ops)),
             map(ops.__getitem__, graph.ops),
