@@ -134,8 +134,9 @@ def _plain(value):
     """A tree of either parser as nested tuples; tokens as (type, text, start)."""
     if isinstance(value, Token):
         return (value.type, str(value), value.start_pos)
-    if isinstance(value, Tok):
-        return (value.type, value.text, value.start)
+    if isinstance(value, tuple) and len(value) == 4:  # a token: the driver's plain tuple or a Tok
+        kind, text, start, _ = value
+        return (kind, text, start)
     if isinstance(value, Tree):
         return (str(value.data), tuple(_plain(c) for c in value.children))
     method, children = value

@@ -343,9 +343,12 @@ def run_plain(arguments: dict) -> None:
             from pathlib import Path  # as typer passes it
 
             file = Path(file)
+        from ..core.graph import gc_paused
+
         try:
-            tape, point = prepare(options.pop("expression"), options.pop("bindings"), file)
-            run_eval(tape, point, **options)
+            with gc_paused():  # as eval_cmd runs it: one evaluation makes no cycles
+                tape, point = prepare(options.pop("expression"), options.pop("bindings"), file)
+                run_eval(tape, point, **options)
         except (EOFError, KeyboardInterrupt):
             sys.stderr.write("\nAborted!\n")
             sys.exit(1)

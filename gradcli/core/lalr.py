@@ -37,8 +37,6 @@ _DESCRIBE = {
 _OPERAND_START = {"NUMBER", "NAME", "LPAR", "PLUS", "MINUS"}
 _OPERATORS = {"PLUS", "MINUS", "STAR", "SLASH", "POW"}
 
-_new_tuple = tuple.__new__  # makes a Tok without its Python-level __new__
-
 
 def tables() -> dict:
     """The LALR(1) tables as plain data: per state, symbol -> shift state (>= 0) or
@@ -93,24 +91,29 @@ def accepts(tables: dict, states: list[int]) -> set[str]:
 # The tables renumbered for speed: a terminal is numbered by its lexer group (a match's
 # lastindex is its symbol) and each state's row is a list. A chain of unit reductions (a
 # value renamed: sum: product, then expr: sum) is one step, looked up in a table made once:
-# where the chain that this lookahead starts from this state ends. Errors show at the same
-# token and with the same stack as with one table action at a time.
+# where the chain that this lookahead starts from this state ends. A reduction's goto and
+# the unit chain after it are one lookup too: per rule, per state below the reduced symbols,
+# per lookahead. Errors show at the same token and with the same stack as with one table
+# action at a time.
 
 _SEP = LEX_RE.groupindex["_SEP"]  # the lexer's groups after the grammar's terminals
 _SKIP = LEX_RE.groupindex["SKIP"]
 _END = LEX_RE.groupindex["END"]
 _BAD = LEX_RE.groupindex["BAD"]
-_LPAR = LEX_RE.groupindex["LPAR"]
-_RPAR = LEX_RE.groupindex["RPAR"]
 _NO_ACTION = 1 << 20  # above every state: an error, or the accepting state's end
 _UNITS = -_NO_ACTION  # the action of every unit rule: the units table says where it ends
-_CALL1, _CALLN = -1, -2  # a call with one child, or with more
+_CALL1, _CALL3 = -1, -2  # a call with one child, or with three (binary operators, groups)
+# How each terminal changes the depth of parentheses (a ')' too many is an error at once)
+_DEPTH = [0] * (_END + 1)
+_DEPTH[LEX_RE.groupindex["LPAR"]] = 1
+_DEPTH[LEX_RE.groupindex["RPAR"]] = -1
 
 
 class _FastTables(NamedTuple):
     actions: list[list[int]]  # [state][symbol]: shift or goto state, ~rule, _UNITS, _NO_ACTION
     units: list[list[list[int] | None]]  # [below][top][terminal]: top after unit reductions
-    rules: list[tuple[int, int, int, str | None]]  # kind, origin symbol, length, method
+    # per rule: kind, length, builder method, [below][terminal]: the state after its goto
+    rules: list[tuple[int, int, str | None, list[list[int] | None]]]
     names: list[str]  # terminal names by symbol
     start: int
     end: int
@@ -158,9 +161,14 @@ def _make_fast_tables(tables: dict) -> _FastTables:
                 row[symbol] = _UNITS
     fast_rules = []
     for kind, origin, size, method in rules:
-        if kind == CALL and size:
-            kind = _CALL1 if size == 1 else _CALLN
-        fast_rules.append((kind, symbols[origin], size, method))
+        if kind == CALL and size in (1, 3):
+            kind = _CALL1 if size == 1 else _CALL3
+        target = symbols[origin]
+        gotos = [
+            units[number][below[target]] if below[target] != _NO_ACTION else None
+            for number, below in enumerate(actions)
+        ]
+        fast_rules.append((kind, size, method, gotos))
     return _FastTables(actions, units, fast_rules, names, tables["start"], tables["end"])
 
 
@@ -173,79 +181,78 @@ def parse_into(text: str, builder) -> None:
     fast = _fast_tables()
     actions, units, names, end = fast.actions, fast.units, fast.names, fast.end
     rules = [
-        (kind, origin, size, getattr(builder, method) if method else None)
-        for kind, origin, size, method in fast.rules
+        (kind, size, getattr(builder, method) if method else None, gotos)
+        for kind, size, method, gotos in fast.rules
     ]
     states = [fast.start]
     values: list = []
+    push_state, push_value, pop_value = states.append, values.append, values.pop
+    depths = _DEPTH
     previous = None
     depth = 0  # newlines inside parentheses do not end a statement
     for match in LEX_RE.finditer(text):
         symbol = match.lastindex
-        if symbol >= _SEP:
-            if symbol == _SEP:
-                if depth and match[_SEP] == "\n":
-                    continue
-            elif symbol == _SKIP:
+        if symbol < _SEP:
+            depth += depths[symbol]
+        elif symbol == _SEP:
+            if depth and match[_SEP] == "\n":
                 continue
-            elif symbol == _BAD:
-                raise SyntaxProblem(
-                    f"unexpected character {match[_BAD]!r}",
-                    source=text,
-                    span=Span(match.start(_BAD), match.end()),
-                )
-        elif symbol == _LPAR:
-            depth += 1
-        elif symbol == _RPAR and depth:
-            depth -= 1
+        elif symbol == _SKIP:
+            continue
+        elif symbol == _BAD:
+            raise SyntaxProblem(
+                f"unexpected character {match[_BAD]!r}",
+                source=text,
+                span=Span(match.start(_BAD), match.end()),
+            )
         action = actions[states[-1]][symbol]
         while action < 0:
             if action == _UNITS:
                 states[-1] = units[states[-2]][states[-1]][symbol]
-                action = actions[states[-1]][symbol]
-                continue
-            kind, origin, size, method = rules[~action]
-            if kind == _CALL1:
-                values[-1] = method(values[-1])
-                states[-1] = actions[states[-2]][origin]
-            elif kind == _CALLN:  # in place: the first child's slots take the value
-                if size == 3:  # the commonest: a binary operator, a group, an assignment
-                    third = values.pop()
-                    second = values.pop()
+            else:
+                kind, size, method, gotos = rules[~action]
+                if kind == _CALL1:
+                    values[-1] = method(values[-1])
+                    states[-1] = gotos[states[-2]][symbol]
+                elif kind == _CALL3:  # in place: the first child's slot takes the value
+                    third = pop_value()
+                    second = pop_value()
                     values[-1] = method(values[-1], second, third)
                     del states[-2:]
+                    states[-1] = gotos[states[-2]][symbol]
                 else:
-                    values[-size:] = [method(*values[-size:])]
-                    del states[1 - size :]
-                states[-1] = actions[states[-2]][origin]
-            else:
-                if size:
-                    children = values[-size:]
-                    del values[-size:]
-                    del states[-size:]
-                else:
-                    children = []
-                if kind == CALL:
-                    value = method(*children)
-                elif kind == CALL_FILTERED:
-                    value = method(*children_of(children))
-                elif children and isinstance(children[0], Splice):
-                    value = children[0]  # a left-recursive repeat (x*): grow it in place
-                    value.extend(children_of(children[1:]))
-                else:
-                    value = Splice(children_of(children))
-                states.append(actions[states[-1]][origin])
-                values.append(value)
+                    if size:
+                        children = values[-size:]
+                        del values[-size:]
+                        del states[-size:]
+                    else:
+                        children = []
+                    if kind == CALL:
+                        value = method(*children)
+                    elif kind == CALL_FILTERED:
+                        value = method(*children_of(children))
+                    elif children and isinstance(children[0], Splice):
+                        value = children[0]  # a left-recursive repeat (x*): grow it in place
+                        value.extend(children_of(children[1:]))
+                    else:
+                        value = Splice(children_of(children))
+                    push_state(gotos[states[-1]][symbol])
+                    push_value(value)
             action = actions[states[-1]][symbol]
         word = match[symbol]
         stop = match.end()
-        token = _new_tuple(Tok, (names[symbol], word, stop - len(word), stop))
+        # A token's fields as a plain tuple: a Tok costs a third of the parse to make. The
+        # tokens the grammar filters out (_SEP) are Toks, which children_of tells apart.
+        token = (names[symbol], word, stop - len(word), stop)
+        if symbol == _SEP:
+            token = tuple.__new__(Tok, token)  # without Tok's Python-level __new__
         if action == _NO_ACTION:
             if states[-1] == end:
                 return
-            raise syntax_error(text, token, previous, accepts(tables(), states))
-        states.append(action)
-        values.append(token)
+            before = previous and Tok(*previous)
+            raise syntax_error(text, Tok(*token), before, accepts(tables(), states))
+        push_state(action)
+        push_value(token)
         previous = token
 
 

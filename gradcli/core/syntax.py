@@ -30,7 +30,8 @@ from .tokens import Tok
 class _Builder:
     """Builds graph nodes as the parser reduces rules; made fresh for each parse. The method
     names are the grammar's rule aliases. Every expression callback returns an operand:
-    (node id, start, end) of that occurrence in the text."""
+    (node id, start, end) of that occurrence in the text. A token is read by position, as
+    (type, text, start, end): the fast driver passes plain tuples, the plain one Toks."""
 
     def __init__(self, text: str) -> None:
         self.text = text
@@ -60,15 +61,13 @@ class _Builder:
 
     # --- leaves -------------------------------------------------------------------------
     def number(self, token: Tok) -> tuple:
-        value = float(token.text)
+        _, text, start, end = token
+        value = float(text)
         if not math.isfinite(value):
             raise self._error(
-                SyntaxProblem,
-                f"the number {token.text!r} is too large for a double",
-                token.start,
-                token.end,
+                SyntaxProblem, f"the number {text!r} is too large for a double", start, end
             )
-        operand = self._node(CONST, (), token.start, token.end)
+        operand = self._node(CONST, (), start, end)
         self.consts[operand[0]] = value
         self.literals.add(operand[0])
         return operand
@@ -114,21 +113,20 @@ class _Builder:
         return self._node("pow", (a[0], b[0]), a[1], b[2])
 
     def neg(self, minus: Tok, a: tuple) -> tuple:
-        return self._node("neg", (a[0],), minus.start, a[2])
+        return self._node("neg", (a[0],), minus[2], a[2])
 
     def pos(self, plus: Tok, a: tuple) -> tuple:
-        return a[0], plus.start, a[2]
+        return a[0], plus[2], a[2]
 
     def group(self, lpar: Tok, a: tuple, rpar: Tok) -> tuple:
-        return a[0], lpar.start, rpar.end
+        return a[0], lpar[2], rpar[3]
 
     def args(self, *children) -> list:
-        if len(children) == 1:
-            return [children[0]]
-        return [c for c in children if not isinstance(c, Tok)]
+        return list(children[::2])  # expr, COMMA, expr, …
 
     def call(self, name: Tok, lpar: Tok, operands: list, rpar: Tok) -> tuple:
-        fname, start, end = name.text, name.start, rpar.end
+        _, fname, start, name_end = name
+        end = rpar[3]
         op = FUNCTIONS.get(fname)
         if op is None:
             import difflib  # only for this message: keeps start-up light
@@ -139,7 +137,7 @@ class _Builder:
                 message = f"{fname} is not a function"
             else:
                 message = f"unknown function {fname!r}"
-            raise self._error(UnknownFunctionError, message, start, name.end, hint)
+            raise self._error(UnknownFunctionError, message, start, name_end, hint)
         count = len(operands)
         if count != op.arity and (op.arity is not None or count < op.min_args):
             if op.arity is None:
