@@ -650,6 +650,8 @@ def diff_cmd(
             raise UsageError(f"{' and '.join(chosen)} ask for two formats", hint="choose one")
         expression, given = _positionals(expression, bindings, file)
         source = read_source(expression, file)
+        from ..core import symbolic
+
         if given:
             tape, point = prepare_source(source, given)
             graph = tape.graph
@@ -657,20 +659,9 @@ def diff_cmd(
             from ..core.syntax import parse
 
             graph = parse(source)
-            point = _default_point(graph)
+            point = symbolic.given_point(graph)
             tape = None
-        if point is not None:  # f itself must be defined there, as for grad eval
-            from ..core.engine import Tape
-
-            (tape or Tape(graph)).forward(point)
-        from ..core import symbolic
-        from ..core.request import wrt_names
-
-        names = wrt_names(graph, split_names(wrt))
-        if not names:
-            raise UsageError("nothing to differentiate: the formula has no inputs")
-        derivation = symbolic.derive(graph, names)
-        values = None if point is None else symbolic.evaluate(derivation, point)
+        derivation, values = symbolic.differentiate(graph, split_names(wrt), point, tape)
         if program:
             sys.stdout.write(symbolic.program(derivation))
         elif latex:
@@ -686,14 +677,6 @@ def diff_cmd(
 
             out, _ = _consoles()
             out.print(text_view(derivation, values, digits))
-
-
-def _default_point(graph):
-    """The program's own values when it gives every input one (then the formulas are
-    evaluated there too), else None."""
-    if graph.inputs and all(n in graph.defaults for n in graph.inputs):
-        return {n: graph.defaults[n] for n in graph.inputs}
-    return None
 
 
 @app.command("example")
