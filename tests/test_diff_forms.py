@@ -7,6 +7,7 @@ import math
 
 import mpmath
 import pytest
+from conftest import strict_json
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from test_symbolic import NEURON_POINT, program_gradient
@@ -200,3 +201,31 @@ def test_route_is_a_formula_too():
     ev = evaluate(parse("route(k, v)"), {"k": -2.0, "v": 5.0})
     assert ev.value == -10.0 and ev.gradient() == {"k": 5.0, "v": -2.0}
     assert gradient_formulas("route(k, v)") == {"k": "v", "v": "k"}
+
+
+# --- grad example neuron-diff --------------------------------------------------------------
+def test_the_neuron_diff_example_runs_grad_diff(grad):
+    listing = grad("example")
+    assert "neuron-diff" in listing.stdout
+    shown = grad("example", "neuron-diff")
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0].startswith("neuron-diff: the neuron's gradient as formulas")
+    assert "s = 1/(1 + exp(−(w0·x0 + w1·x1 + w2)))   = 0.731059" in lines
+    assert "∂f/∂w0 = s·(1 − s)·x0   = -0.196612" in lines
+    assert "∂f/∂x1 = s·(1 − s)·w1   = -0.589836" in lines
+    # the same as grad diff on its program, after the two lines that say what it is
+    program = "w0 = 2; x0 = -1; w1 = -3; x1 = -2; w2 = -3; 1/(1 + exp(-(w0*x0 + w1*x1 + w2)))"
+    assert "\n".join(lines[-6:]) + "\n" == grad("diff", program).stdout
+    # bindings, --wrt and --json as grad diff takes them
+    data = strict_json(grad("example", "neuron-diff", "w0=1", "--wrt", "w0", "--json").stdout)
+    s = 1 / (1 + math.exp(-(1 * -1 + -3 * -2 + -3)))
+    assert data["gradient"] == {"w0": "s*(1 - s)*x0"}
+    assert data["values"]["w0"] == pytest.approx(s * (1 - s) * -1, rel=1e-12)
+
+
+def test_the_neuron_diff_example_refuses_what_grad_diff_cannot_show(grad):
+    refused = grad("example", "neuron-diff", "--explain")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "shows grad diff, which has no --explain" in refused.stderr
+    assert "Traceback" not in refused.stderr

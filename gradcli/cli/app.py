@@ -661,22 +661,34 @@ def diff_cmd(
             graph = parse(source)
             point = symbolic.given_point(graph)
             tape = None
-        derivation, values = symbolic.differentiate(graph, split_names(wrt), point, tape)
-        if program:
-            sys.stdout.write(symbolic.program(derivation))
-        elif latex:
-            from ..output.render_diff import latex as to_latex
+        form = "program" if program else "latex" if latex else "json" if as_json else "text"
+        run_diff(graph, point, tape, wrt=wrt, form=form, digits=digits)
 
-            sys.stdout.write(to_latex(derivation))
-        elif as_json:
-            from ..output import jsonout
 
-            sys.stdout.write(jsonout.dumps(jsonout.derivation(derivation, values)) + "\n")
-        else:
-            from ..output.render_diff import text_view
+def run_diff(graph, point, tape=None, *, wrt=None, form="text", digits=6, preamble=()) -> None:
+    """The body of `grad diff` (and `grad example` of a diff example): derive, then print in
+    `form` (text, latex, json or program); `preamble` is printed before the text once nothing
+    can fail. Raises GradcliError; call inside user_errors()."""
+    from ..core import symbolic
 
-            out, _ = _consoles()
-            out.print(text_view(derivation, values, digits))
+    derivation, values = symbolic.differentiate(graph, split_names(wrt), point, tape)
+    if form == "program":
+        sys.stdout.write(symbolic.program(derivation))
+    elif form == "latex":
+        from ..output.render_diff import latex as to_latex
+
+        sys.stdout.write(to_latex(derivation))
+    elif form == "json":
+        from ..output import jsonout
+
+        sys.stdout.write(jsonout.dumps(jsonout.derivation(derivation, values)) + "\n")
+    else:
+        from ..output.render_diff import text_view
+
+        out, _ = _consoles()
+        for item in preamble:
+            out.print(item)
+        out.print(text_view(derivation, values, digits))
 
 
 @app.command("example")
@@ -720,6 +732,11 @@ def example_cmd(
             _dim(f"{example.name}: {example.title}"),
             _dim("program: " + "; ".join(example.program.strip().splitlines())),
         )
+        if example.command == "diff":
+            _refuse_eval_options(example.name, check, explain, fmt, svg, png)
+            form = "json" if as_json else "text"
+            run_diff(tape.graph, point, tape, wrt=wrt, form=form, digits=digits, preamble=preamble)
+            return
         run_eval(
             tape,
             point,
@@ -732,6 +749,26 @@ def example_cmd(
             svg=svg,
             png=png,
             preamble=preamble,
+        )
+
+
+def _refuse_eval_options(name: str, check, explain, fmt, svg, png) -> None:
+    """A diff example prints formulas: the options that draw or check a tree do not apply."""
+    given = [
+        option
+        for option, on in (
+            ("--check", check),
+            ("--explain", explain),
+            ("--format", fmt is not None),
+            ("--svg", svg is not None),
+            ("--png", png is not None),
+        )
+        if on
+    ]
+    if given:
+        raise UsageError(
+            f"the {name} example shows grad diff, which has no {' or '.join(given)}",
+            hint="it takes --wrt, --json, --digits and NAME=VALUE bindings",
         )
 
 

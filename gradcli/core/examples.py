@@ -17,13 +17,14 @@ class Example:
     name: str
     title: str
     program: str
+    command: str = "eval"  # the grad command it runs: eval, or diff (the gradient as formulas)
 
 
 EXAMPLES: dict[str, Example] = {}
 
 
-def _add(name: str, title: str, *lines: str) -> None:
-    EXAMPLES[name] = Example(name, title, "\n".join(lines) + "\n")
+def _add(name: str, title: str, *lines: str, command: str = "eval") -> None:
+    EXAMPLES[name] = Example(name, title, "\n".join(lines) + "\n", command)
 
 
 _add(
@@ -65,6 +66,17 @@ _add(
     "w2 = -3",
     "dot = w0 * x0 + w1 * x1 + w2",
     "f = sigmoid(dot)",
+)
+_add(
+    "neuron-diff",
+    "the neuron's gradient as formulas (grad diff): ∂f/∂w0 = s·(1 - s)·x0, with s the neuron",
+    "w0 = 2",
+    "x0 = -1",
+    "w1 = -3",
+    "x1 = -2",
+    "w2 = -3",
+    "1 / (1 + exp(-(w0 * x0 + w1 * x1 + w2)))",
+    command="diff",
 )
 _add(
     "staged",
