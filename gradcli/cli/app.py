@@ -623,6 +623,13 @@ def diff_cmd(
     program: Annotated[
         bool, typer.Option("--program", help="Print a gradcli program that computes the gradient.")
     ] = False,
+    simplify: Annotated[
+        bool,
+        typer.Option(
+            "--simplify",
+            help="Also simplify each formula with SymPy (optional: pip install 'gradcli[sym]').",
+        ),
+    ] = False,
     digits: Digits = 6,
 ) -> None:
     """The gradient as a formula: ∂f/∂x for each input, by the backward pass done symbolically.
@@ -639,6 +646,8 @@ def diff_cmd(
       grad diff 'x^3 * sin(y)' --wrt x --latex
 
       grad diff 'relu(x) + max(x, y)' --program
+
+      grad diff 'log(x*y) + exp(x)*exp(y)' --simplify
     """
     with user_errors():
         chosen = [
@@ -648,6 +657,10 @@ def diff_cmd(
         ]
         if len(chosen) > 1:
             raise UsageError(f"{' and '.join(chosen)} ask for two formats", hint="choose one")
+        if simplify:  # before reading anything: say at once that the extra is missing
+            from ..core.simplify import require_sympy
+
+            require_sympy()
         expression, given = _positionals(expression, bindings, file)
         source = read_source(expression, file)
         from ..core import symbolic
@@ -662,16 +675,23 @@ def diff_cmd(
             point = symbolic.given_point(graph)
             tape = None
         form = "program" if program else "latex" if latex else "json" if as_json else "text"
-        run_diff(graph, point, tape, wrt=wrt, form=form, digits=digits)
+        run_diff(graph, point, tape, wrt=wrt, form=form, digits=digits, simplify=simplify)
 
 
-def run_diff(graph, point, tape=None, *, wrt=None, form="text", digits=6, preamble=()) -> None:
-    """The body of `grad diff` (and `grad example` of a diff example): derive, then print in
-    `form` (text, latex, json or program); `preamble` is printed before the text once nothing
-    can fail. Raises GradcliError; call inside user_errors()."""
+def run_diff(
+    graph, point, tape=None, *, wrt=None, form="text", digits=6, simplify=False, preamble=()
+) -> None:
+    """The body of `grad diff` (and `grad example` of a diff example): derive (and simplify
+    with SymPy), then print in `form` (text, latex, json or program); `preamble` is printed
+    before the text once nothing can fail. Raises GradcliError; call inside user_errors()."""
     from ..core import symbolic
 
     derivation, values = symbolic.differentiate(graph, split_names(wrt), point, tape)
+    if simplify:
+        from ..core.simplify import simplify as by_sympy
+
+        derivation = by_sympy(derivation)
+        values = None if point is None else symbolic.evaluate(derivation, point)
     if form == "program":
         sys.stdout.write(symbolic.program(derivation))
     elif form == "latex":
