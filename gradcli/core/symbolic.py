@@ -174,27 +174,35 @@ class Expr:
 
     def _logistic(self, a: int, b: int) -> int | None:
         """s/d·e as s·(1 − s), where s = 1/d and d = 1 + e: what the quotient rule makes of the
-        logistic 1/(1 + exp(−z)), written as the lecture writes it. An identity (e/d = 1 − s)
+        logistic 1/(1 + exp(−z)) (and the power rule of (1 + exp(−z))^-1: d^-2·e), written as
+        the lecture writes it. An identity (e/d = 1 − s)
         wherever d ≠ 0, and s lies in (0, 1] for e ≥ 0, so nothing new overflows. Also inside
         a product: u·(s/d)·e is u·s·(1 − s). None if a·b is not of that form."""
         for factor, other in ((a, b), (b, a)):
             outer = None
             if self.ops[factor] == "mul":
                 outer, factor = self.args[factor]
-            if self.ops[factor] != "div":
-                continue
-            s, d = self.args[factor]
-            if (
-                self.ops[s] == "div"
-                and self.args[s] == (self.one, d)
-                and self.ops[d] == "add"
-                and self.args[d] in ((self.one, other), (other, self.one))
-            ):
+            s, d = self._over_one_plus(factor)
+            if s is not None and self.args[d] in ((self.one, other), (other, self.one)):
                 self.stems.setdefault(s, "s")
                 # (mul would write u·s as u/d, hiding s)
                 first = s if outer is None else self.op("mul", outer, s)
                 return self.mul(first, self.sub(self.one, s))
         return None
+
+    def _over_one_plus(self, node: int) -> tuple[int | None, int]:
+        """(s, d) where node is s/d with s = 1/d (or d^-2 with s = d^-1, the forward node)
+        and d a sum, else (None, node)."""
+        if self.ops[node] == "div":
+            s, d = self.args[node]
+            if self.ops[s] == "div" and self.args[s] == (self.one, d) and self.ops[d] == "add":
+                return s, d
+        if self.ops[node] == "pow" and self.value(self.args[node][1]) == -2.0:
+            d = self.args[node][0]
+            s = self._interned.get(("pow", (d, self.const(-1.0))))
+            if s is not None and self.ops[d] == "add":
+                return s, d
+        return None, node
 
     def _power(self, node: int) -> tuple[int, float | None]:
         """(base, positive integer exponent) of x or x^k, or (node, None)."""
