@@ -152,3 +152,18 @@ def test_without_sympy_simplify_is_a_usage_error_naming_the_extra(grad, tmp_path
     assert "pip install 'gradcli[sym]'" in refused.stderr
     assert "Traceback" not in refused.stderr
     assert grad("diff", "x*y", env=env).returncode == 0  # never required otherwise
+
+
+def test_a_statement_too_large_or_too_slow_for_sympy_is_kept_as_it_is(monkeypatch):
+    from gradcli.core import simplify as module
+
+    source = "log(x*y) + exp(x)*exp(y)"
+    as_derived = symbolic.formulas(symbolic.derive(parse(source)))
+    monkeypatch.setattr(module, "LARGEST", 3)
+    assert symbolic.formulas(simplified(source)) == as_derived
+    monkeypatch.setattr(module, "LARGEST", 60)
+    monkeypatch.setattr(module, "SECONDS", 1e-6)  # the timer fires inside simplify
+    assert symbolic.formulas(simplified(source)) == as_derived
+    import signal
+
+    assert signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None)  # handler put back

@@ -11,12 +11,17 @@ convention it does not share (step(0) = 0, route's exact 0, cbrt of a negative n
 nodes of f itself (named intermediates such as s = sigmoid(…)) and the indicators step(…)
 and sign(…), which test their argument exactly against 0, are kept as written. A
 statement SymPy cannot simplify, or simplifies into something gradcli cannot write (a
-Piecewise, a complex number, infinity), keeps its unsimplified form.
+Piecewise, a complex number, infinity), keeps its unsimplified form, and so does one of more
+than LARGEST nodes or one that SymPy has not simplified within SECONDS.
 """
 
 from __future__ import annotations
 
 import math
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from .errors import UsageError
@@ -25,6 +30,11 @@ from .ops import OPS
 from .symbolic import Derivation, Expr
 
 INSTALL = "pip install 'gradcli[sym]'"
+# A statement with more nodes than this, or that SymPy has not simplified within SECONDS, is
+# left as it is: simplify's time grows much faster than the size of what it simplifies (a
+# sum of 50 terms over 20 symbols can take minutes).
+LARGEST = 60
+SECONDS = 2.0
 
 # gradcli op -> the SymPy function (by name in the sympy module) with the same meaning on reals
 _SAME = {
@@ -65,6 +75,37 @@ class _NotWritable(Exception):
     """SymPy's result has a part gradcli cannot write."""
 
 
+class _TooSlow(Exception):
+    """SymPy did not finish within its time."""
+
+
+@contextmanager
+def _deadline(seconds: float) -> Iterator[None]:
+    """Raise _TooSlow in the block after `seconds` (with a real-time timer signal, where there
+    is one and this is the main thread; elsewhere the block runs to its end)."""
+    if (
+        not hasattr(signal, "setitimer")
+        or threading.current_thread() is not threading.main_thread()
+    ):
+        yield
+        return
+
+    armed = [True]
+
+    def expire(signum, frame):
+        if armed[0]:  # not once the block is over: the clean-up must not be interrupted
+            raise _TooSlow
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    try:
+        signal.setitimer(signal.ITIMER_REAL, seconds)  # inside: it may fire at once
+        yield
+    finally:
+        armed[0] = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def simplify(derivation: Derivation) -> Derivation:
     """The derivation with every statement simplified by SymPy (see the module's doc)."""
     sympy = require_sympy()
@@ -96,16 +137,20 @@ def simplify(derivation: Derivation) -> Derivation:
 
 def _statement(sympy, old, node, names, symbols, new, node_of_symbol, expand=True) -> int:
     """One statement (`node`, written out, the named nodes inside it as symbols) simplified
-    and rebuilt in `new`; unsimplified if SymPy fails or gives what gradcli cannot write."""
+    and rebuilt in `new`; as it was if it is too large, SymPy fails, or SymPy gives what
+    gradcli cannot write."""
+    if not expand and node in names:  # ∂f/∂x = s: nothing to simplify
+        return node_of_symbol[symbols[names[node]]]
     atoms: dict[Any, int] = {}
-    translated = _to_sympy(sympy, old, node, names, symbols, expand, atoms)
-    for atom, kept in atoms.items():
-        node_of_symbol[atom] = _rebuild(old, kept, names, new, node_of_symbol, symbols)
     try:
-        simplified = sympy.simplify(translated)
+        translated = _to_sympy(sympy, old, node, names, symbols, expand, atoms)
+        for atom, kept in atoms.items():
+            node_of_symbol[atom] = _rebuild(old, kept, names, new, node_of_symbol, symbols)
+        with _deadline(SECONDS):
+            simplified = sympy.simplify(translated)
         return _from_sympy(sympy, simplified, new, node_of_symbol)
-    except (_NotWritable, RecursionError, TypeError, ValueError, ArithmeticError):
-        return _from_sympy(sympy, translated, new, node_of_symbol)
+    except Exception:  # SymPy is a black box here: whatever it cannot do, the statement keeps
+        return _rebuild(old, node, names, new, node_of_symbol, symbols)
 
 
 def _rebuild(old: Expr, root: int, names, new: Expr, node_of_symbol, symbols) -> int:
@@ -142,6 +187,8 @@ def _to_sympy(sympy, expr: Expr, root: int, names, symbols, expand: bool, atoms:
     done: dict[int, Any] = {}
     stack = [root]
     while stack:
+        if len(done) > LARGEST:
+            raise _NotWritable("too large for SymPy to simplify in reasonable time")
         node = stack[-1]
         if node in done:
             stack.pop()
