@@ -532,6 +532,13 @@ def diff_cmd(
     program: Annotated[
         bool, typer.Option("--program", help="Print a gradcli program that computes the gradient.")
     ] = False,
+    simplify: Annotated[
+        bool,
+        typer.Option(
+            "--simplify",
+            help="Also simplify each formula with SymPy (optional: pip install 'gradcli[sym]').",
+        ),
+    ] = False,
     digits: Digits = 6,
     order: Annotated[
         int,
@@ -556,6 +563,8 @@ def diff_cmd(
       grad diff 'relu(x) + max(x, y)' --program
 
       grad diff '(1-x)^2 + 100*(y-x^2)^2' --order 2
+
+      grad diff 'log(x*y) + exp(x)*exp(y)' --simplify
     """
     with user_errors():
         chosen = [
@@ -565,8 +574,14 @@ def diff_cmd(
         ]
         if len(chosen) > 1:
             raise UsageError(f"{' and '.join(chosen)} ask for two formats", hint="choose one")
+        if simplify:  # before reading anything: say at once that the extra is missing
+            from ..core.simplify import require_sympy
+
+            require_sympy()
         expression, given = _positionals(expression, bindings, file)
         source = read_source(expression, file)
+        from ..core import symbolic
+
         if given:
             tape, point = prepare_source(source, given)
             graph = tape.graph
@@ -574,51 +589,63 @@ def diff_cmd(
             from ..core.syntax import parse
 
             graph = parse(source)
-            point = _default_point(graph)
+            point = symbolic.given_point(graph)
             tape = None
-        if point is not None:  # f itself must be defined there, as for grad eval
-            from ..core.engine import Tape
+        form = "program" if program else "latex" if latex else "json" if as_json else "text"
+        run_diff(
+            graph, point, tape, wrt=wrt, form=form, digits=digits, simplify=simplify, order=order
+        )
 
-            (tape or Tape(graph)).forward(point)
-        from ..core import symbolic
-        from ..core.request import wrt_names
 
-        names = wrt_names(graph, split_names(wrt))
-        if not names:
-            raise UsageError("nothing to differentiate: the formula has no inputs")
-        if order == 2:
-            from ..core.hessian import second_derivatives
+def run_diff(
+    graph,
+    point,
+    tape=None,
+    *,
+    wrt=None,
+    form="text",
+    digits=6,
+    simplify=False,
+    preamble=(),
+    order=1,
+) -> None:
+    """The body of `grad diff` (and `grad example` of a diff example): derive (the second
+    derivatives with `order` 2; simplified with SymPy), then print in `form` (text, latex,
+    json or program); `preamble` is printed before the text once nothing can fail. Raises
+    GradcliError; call inside user_errors()."""
+    from ..core import symbolic
 
-            derivation = second_derivatives(graph, names).derivation
-        else:
-            derivation = symbolic.derive(graph, names)
+    rule = None
+    if order == 2:
+        from ..core.hessian import second_derivatives
+
+        def rule(graph, names):
+            return second_derivatives(graph, names).derivation
+
+    derivation, values = symbolic.differentiate(graph, split_names(wrt), point, tape, rule)
+    if simplify:
+        from ..core.simplify import simplify as by_sympy
+
+        derivation = by_sympy(derivation)
         values = None if point is None else symbolic.evaluate(derivation, point)
-        if program:
-            sys.stdout.write(symbolic.program(derivation))
-        elif latex:
-            from ..output.render_diff import latex as to_latex
+    if form == "program":
+        sys.stdout.write(symbolic.program(derivation))
+    elif form == "latex":
+        from ..output.render_diff import latex as to_latex
 
-            sys.stdout.write(to_latex(derivation))
-        elif as_json:
-            from ..output import jsonout
+        sys.stdout.write(to_latex(derivation))
+    elif form == "json":
+        from ..output import jsonout
 
-            data = (jsonout.second_derivation if order == 2 else jsonout.derivation)(
-                derivation, values
-            )
-            sys.stdout.write(jsonout.dumps(data) + "\n")
-        else:
-            from ..output.render_diff import text_view
+        data = (jsonout.second_derivation if order == 2 else jsonout.derivation)(derivation, values)
+        sys.stdout.write(jsonout.dumps(data) + "\n")
+    else:
+        from ..output.render_diff import text_view
 
-            out, _ = _consoles()
-            out.print(text_view(derivation, values, digits))
-
-
-def _default_point(graph):
-    """The program's own values when it gives every input one (then the formulas are
-    evaluated there too), else None."""
-    if graph.inputs and all(n in graph.defaults for n in graph.inputs):
-        return {n: graph.defaults[n] for n in graph.inputs}
-    return None
+        out, _ = _consoles()
+        for item in preamble:
+            out.print(item)
+        out.print(text_view(derivation, values, digits))
 
 
 @app.command("example")
@@ -659,7 +686,7 @@ def example_cmd(
             return
         example = find(name)
         given = parse_bindings(bindings or [])
-        if example.data is not None:
+        if example.command == "descend":
             if check or explain or fmt or svg or png or wrt:
                 raise UsageError(
                     f"{example.name} is a descent on data: of these options it takes --json "
@@ -673,6 +700,11 @@ def example_cmd(
             _dim(f"{example.name}: {example.title}"),
             _dim("program: " + "; ".join(example.program.strip().splitlines())),
         )
+        if example.command == "diff":
+            _refuse_eval_options(example.name, check, explain, fmt, svg, png)
+            form = "json" if as_json else "text"
+            run_diff(tape.graph, point, tape, wrt=wrt, form=form, digits=digits, preamble=preamble)
+            return
         run_eval(
             tape,
             point,
@@ -718,6 +750,26 @@ def _train_example(example, given: dict[str, float], as_json: bool, digits: int)
     for message in outcome.messages:
         err.print(message)
     raise typer.Exit(outcome.exit_code)
+
+
+def _refuse_eval_options(name: str, check, explain, fmt, svg, png) -> None:
+    """A diff example prints formulas: the options that draw or check a tree do not apply."""
+    given = [
+        option
+        for option, on in (
+            ("--check", check),
+            ("--explain", explain),
+            ("--format", fmt is not None),
+            ("--svg", svg is not None),
+            ("--png", png is not None),
+        )
+        if on
+    ]
+    if given:
+        raise UsageError(
+            f"the {name} example shows grad diff, which has no {' or '.join(given)}",
+            hint="it takes --wrt, --json, --digits and NAME=VALUE bindings",
+        )
 
 
 @app.command("plot")

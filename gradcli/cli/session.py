@@ -769,6 +769,26 @@ def _cmd_json(session: Session, argument: str) -> Reply:
     return _evaluation_command(session, argument, ":json", as_json=True)
 
 
+def _cmd_diff(session: Session, argument: str) -> Reply:
+    """The gradient of EXPR as formulas, as grad diff shows it, with the session's
+    definitions linked in; evaluated at the session's values when every input has one."""
+    from ..core import symbolic
+    from ..output.render_diff import text_view
+
+    usage = META[":diff"].usage
+    _refuse_other_options(":diff", argument, ["wrt"], usage)
+    expression, options = _split_options(argument, ["wrt"])
+    _expression_argument(expression, usage)
+    graph, origins = session._link(session._formula(expression))
+    try:
+        derivation, values = symbolic.differentiate(
+            graph, request.split_names(options.get("wrt")), symbolic.given_point(graph)
+        )
+    except DomainError as exc:
+        raise session._locate(exc, origins) from None
+    return Reply(output=[text_view(derivation, values, session.digits)])
+
+
 def _cmd_del(session: Session, argument: str) -> Reply:
     names = argument.replace(",", " ").split()
     if not names:
@@ -957,6 +977,13 @@ META: dict[str, Meta] = {
             _cmd_vars,
         ),
         Meta(":grad", ":grad EXPR [--wrt a,b]", "the gradient table of EXPR", _cmd_grad),
+        Meta(
+            ":diff",
+            ":diff EXPR [--wrt a,b]",
+            "the gradient of EXPR as formulas, as grad diff shows it (with their values when "
+            "every input has one)",
+            _cmd_diff,
+        ),
         Meta(
             ":hessian",
             ":hessian EXPR [--wrt a,b]",

@@ -17,6 +17,8 @@ class Example:
     name: str
     title: str
     program: str
+    # the grad command it runs: eval, diff (the gradient as formulas) or descend
+    command: str = "eval"
     # a descent on a built-in data set (gradcli/data/<data>): grad descend's option words
     data: str | None = None
     descend: tuple[str, ...] = ()
@@ -25,8 +27,8 @@ class Example:
 EXAMPLES: dict[str, Example] = {}
 
 
-def _add(name: str, title: str, *lines: str) -> None:
-    EXAMPLES[name] = Example(name, title, "\n".join(lines) + "\n")
+def _add(name: str, title: str, *lines: str, command: str = "eval") -> None:
+    EXAMPLES[name] = Example(name, title, "\n".join(lines) + "\n", command)
 
 
 _add(
@@ -70,6 +72,17 @@ _add(
     "f = sigmoid(dot)",
 )
 _add(
+    "neuron-diff",
+    "the neuron's gradient as formulas (grad diff): ∂f/∂w0 = s·(1 - s)·x0, with s the neuron",
+    "w0 = 2",
+    "x0 = -1",
+    "w1 = -3",
+    "x1 = -2",
+    "w2 = -3",
+    "1 / (1 + exp(-(w0 * x0 + w1 * x1 + w2)))",
+    command="diff",
+)
+_add(
     "staged",
     "f(x, y) = (x + σ(y)) / (σ(x) + (x + y)²), staged with named intermediates",
     "x = 3",
@@ -91,6 +104,7 @@ EXAMPLES["logistic"] = Example(
     "logistic regression: the neuron trained on 120 labelled points (error backpropagation)",
     # the weights' starting values; x0 and x1 are the lecture's point, which the rows replace
     "w0 = 0\nw1 = 0\nw2 = 0\nx0 = -1\nx1 = -2\ndot = w0 * x0 + w1 * x1 + w2\nf = 1 / (1 + exp(-dot))\n",
+    command="descend",
     data="logistic.csv",
     descend=(
         "--wrt",

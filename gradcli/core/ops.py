@@ -1107,6 +1107,27 @@ register(
     )
 )
 
+register(
+    Op(
+        "route",
+        2,
+        lambda k, v: 0.0 if k == 0.0 else k * v,
+        lambda k, v, out: (v, k),
+        "route",
+        "k·v, but exactly 0 where k is 0, even if v is inf or nan: how relu, abs, max and "
+        "min send the upstream gradient v on with their local derivative k",
+        "router",
+        ((0.5, -2.0), (0.0, 3.0), (-1.0, 0.0)),
+        call_names=("route",),
+        local=("{b}", "{a}"),
+        routes=True,
+        py="(0.0 if {0} == 0.0 else {0} * {1})",
+        py_grads=("(0.0 if {1} == 0.0 else {up} * {1})", "(0.0 if {0} == 0.0 else {up} * {0})"),
+        silent_overflow=True,
+        symbolic=lambda d, k, v, out: (v, k),
+    )
+)
+
 
 # Every name a formula can call, e.g. FUNCTIONS["ln"] is OPS["log"].
 FUNCTIONS: dict[str, Op] = {name: op for op in OPS.values() for name in op.call_names}

@@ -17,9 +17,11 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
+from .engine import Tape
 from .errors import UsageError
 from .graph import CONST, INPUT, Graph, gc_paused
-from .ops import CONSTANTS, FUNCTIONS, OPS
+from .ops import CONSTANTS, FUNCTIONS, OPS, _ratio
+from .request import wrt_names
 
 # Arithmetic folded into one constant when all its operands are constants. Calls such as
 # log(2) stay as written: they read better than 0.6931471805599453.
@@ -40,6 +42,7 @@ class Expr:
         self.const_names: dict[int, str] = {}  # pi, e
         self.input_names: dict[int, str] = {}
         self.finite: list[bool] = []  # known finite wherever the forward pass succeeds
+        self.stems: dict[int, str] = {}  # a node's name stem if it is named: s for a logistic
         self._interned: dict[tuple, int] = {}
         self.zero = self.const(0.0)
         self.one = self.const(1.0)
@@ -155,6 +158,9 @@ class Expr:
             return self.neg(self.mul(a, self.args[b][0]))
         if self.ops[b] == "div" and self.value(self.args[b][0]) == 1.0:
             return self.div(a, self.args[b][1])  # u · (1/x) is u / x
+        logistic = self._logistic(a, b)
+        if logistic is not None:
+            return logistic
         if vb is not None and va is None:
             a, b = b, a  # a constant factor first: 2·x
         k, t = self._term(b)
@@ -165,6 +171,38 @@ class Expr:
         if base_a == base_b and exp_a is not None and exp_b is not None:
             return self.pow(base_a, self.const(exp_a + exp_b))  # x^a · x^b = x^(a+b)
         return self.op("mul", a, b)
+
+    def _logistic(self, a: int, b: int) -> int | None:
+        """s/d·e as s·(1 − s), where s = 1/d and d = 1 + e: what the quotient rule makes of the
+        logistic 1/(1 + exp(−z)) (and the power rule of (1 + exp(−z))^-1: d^-2·e), written as
+        the lecture writes it. An identity (e/d = 1 − s)
+        wherever d ≠ 0, and s lies in (0, 1] for e ≥ 0, so nothing new overflows. Also inside
+        a product: u·(s/d)·e is u·s·(1 − s). None if a·b is not of that form."""
+        for factor, other in ((a, b), (b, a)):
+            outer = None
+            if self.ops[factor] == "mul":
+                outer, factor = self.args[factor]
+            s, d = self._over_one_plus(factor)
+            if s is not None and self.args[d] in ((self.one, other), (other, self.one)):
+                self.stems.setdefault(s, "s")
+                # (mul would write u·s as u/d, hiding s)
+                first = s if outer is None else self.op("mul", outer, s)
+                return self.mul(first, self.sub(self.one, s))
+        return None
+
+    def _over_one_plus(self, node: int) -> tuple[int | None, int]:
+        """(s, d) where node is s/d with s = 1/d (or d^-2 with s = d^-1, the forward node)
+        and d a sum, else (None, node)."""
+        if self.ops[node] == "div":
+            s, d = self.args[node]
+            if self.ops[s] == "div" and self.args[s] == (self.one, d) and self.ops[d] == "add":
+                return s, d
+        if self.ops[node] == "pow" and self.value(self.args[node][1]) == -2.0:
+            d = self.args[node][0]
+            s = self._interned.get(("pow", (d, self.const(-1.0))))
+            if s is not None and self.ops[d] == "add":
+                return s, d
+        return None, node
 
     def _power(self, node: int) -> tuple[int, float | None]:
         """(base, positive integer exponent) of x or x^k, or (node, None)."""
@@ -195,6 +233,20 @@ class Expr:
             return self.one  # x^0 is 1 for every x, 0^0 included
         return self.op("pow", a, b)
 
+    def route(self, k: int, v: int) -> int:
+        """k·v, but exactly 0 where k is 0, whatever v is (inf, nan): how a routing op (relu,
+        abs, max, min) sends the upstream gradient v on with its local derivative k, as the
+        engine does. Written k·v where v is known finite, and k where v is 1."""
+        if self.value(k) == 0.0:
+            return self.zero
+        if self.value(v) == 1.0:
+            return k
+        if self.finite[v] or self.value(k) is not None:
+            return self.mul(k, v)
+        if self.ops[v] == "neg":
+            return self.neg(self.route(k, self.args[v][0]))
+        return self.op("route", k, v)
+
     def call(self, name: str, *args: int) -> int:
         return self.make(name, args)
 
@@ -209,6 +261,7 @@ class Expr:
             "div": self.div,
             "neg": self.neg,
             "pow": self.pow,
+            "route": self.route,
         }.get(name)
         return simplify(*args) if simplify is not None else self.op(name, *args)
 
@@ -269,9 +322,10 @@ def derive(graph: Graph, wrt: Sequence[str] | None = None) -> Derivation:
                     hint=f"the op table (gradcli/ops.py) needs a symbolic rule for {op}",
                 )
             local = rule(expr, *[node_of[a] for a in args], node_of[node])
+            routes = OPS[op].routes  # a local 0 is a switch: exactly 0 is sent, as the engine does
             for a, d in zip(args, local, strict=True):
                 if needed[a]:
-                    contribution = expr.mul(upstream, d)
+                    contribution = expr.route(d, upstream) if routes else expr.mul(upstream, d)
                     if parts[a] is None:
                         parts[a] = [contribution]
                     else:
@@ -293,6 +347,34 @@ def derive(graph: Graph, wrt: Sequence[str] | None = None) -> Derivation:
         taken.add(chosen)
         statement_names[name] = chosen
     return Derivation(graph, expr, wrt, roots, names, order, statement_names)
+
+
+def differentiate(
+    graph: Graph,
+    wrt: Sequence[str] | None,
+    point: Mapping[str, float] | None,
+    tape: Tape | None = None,
+    rule: Callable[[Graph, list[str]], Derivation] | None = None,
+) -> tuple[Derivation, dict[int, Value] | None]:
+    """What `grad diff` and the REPL's :diff show: the derivation (by `rule`, default `derive`;
+    hessian.second_derivatives' for the second derivatives), and its values at `point` (None:
+    formulas only). Raises UsageError for a formula without inputs or a bad `wrt`, and
+    DomainError where f itself is undefined at the point, as `grad eval` does."""
+    if point is not None:
+        (tape or Tape(graph)).forward(point)
+    names = wrt_names(graph, None if wrt is None else list(wrt))
+    if not names:
+        raise UsageError("nothing to differentiate: the formula has no inputs")
+    derivation = (rule or derive)(graph, names)
+    return derivation, None if point is None else evaluate(derivation, point)
+
+
+def given_point(graph: Graph) -> dict[str, float] | None:
+    """The program's own values when it gives every input one (then the formulas are
+    evaluated there too), else None."""
+    if graph.inputs and all(n in graph.defaults for n in graph.inputs):
+        return {n: graph.defaults[n] for n in graph.inputs}
+    return None
 
 
 def _taken_names(graph: Graph) -> set[str]:
@@ -329,21 +411,56 @@ def _name_intermediates(
         size[node] = 1 + sum(1 if a in names else size[a] for a in expr.args[node])
         name = given.get(node)
         if name is None and uses[node] > 1 and size[node] > INLINE_SIZE:
-            op = OPS[expr.ops[node]]
-            stem = "u" if op.infix else op.name[0]
-            if stem in CONSTANTS:  # e is Euler's number: exp(…) is ex
-                stem = op.name[:2]
-            while True:
-                counters[stem] = counters.get(stem, 0) + 1
-                number = counters[stem]
-                name = stem if number == 1 else f"{stem}{number}"
-                if name not in taken:
-                    break
+            calls, smaller = ([], 0) if node in expr.stems else _calls_inside(expr, node, names)
+            if calls:  # name them instead, and write the node out: 1 − t² with t = tanh(z)
+                for call in calls:
+                    names[call] = _fresh_name(expr, call, taken, counters)
+                size[node] = smaller
+                continue
+            name = _fresh_name(expr, node, taken, counters)
         if name is not None:
             names[node] = name
             taken.add(name)
             size[node] = 1
-    return names, list(names)
+    return names, sorted(names)  # operands first: they have the smaller ids
+
+
+def _fresh_name(expr: Expr, node: int, taken: set[str], counters: dict[str, int]) -> str:
+    """A name for an intermediate after its operation (s, u, u2, ex, …), not yet taken; it is
+    added to `taken`."""
+    op = OPS[expr.ops[node]]
+    stem = expr.stems.get(node) or ("u" if op.infix else op.name[0])
+    if stem in CONSTANTS:  # e is Euler's number: exp(…) is ex
+        stem = op.name[:2]
+    while True:
+        counters[stem] = counters.get(stem, 0) + 1
+        number = counters[stem]
+        name = stem if number == 1 else f"{stem}{number}"
+        if name not in taken:
+            taken.add(name)
+            return name
+
+
+def _calls_inside(expr: Expr, node: int, names: Mapping[int, str]) -> tuple[list[int], int]:
+    """The calls (non-infix ops) in the arithmetic around a shared `node` which, once named,
+    leave it small enough to write out at each use (1 − t² with t = tanh(z) reads better than
+    one name for 1 − tanh(z)²), and the node's size then. No calls if there are none or the
+    node stays too big. Stops after INLINE_SIZE nodes: constant work per node."""
+    calls: list[int] = []
+    size = 1
+    stack = list(expr.args[node])
+    while stack:
+        current = stack.pop()
+        size += 1
+        if size > INLINE_SIZE:
+            return [], size
+        if current in names or not expr.args[current]:
+            continue
+        if OPS[expr.ops[current]].infix:
+            stack.extend(expr.args[current])
+        elif current not in calls:
+            calls.append(current)
+    return calls, size
 
 
 # --- printing ------------------------------------------------------------------------------
@@ -492,10 +609,11 @@ class Value(NamedTuple):
 
 def evaluate(derivation: Derivation, point: Mapping[str, float]) -> dict[int, Value]:
     """Each named intermediate's and each derivative's value at `point`, with the op table's
-    forward rules (as `grad eval` of the program computes them). A node whose operation fails
-    is undefined, and so is everything that uses it."""
+    forward rules. As in the engine's backward pass, an infinite intermediate (0.5/sqrt(x) at
+    x = 0) is carried on, and a route whose k is 0 turns it into exactly 0; any other
+    non-finite value is undefined, with the reason where it first arose."""
     expr = derivation.expr
-    values: list[float | None] = [None] * len(expr.ops)
+    values: list[float] = [math.nan] * len(expr.ops)
     reasons: dict[int, str] = {}
     for node, op in enumerate(expr.ops):
         if op == INPUT:
@@ -506,21 +624,31 @@ def evaluate(derivation: Derivation, point: Mapping[str, float]) -> dict[int, Va
             continue
         args = expr.args[node]
         inputs = [values[a] for a in args]
-        if any(v is None for v in inputs):
-            first = next(a for a in args if values[a] is None)
-            if first in reasons:
-                reasons[node] = reasons[first]
+        values[node] = result = _ieee(op, inputs)
+        if math.isfinite(result):
+            continue
+        undefined = [a for a in args if not math.isfinite(values[a])]
+        if undefined:
+            if undefined[0] in reasons:
+                reasons[node] = reasons[undefined[0]]
             continue
         rule = OPS[op]
-        try:
-            result = rule.forward(*inputs)
-        except (ArithmeticError, ValueError):
-            result = math.nan
-        if math.isfinite(result):
-            values[node] = result
-        else:
-            reasons[node] = (
-                rule.domain(*inputs) if rule.domain else "the result is not a finite number"
-            )
+        reasons[node] = rule.domain(*inputs) if rule.domain else "the result is not a finite number"
     wanted = list(derivation.order) + list(derivation.roots.values())
-    return {node: Value(values[node], reasons.get(node)) for node in wanted}
+    return {
+        node: Value(values[node] if math.isfinite(values[node]) else None, reasons.get(node))
+        for node in wanted
+    }
+
+
+def _ieee(op: str, inputs: list[float]) -> float:
+    """The op's forward rule, with a division by zero giving ±inf (or nan for 0/0) as the
+    engine's local derivatives do, and nan for anything else it cannot compute."""
+    try:
+        return OPS[op].forward(*inputs)
+    except ZeroDivisionError:
+        if op == "div":
+            return _ratio(*inputs)
+        return math.nan
+    except (ArithmeticError, ValueError):
+        return math.nan

@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from bench import chain_dag, formula_text, grad_command, interleaved, random_dag  # noqa: E402
 from bench_eval import time_it  # noqa: E402
 
-from gradcli import symbolic  # noqa: E402
+from gradcli.core import symbolic  # noqa: E402
 from gradcli.core.syntax import parse  # noqa: E402
 
 NEURON = "sigmoid(w0*x0 + w1*x1 + w2)"
