@@ -174,8 +174,10 @@ OPERANDS = ["x", "x*y", "sin(x) + y", "y - x^2", "0.5*x"]
 @given(
     st.sampled_from([op for op in OPS.values() if op.name != "id"]),
     st.lists(st.sampled_from(OPERANDS), min_size=3, max_size=3),
-    st.floats(-3, 3),
-    st.floats(-3, 3),
+    # no subnormal points: there a quotient such as x/hypot(x, x) keeps fewer than 53 bits, so
+    # two correct orders of operations differ by more than the 1e-12 compared here
+    st.floats(-3, 3, allow_subnormal=False),
+    st.floats(-3, 3, allow_subnormal=False),
 )
 def test_every_op_over_random_operands_and_points(op, operands, x, y):
     count = op.arity or 3
