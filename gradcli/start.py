@@ -7,8 +7,9 @@ frozen, they never are. That is about a seventh of a `grad eval`'s time.
 
 `grad --version` and `grad --help` are answered here, without typer and click (some 30 ms of
 imports; the help as they write it, from gradcli/cli/help_listing.py) and without
-importlib.metadata (some 50 ms of scanning the installed distributions), and so is a
-`grad eval` whose words need no option parser (gradcli.cli.evaluation.plain_eval).
+importlib.metadata (some 50 ms of scanning the installed distributions), and so are a
+`grad eval` and a `grad diff` whose words need no option parser
+(gradcli.cli.plain.plain_command).
 """
 
 import gc
@@ -26,9 +27,9 @@ def main() -> None:
         _answer(_help_text())
     gc.disable()
     try:
-        from .cli.evaluation import plain_eval, preload, run_plain
+        from .cli.plain import plain_command, preload, run_plain
 
-        plain = plain_eval(argv)
+        plain = plain_command(argv)
         if plain is None:
             from .cli.app import main as run
         else:

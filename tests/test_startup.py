@@ -124,12 +124,12 @@ PLAIN_CASES = [
 
 def assert_answered_as_typer_does(words: list[str], cwd=None) -> None:
     """Byte for byte the same output, messages and exit code, with and without typer."""
-    from gradcli.cli.evaluation import plain_eval
+    from gradcli.cli.plain import plain_command
 
     here = os.getcwd()
     try:
         os.chdir(cwd or here)
-        assert plain_eval(words) is not None  # grad takes the plain path for these words
+        assert plain_command(words) is not None  # grad takes the plain path for these words
     finally:
         os.chdir(here)
     env = {**os.environ, "NO_COLOR": "1", "COLUMNS": "100"}
@@ -170,6 +170,58 @@ def test_plain_eval_reads_a_file_as_the_typer_app_does(words, tmp_path):
     assert_answered_as_typer_does(words, cwd=tmp_path)
 
 
+DIFF_NEURON = ["diff", *NEURON[1:]]
+
+PLAIN_DIFF_CASES = [
+    DIFF_NEURON,
+    ["diff", "sigmoid(w0*x0 + w1*x1 + w2)"],  # formulas only, no numbers
+    [*DIFF_NEURON, "--json"],
+    ["diff", "x^3 * sin(y)", "--wrt", "x", "--latex"],
+    ["diff", "relu(x) + max(x, y)", "--program"],
+    ["diff", "q = x + y; f = q * z", "x=-2", "y=5", "z=-4", "--wrt=x,z", "--json"],
+    ["diff", "x * y", "x=1", "y=2", "z=3", "pi=1"],  # warnings
+    ["diff", "x *", "x=1"],  # a syntax error: exit 3
+    ["diff", "2 * 3"],  # no inputs
+    ["diff", "x * y", "--wrt", "w"],  # not an input
+    ["diff", "x", "--latex", "--json"],  # two formats
+    ["diff", "log(x)", "x=-1", "--json"],  # evaluated outside the domain
+]
+
+
+@pytest.mark.parametrize("words", PLAIN_DIFF_CASES, ids=lambda words: " ".join(words[1:]))
+def test_plain_diff_answers_as_the_typer_app_does(words):
+    assert_answered_as_typer_does(words)
+
+
+@pytest.mark.parametrize(
+    "words",
+    [
+        ["diff", "-f", "circuit.grad", "x=-2", "y=5", "z=-4", "--json"],
+        ["diff", "--file=./circuit.grad", "--wrt", "z", "--program"],
+        ["diff", "-f", "./latin1.grad"],  # not UTF-8: the message names the file
+    ],
+)
+def test_plain_diff_reads_a_file_as_the_typer_app_does(words, tmp_path):
+    (tmp_path / "circuit.grad").write_text("q = x + y\nf = q * z\n", encoding="utf-8")
+    (tmp_path / "latin1.grad").write_bytes("x * 2 # café\n".encode("latin-1"))
+    assert_answered_as_typer_does(words, cwd=tmp_path)
+
+
+def test_diff_json_loads_no_rich_or_command_line_framework():
+    done, packages, modules = run_listing(*DIFF_NEURON, "--json")
+    assert done.returncode == 0, done.stderr
+    answer = strict_json(done.stdout)
+    assert set(answer["gradient"]) == {"w0", "x0", "w1", "x1", "w2"}
+    assert "gradcli.core.symbolic" in modules  # the listing is real
+    assert not packages & {"typer", "click", "rich", "prompt_toolkit", "lark", "pathlib"}
+
+
+def test_diff_with_other_options_runs_through_typer():
+    done, packages, _ = run_listing(*DIFF_NEURON, "--digits", "3")
+    assert done.returncode == 0, done.stderr
+    assert "typer" in packages
+
+
 @pytest.mark.parametrize(
     "words",
     [
@@ -184,20 +236,31 @@ def test_plain_eval_reads_a_file_as_the_typer_app_does(words, tmp_path):
         ["eval", "x", "x=1", "--wrt"],
         ["eval", "x", "x=1", "--wrt", "-x"],
         ["eval", "x", "x=1", "--", "y=2"],
-        ["diff", "x"],
+        ["eval", "x", "x=1", "--latex"],  # diff's option, not eval's
+        ["diff"],
+        ["diff", "-x^2"],
+        ["diff", "x", "--simplify"],
+        ["diff", "x", "--order", "2"],
+        ["diff", "x", "x=1", "--digits", "3"],
+        ["diff", "x", "--help"],
+        ["diff", "x", "--check"],  # eval's option, not diff's
+        ["diff", "x", "--format", "json"],
+        ["diff", "x", "--wrt"],
+        ["descend", "x^2", "x=1"],
     ],
 )
-def test_plain_eval_leaves_other_words_to_typer(words):
-    from gradcli.cli.evaluation import plain_eval
+def test_plain_command_leaves_other_words_to_typer(words):
+    from gradcli.cli.plain import plain_command
 
-    assert plain_eval(words) is None
+    assert plain_command(words) is None
 
 
-def test_plain_eval_leaves_tab_completion_to_typer(monkeypatch):
-    from gradcli.cli.evaluation import plain_eval
+def test_plain_command_leaves_tab_completion_to_typer(monkeypatch):
+    from gradcli.cli.plain import plain_command
 
     monkeypatch.setenv("_GRAD_COMPLETE", "bash_complete")
-    assert plain_eval(NEURON) is None
+    assert plain_command(NEURON) is None
+    assert plain_command(DIFF_NEURON) is None
 
 
 def test_help_loads_no_command_line_framework():
@@ -240,17 +303,28 @@ def test_help_is_written_as_the_typer_app_writes_it(words, env):
     assert plain_run.returncode == typer_run.returncode == 0
 
 
-def test_plain_eval_takes_the_eval_commands_defaults():
-    """The plain path leaves out what was not typed, so run_eval's defaults must be grad
-    eval's: an option added to one with another default would answer differently."""
+@pytest.mark.parametrize(
+    "command_name, body_name, options",
+    [
+        ("eval_cmd", "evaluation.run_eval", {"as_json", "check", "explain", "wrt", "fmt"}),
+        ("diff_cmd", "differentiation.derive", {"as_json", "latex", "program", "wrt"}),
+    ],
+)
+def test_plain_path_takes_the_commands_defaults(command_name, body_name, options):
+    """The plain path leaves out what was not typed, so the body's defaults must be the
+    command's: an option added to one with another default would answer differently."""
+    import importlib
     import inspect
 
-    from gradcli.cli.app import eval_cmd
-    from gradcli.cli.evaluation import run_eval
+    from gradcli.cli import app
+    from gradcli.cli.plain import PLAIN_OPTIONS
 
-    command = inspect.signature(eval_cmd).parameters
-    body = inspect.signature(run_eval).parameters
-    shared = [name for name in body if name in command]
-    assert {"as_json", "check", "explain", "wrt", "fmt", "digits"} <= set(shared)
+    module, _, function = body_name.partition(".")
+    body = inspect.signature(getattr(importlib.import_module(f"gradcli.cli.{module}"), function))
+    command = inspect.signature(getattr(app, command_name)).parameters
+    shared = [name for name in body.parameters if name in command]
+    flags, valued = PLAIN_OPTIONS[command_name.removesuffix("_cmd")]
+    read = {*flags.values(), *valued.values()} - {"file"}  # the file is always passed
+    assert read == options and options | {"digits"} <= set(shared)
     for name in shared:
-        assert body[name].default == command[name].default, name
+        assert body.parameters[name].default == command[name].default, name

@@ -9,6 +9,7 @@ import typer
 
 from ..core.errors import ExitCode, GradcliError, UsageError
 from ..core.request import split_names
+from .differentiation import derive, run_diff
 from .evaluation import consoles as _consoles
 from .evaluation import diagram_outputs as _diagram_outputs
 from .evaluation import note as _note
@@ -567,85 +568,18 @@ def diff_cmd(
       grad diff 'log(x*y) + exp(x)*exp(y)' --simplify
     """
     with user_errors():
-        chosen = [
-            flag
-            for flag, on in (("--latex", latex), ("--json", as_json), ("--program", program))
-            if on
-        ]
-        if len(chosen) > 1:
-            raise UsageError(f"{' and '.join(chosen)} ask for two formats", hint="choose one")
-        if simplify:  # before reading anything: say at once that the extra is missing
-            from ..core.simplify import require_sympy
-
-            require_sympy()
-        expression, given = _positionals(expression, bindings, file)
-        source = read_source(expression, file)
-        from ..core import symbolic
-
-        if given:
-            tape, point = prepare_source(source, given)
-            graph = tape.graph
-        else:
-            from ..core.syntax import parse
-
-            graph = parse(source)
-            point = symbolic.given_point(graph)
-            tape = None
-        form = "program" if program else "latex" if latex else "json" if as_json else "text"
-        run_diff(
-            graph, point, tape, wrt=wrt, form=form, digits=digits, simplify=simplify, order=order
+        derive(
+            expression,
+            bindings,
+            file,
+            wrt=wrt,
+            latex=latex,
+            as_json=as_json,
+            program=program,
+            simplify=simplify,
+            digits=digits,
+            order=order,
         )
-
-
-def run_diff(
-    graph,
-    point,
-    tape=None,
-    *,
-    wrt=None,
-    form="text",
-    digits=6,
-    simplify=False,
-    preamble=(),
-    order=1,
-) -> None:
-    """The body of `grad diff` (and `grad example` of a diff example): derive (the second
-    derivatives with `order` 2; simplified with SymPy), then print in `form` (text, latex,
-    json or program); `preamble` is printed before the text once nothing can fail. Raises
-    GradcliError; call inside user_errors()."""
-    from ..core import symbolic
-
-    rule = None
-    if order == 2:
-        from ..core.hessian import second_derivatives
-
-        def rule(graph, names):
-            return second_derivatives(graph, names).derivation
-
-    derivation, values = symbolic.differentiate(graph, split_names(wrt), point, tape, rule)
-    if simplify:
-        from ..core.simplify import simplify as by_sympy
-
-        derivation = by_sympy(derivation)
-        values = None if point is None else symbolic.evaluate(derivation, point)
-    if form == "program":
-        sys.stdout.write(symbolic.program(derivation))
-    elif form == "latex":
-        from ..output.render_diff import latex as to_latex
-
-        sys.stdout.write(to_latex(derivation))
-    elif form == "json":
-        from ..output import jsonout
-
-        data = (jsonout.second_derivation if order == 2 else jsonout.derivation)(derivation, values)
-        sys.stdout.write(jsonout.dumps(data) + "\n")
-    else:
-        from ..output.render_diff import text_view
-
-        out, _ = _consoles()
-        for item in preamble:
-            out.print(item)
-        out.print(text_view(derivation, values, digits))
 
 
 @app.command("example")

@@ -1,13 +1,12 @@
 """The body of `grad eval`, without typer: the formula and its bindings read, evaluated and
 printed in the chosen form, and the consoles, warnings and error report that every command
-shares. `grad eval` with plain words (the formula, NAME=VALUE, a few options: see
-`plain_eval`) runs from here alone: importing typer and click costs more than the evaluation.
+shares. `grad eval` with plain words (the formula, NAME=VALUE, a few options: see plain.py)
+runs from here alone: importing typer and click costs more than the evaluation.
 """
 
 from __future__ import annotations
 
 import functools
-import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -274,83 +273,3 @@ def report(exc: GradcliError) -> None:
 
     _, err = consoles()
     err.print(render.error(exc, err.width))
-
-
-# `grad eval`'s options that plain_eval reads as click would: flags, and options with a value
-PLAIN_FLAGS = {"--json": "as_json", "--check": "check", "--explain": "explain"}
-PLAIN_VALUES = {"--wrt": "wrt", "--format": "fmt", "--file": "file", "-f": "file"}
-
-
-def plain_eval(argv: list[str]) -> dict | None:
-    """The arguments of `grad eval` when its words need no option parser: the formula and
-    NAME=VALUE words, none starting with '-', and the options of PLAIN_FLAGS and PLAIN_VALUES
-    (a value not starting with '-'; a --file that click accepts: a readable file). None for
-    anything else (no formula, --help, a formula starting with '-', tab completion, ...):
-    typer parses those, with its messages."""
-    if argv[:1] != ["eval"] or "_GRAD_COMPLETE" in os.environ:
-        return None
-    words = iter(argv[1:])
-    positional, options = [], {}
-    for word in words:
-        if not word.startswith("-"):
-            positional.append(word)
-            continue
-        name, equals, value = word.partition("=")
-        if name in PLAIN_FLAGS and not equals:
-            options[PLAIN_FLAGS[name]] = True
-        elif name in PLAIN_VALUES and (name.startswith("--") or not equals):
-            value = value if equals else next(words, None)
-            if value is None or value.startswith("-"):
-                return None
-            options[PLAIN_VALUES[name]] = value
-        else:
-            return None
-    file = options.pop("file", None)
-    if file is None and not positional:
-        return None
-    if file is not None and not (os.path.isfile(file) and os.access(file, os.R_OK)):
-        return None  # click's own message for it
-    expression = positional[0] if positional else None
-    return {"expression": expression, "bindings": positional[1:], "file": file, **options}
-
-
-def preload(arguments: dict) -> None:
-    """Import what answering plain_eval's `arguments` takes, for start.py to do while the
-    garbage collector is paused: Rich's imports, for the tree, take a sixth longer with it
-    running."""
-    from ..core import lalr_tables, syntax  # noqa: F401
-
-    if arguments.get("as_json") or arguments.get("fmt") == "json":
-        from ..output import jsonout  # noqa: F401
-    elif arguments.get("fmt") in (None, "tree"):
-        from ..output import render, terminal  # noqa: F401
-
-        terminal.console_class()
-
-
-def run_plain(arguments: dict) -> None:
-    """Run `grad eval` from plain_eval's arguments as the typer app runs it: the same error
-    boundary (streams.run_guarded), and Ctrl-C ends it as click ends a command."""
-    from ..output.terminal import protect_streams
-    from .streams import run_guarded
-
-    protect_streams()
-
-    def run() -> None:
-        options = dict(arguments)
-        file = options.pop("file")
-        if file is not None:
-            from pathlib import Path  # as typer passes it
-
-            file = Path(file)
-        from ..core.graph import gc_paused
-
-        try:
-            with gc_paused():  # as eval_cmd runs it: one evaluation makes no cycles
-                tape, point = prepare(options.pop("expression"), options.pop("bindings"), file)
-                run_eval(tape, point, **options)
-        except (EOFError, KeyboardInterrupt):
-            sys.stderr.write("\nAborted!\n")
-            sys.exit(1)
-
-    sys.exit(run_guarded(run, report))

@@ -3,7 +3,8 @@
     .venv/bin/python tests/perf/bench.py [--quick] [--latency-only] [--ref-python PATH] [--refs LIST]
 
 1. one-shot latency: the whole `grad eval` process for the sigmoid neuron, and `grad --help`,
-   against `python -c pass` measured in the same run;
+   against `python -c pass` measured in the same run; `grad diff` on the neuron against
+   `grad eval`;
 2. descent: preparation and per-step cost through gradcli's descend core (Descent over a
    prepared tape, and the gradient function it calls), against the "floor": straight-line
    forward and backward Python that this file generates from the same formula, compiled once;
@@ -737,6 +738,7 @@ def target_latency(
             "pass -S": [sys.executable, "-S", "-c", "pass"],
             "eval": [grad_command(), "eval", NEURON_TEXT, *bindings],
             "eval --json": [grad_command(), "eval", NEURON_TEXT, *bindings, "--json"],
+            "diff": [grad_command(), "diff", NEURON_TEXT, *bindings],
             "version": [grad_command(), "--version"],
             "help": [grad_command(), "--help"],
             "floor": [sys.executable, "-c", floor_program],
@@ -770,6 +772,15 @@ def target_latency(
         "python -c pass",
         ratio(medians["eval"], base),
         goal(medians["eval"] <= 0.150 and medians["eval"] <= 10 * base, "≤150 ms, ≤10×"),
+    )
+    table.add(
+        one,
+        "sigmoid neuron",
+        "grad diff (text)",
+        ms(medians["diff"]),
+        "grad eval (tree)",
+        ratio(medians["diff"], medians["eval"]),
+        goal(medians["diff"] <= 1.2 * medians["eval"], "≤1.2×"),  # issue 13
     )
     table.add(
         one,
