@@ -351,6 +351,12 @@ def test_grad_diff_program_latex_stdin_and_wrt(grad):
     assert r"\frac{\partial f}{\partial x} = 2 \cdot y \cdot x" in latex
 
 
+def test_grad_diff_latex_writes_sqrt_as_a_radical(grad):
+    latex = grad("diff", "sqrt(x*y)", "--latex").stdout
+    assert latex.splitlines()[0] == r"s = \sqrt{x \cdot y}"
+    assert "operatorname{sqrt}" not in latex
+
+
 def test_grad_diff_bad_input(grad):
     for args, code in (
         (("2 + 3",), 2),
