@@ -82,6 +82,66 @@ def test_simplifier_does_the_obvious(source, expected):
     assert symbolic.formulas(symbolic.derive(parse(source))) == expected
 
 
+def written(expr: symbolic.Expr, node: int) -> str:
+    return symbolic.text(symbolic.write(expr, node, {}))
+
+
+def test_constant_coefficients_are_collected():
+    e = symbolic.Expr()
+    x, y = e.input("x"), e.input("y")
+    two, three = e.const(2.0), e.const(3.0)
+    assert written(e, e.mul(two, e.mul(three, x))) == "6*x"  # c1·(c2·x)
+    assert written(e, e.neg(e.mul(e.const(400.0), x))) == "-400*x"  # −(c·x)
+    assert written(e, e.mul(e.mul(two, x), x)) == "2*x^2"  # c·x·x
+    assert written(e, e.mul(x, x)) == "x^2"
+    assert written(e, e.mul(e.mul(two, x), e.mul(three, y))) == "6*x*y"
+    assert written(e, e.mul(two, e.mul(x, y))) == "2*x*y"  # flat, not 2*(x*y)
+    assert written(e, e.mul(e.mul(two, e.pow(x, two)), e.mul(three, x))) == "6*x^3"
+    assert written(e, e.add(e.mul(two, x), e.mul(three, x))) == "5*x"  # like terms
+    assert written(e, e.sub(e.mul(two, x), e.mul(three, x))) == "-x"
+    assert written(e, e.add(y, e.mul(e.const(-2.0), x))) == "y - 2*x"
+    assert written(e, e.sub(y, e.mul(e.const(-2.0), x))) == "y + 2*x"
+    assert written(e, e.mul(e.const(2.0), e.const(3.0))) == "6"
+
+
+def test_coefficients_that_would_overflow_or_underflow_stay_apart():
+    e = symbolic.Expr()
+    x = e.input("x")
+    big, tiny = e.const(1e300), e.const(1e-300)
+    assert written(e, e.mul(big, e.mul(big, x))) == "1e+300*(1e+300*x)"
+    assert written(e, e.mul(tiny, e.mul(tiny, x))) == "1e-300*(1e-300*x)"
+    assert written(e, e.add(e.mul(e.const(1.5e308), x), e.mul(e.const(1.5e308), x))) == (
+        "1.5e+308*x + 1.5e+308*x"
+    )
+
+
+def test_a_constant_distributes_only_over_a_constant_and_one_coefficient_term():
+    e = symbolic.Expr()
+    x, y = e.input("x"), e.input("y")
+    two, three = e.const(2.0), e.const(3.0)
+    assert written(e, e.mul(two, e.add(e.mul(three, x), e.one))) == "6*x + 2"
+    assert written(e, e.mul(two, e.sub(e.one, e.mul(three, x)))) == "2 - 6*x"
+    assert written(e, e.mul(two, e.sub(e.one, x))) == "2*(1 - x)"  # not shorter: kept
+    # two terms could cancel: 2·(3·x − 3·y) stays, so 2·3·x cannot overflow alone
+    assert written(e, e.mul(two, e.sub(e.mul(three, x), e.mul(three, y)))) == "2*(3*x - 3*y)"
+    assert written(e, e.neg(e.sub(y, e.pow(x, two)))) == "x^2 - y"
+
+
+def test_a_small_coefficient_keeps_x_times_x_apart():
+    # 1e-10·x·x is finite at x = 1e155, where x² overflows: it stays a product
+    e = symbolic.Expr()
+    x = e.input("x")
+    assert written(e, e.mul(e.mul(e.const(1e-10), x), x)) == "1e-10*x*x"
+    assert written(e, e.mul(e.mul(e.const(3.0), x), x)) == "3*x^2"
+
+
+def test_named_constants_stay_named():
+    e = symbolic.Expr()
+    x = e.input("x")
+    pi = e.const(math.pi, "pi")
+    assert written(e, e.mul(e.const(2.0), e.mul(pi, x))) == "2*pi*x"
+
+
 def test_zero_times_a_value_that_may_be_infinite_is_kept():
     # d/dx sqrt(x) * 0 at x = 0 is 0 · inf in the engine: undefined, never a silent 0
     derivation = symbolic.derive(parse("sqrt(x) * 0"))
