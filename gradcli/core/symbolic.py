@@ -32,14 +32,19 @@ _FOLDED = frozenset({"add", "sub", "mul", "div", "neg", "pow"})
 # each use rather than named: s·(1 − s) reads better than a name for it.
 INLINE_SIZE = 5
 # How many factors of a product _scale walks to put a constant first: constant work per node.
-SCALE_DEPTH = 8
+SCALE_DEPTH = 4
 
 
-def _coefficient(k: float) -> float | None:
-    """k if a product of nonzero constants may stand folded as the coefficient k: a finite,
-    normal number (one that overflows or underflows is left unfolded, so no finite result
-    becomes inf, nan or 0, or loses its digits)."""
-    return k if math.isfinite(k) and abs(k) >= sys.float_info.min else None
+def _coefficient(k: float, *factors: float) -> float | None:
+    """k, the product of the nonzero constants `factors`, if it may stand folded as one
+    coefficient: a finite, normal number (one that overflows or underflows is left unfolded,
+    so no finite result becomes inf, nan or 0, or loses its digits), written no longer than
+    the longer factor and one more digit (2·400 is 800, 12·12 is 144, but 0.941·1.277 stays:
+    1.2016569999999998)."""
+    if not (math.isfinite(k) and abs(k) >= sys.float_info.min):
+        return None
+    written = max(len(gradcli_number(abs(f))) for f in factors)
+    return k if len(gradcli_number(abs(k))) <= written + 1 else None
 
 
 class Expr:
@@ -102,8 +107,8 @@ class Expr:
         if name == "mul" and node not in self.coefficients:
             a, b = args
             k = self.plain(a)
-            if k is not None and b not in self.consts:
-                self.coefficients[node] = (k, b)
+            if k is not None and b not in self.consts and b not in self.coefficients:
+                self.coefficients[node] = (k, b)  # (c·(m·u), unfolded, keeps its order)
             elif a in self.coefficients:  # (k·t)·b is k·(t·b): the constant sits leftmost
                 k, t = self.coefficients[a]
                 self.coefficients[node] = (k, self.op("mul", t, b))
@@ -123,23 +128,25 @@ class Expr:
         return 1.0, node
 
     def _scale(self, k: float, t: int) -> int:
-        """k·t with the constant written first and t's product chain kept flat (2·x·y, not
-        2·(x·y)); chains longer than SCALE_DEPTH are written k·(…): constant work."""
+        """k·t with the constant written first: flat where t's product chain is short
+        (2·x·y, not 2·(x·y)), else k·(…)."""
+        flat = self._flat(k, t)
+        return self.op("mul", self.const(k), t) if flat is None else flat
+
+    def _flat(self, k: float, t: int) -> int | None:
+        """k·t as a flat product with k first (k·x·y for t = x·y), or None if t's product
+        chain is longer than SCALE_DEPTH: constant work per node."""
         if k == 1.0:
             return t
         if k == -1.0:
             return self.neg(t)
         factors = []
         bottom = t
-        while (
-            self.ops[bottom] == "mul"
-            and bottom not in self.coefficients
-            and len(factors) < SCALE_DEPTH
-        ):
+        while self.ops[bottom] == "mul" and bottom not in self.coefficients:
+            if len(factors) == SCALE_DEPTH:
+                return None
             bottom, factor = self.args[bottom]
             factors.append(factor)
-        if self.ops[bottom] == "mul" and bottom not in self.coefficients:
-            bottom, factors = t, []  # too long a chain
         scaled = self.op("mul", self.const(k), bottom)
         for factor in reversed(factors):
             scaled = self.op("mul", scaled, factor)
@@ -161,7 +168,7 @@ class Expr:
         """t for a node −t or k·t with k < 0 written (−k)·t, else None: a + (−2·x) is written
         a − 2·x."""
         k, t = self._term(node)
-        return self._scale(-k, t) if k < 0 and t != node else None
+        return self._flat(-k, t) if k < 0 and t != node else None
 
     def add(self, a: int, b: int) -> int:
         like = self._like_terms(a, b, 1.0)
@@ -195,14 +202,13 @@ class Expr:
     def neg(self, a: int) -> int:
         if self.ops[a] == "neg":
             return self.args[a][0]
-        if self.ops[a] == "sub":
-            return self.sub(*reversed(self.args[a]))  # −(x − y) is y − x: exact
         if a in self.consts and not self.const_names.get(a):
             return self.const(-self.consts[a])
         k, t = self._term(a)
-        if t != a:
-            return self._scale(-k, t)  # −(2·x) is −2·x: exact
-        return self.op("neg", a)
+        flat = self._flat(-k, t) if t != a else None
+        if flat is not None:
+            return flat  # −(2·x) is −2·x: exact
+        return self.op("neg", a)  # (a long product: −(…) keeps using the node a)
 
     def mul(self, a: int, b: int) -> int:
         va, vb = self.value(a), self.value(b)
@@ -238,17 +244,21 @@ class Expr:
             if distributed is not None:
                 return distributed
             m, u = self._term(b)
-            k = _coefficient(c * m)
+            k = _coefficient(c * m, c, m)
             return self._scale(k, u) if k is not None else self._scale(c, b)
         if va is not None:
             return self.op("mul", a, b)
         (k, t), (m, u) = self._term(a), self._term(b)
         if t != a or u != b:  # (k·t)·(m·u) is (k·m)·(t·u): y·(2·x) is 2·y·x
-            coefficient = _coefficient(k * m)
+            coefficient = _coefficient(k * m, k, m)
             if coefficient is not None:
                 # c·x·x is c·x² only for |c| ≥ 1: for a smaller c, x² may overflow first
                 product = self.mul(t, u) if abs(coefficient) >= 1.0 else self.op("mul", t, u)
-                return self._scale(coefficient, product)
+                # (k·t)·u is already k·t·u, and keeps using the node k·t, which may be shared
+                if u != b or product != self.op("mul", t, u):
+                    flat = self._flat(coefficient, product)
+                    if flat is not None:  # (else k·(…) would only move the parentheses)
+                        return flat
         base_a, exp_a = self._power(a)
         base_b, exp_b = self._power(b)
         if base_a == base_b and exp_a is not None and exp_b is not None:
@@ -272,8 +282,14 @@ class Expr:
         if m is None:
             return None
         k, t = self._term(term)
-        ck = _coefficient(c * k)
-        if t == term or k in (1.0, -1.0) or ck is None or not abs(c * m) <= 2.0**960:
+        ck = _coefficient(c * k, c, k)
+        if (
+            t == term
+            or k in (1.0, -1.0)
+            or ck is None
+            or _coefficient(c * m, c, m) is None
+            or not abs(c * m) <= 2.0**960
+        ):
             return None
         scaled, constant = self._scale(ck, t), self.const(c * m)
         if term == q:
