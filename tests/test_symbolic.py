@@ -82,6 +82,82 @@ def test_simplifier_does_the_obvious(source, expected):
     assert symbolic.formulas(symbolic.derive(parse(source))) == expected
 
 
+def written(expr: symbolic.Expr, node: int) -> str:
+    return symbolic.text(symbolic.write(expr, node, {}))
+
+
+def test_constant_coefficients_are_collected():
+    e = symbolic.Expr()
+    x, y = e.input("x"), e.input("y")
+    two, three = e.const(2.0), e.const(3.0)
+    assert written(e, e.mul(two, e.mul(three, x))) == "6*x"  # c1·(c2·x)
+    assert written(e, e.neg(e.mul(e.const(400.0), x))) == "-400*x"  # −(c·x)
+    assert written(e, e.mul(e.mul(two, x), x)) == "2*x^2"  # c·x·x
+    assert written(e, e.mul(x, x)) == "x^2"
+    assert written(e, e.mul(e.mul(two, x), e.mul(three, y))) == "6*x*y"
+    assert written(e, e.mul(two, e.mul(x, y))) == "2*x*y"  # flat, not 2*(x*y)
+    assert written(e, e.mul(e.mul(two, e.pow(x, two)), e.mul(three, x))) == "6*x^3"
+    assert written(e, e.add(e.mul(two, x), e.mul(three, x))) == "5*x"  # like terms
+    assert written(e, e.sub(e.mul(two, x), e.mul(three, x))) == "-x"
+    assert written(e, e.add(y, e.mul(e.const(-2.0), x))) == "y - 2*x"
+    assert written(e, e.sub(y, e.mul(e.const(-2.0), x))) == "y + 2*x"
+    assert written(e, e.mul(e.const(2.0), e.const(3.0))) == "6"
+
+
+def test_coefficients_that_would_overflow_or_underflow_stay_apart():
+    e = symbolic.Expr()
+    x = e.input("x")
+    big, tiny = e.const(1e300), e.const(1e-300)
+    assert written(e, e.mul(big, e.mul(big, x))) == "1e+300*(1e+300*x)"
+    assert written(e, e.mul(tiny, e.mul(tiny, x))) == "1e-300*(1e-300*x)"
+    assert written(e, e.add(e.mul(e.const(1.5e308), x), e.mul(e.const(1.5e308), x))) == (
+        "1.5e+308*x + 1.5e+308*x"
+    )
+
+
+def test_a_constant_distributes_only_over_a_constant_and_one_coefficient_term():
+    e = symbolic.Expr()
+    x, y = e.input("x"), e.input("y")
+    two, three = e.const(2.0), e.const(3.0)
+    assert written(e, e.mul(two, e.add(e.mul(three, x), e.one))) == "6*x + 2"
+    assert written(e, e.mul(two, e.sub(e.one, e.mul(three, x)))) == "2 - 6*x"
+    assert written(e, e.mul(two, e.sub(e.one, x))) == "2*(1 - x)"  # not shorter: kept
+    # two terms could cancel: 2·(3·x − 3·y) stays, so 2·3·x cannot overflow alone
+    assert written(e, e.mul(two, e.sub(e.mul(three, x), e.mul(three, y)))) == "2*(3*x - 3*y)"
+
+
+def test_a_small_coefficient_keeps_x_times_x_apart():
+    # 1e-10·x·x is finite at x = 1e155, where x² overflows: it stays a product
+    e = symbolic.Expr()
+    x = e.input("x")
+    assert written(e, e.mul(e.mul(e.const(1e-10), x), x)) == "1e-10*x*x"
+    assert written(e, e.mul(e.mul(e.const(3.0), x), x)) == "3*x^2"
+
+
+def test_constants_fold_only_where_the_number_stays_short():
+    e = symbolic.Expr()
+    x = e.input("x")
+    assert written(e, e.mul(e.const(12.0), e.mul(e.const(12.0), x))) == "144*x"
+    assert written(e, e.mul(e.const(0.941), e.mul(e.const(1.277), x))) == "0.941*(1.277*x)"
+
+
+def test_a_long_product_keeps_its_node_under_a_minus():
+    e = symbolic.Expr()
+    factors = [e.input(n) for n in "abcdef"]
+    product = e.mul(e.const(3.0), factors[0])
+    for factor in factors[1:]:
+        product = e.mul(product, factor)
+    assert written(e, e.neg(product)) == "-(3*a*b*c*d*e*f)"
+    assert written(e, e.neg(e.mul(e.mul(e.const(3.0), factors[0]), factors[1]))) == "-3*a*b"
+
+
+def test_named_constants_stay_named():
+    e = symbolic.Expr()
+    x = e.input("x")
+    pi = e.const(math.pi, "pi")
+    assert written(e, e.mul(e.const(2.0), e.mul(pi, x))) == "2*pi*x"
+
+
 def test_zero_times_a_value_that_may_be_infinite_is_kept():
     # d/dx sqrt(x) * 0 at x = 0 is 0 · inf in the engine: undefined, never a silent 0
     derivation = symbolic.derive(parse("sqrt(x) * 0"))
@@ -351,6 +427,12 @@ def test_grad_diff_program_latex_stdin_and_wrt(grad):
     assert result.stdout == "dx = 2*y*x\n"
     latex = grad("diff", "x^2 * y", "--latex").stdout
     assert r"\frac{\partial f}{\partial x} = 2 \cdot y \cdot x" in latex
+
+
+def test_grad_diff_latex_writes_sqrt_as_a_radical(grad):
+    latex = grad("diff", "sqrt(x*y)", "--latex").stdout
+    assert latex.splitlines()[0] == r"s = \sqrt{x \cdot y}"
+    assert "operatorname{sqrt}" not in latex
 
 
 def test_grad_diff_bad_input(grad):

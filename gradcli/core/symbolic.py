@@ -3,7 +3,8 @@
 Every adjoint becomes a node of a new expression DAG: upstream × local, summed at forks, with
 each op's local derivative read from the op table (Op.symbolic). Nodes are hash-consed, so a
 subexpression built twice is one node, and simplified as they are made (constant folding,
-x·1, x + 0, 0·x where x is known finite, --x, x^1, x·x = x^2). The walk is one reverse sweep
+x·1, x + 0, 0·x where x is known finite, --x, x^1, x·x = x^2, constant coefficients collected
+and written first: 2·(3·x) = 6·x, 2·x + 3·x = 5·x). The walk is one reverse sweep
 over the graph's topological order and printing uses explicit stacks: nothing recurses, so a
 formula nested 100,000 deep works and the program grows linearly with the graph.
 
@@ -14,6 +15,7 @@ them (shared intermediates named, one statement per derivative).
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple
 
@@ -29,6 +31,20 @@ _FOLDED = frozenset({"add", "sub", "mul", "div", "neg", "pow"})
 # A shared subexpression at most this big (counting named operands as 1) is written out at
 # each use rather than named: s·(1 − s) reads better than a name for it.
 INLINE_SIZE = 5
+# How many factors of a product _scale walks to put a constant first: constant work per node.
+SCALE_DEPTH = 4
+
+
+def _coefficient(k: float, *factors: float) -> float | None:
+    """k, the product of the nonzero constants `factors`, if it may stand folded as one
+    coefficient: a finite, normal number (one that overflows or underflows is left unfolded,
+    so no finite result becomes inf, nan or 0, or loses its digits), written no longer than
+    the longer factor and one more digit (2·400 is 800, 12·12 is 144, but 0.941·1.277 stays:
+    1.2016569999999998)."""
+    if not (math.isfinite(k) and abs(k) >= sys.float_info.min):
+        return None
+    written = max(len(gradcli_number(abs(f))) for f in factors)
+    return k if len(gradcli_number(abs(k))) <= written + 1 else None
 
 
 class Expr:
@@ -43,6 +59,7 @@ class Expr:
         self.input_names: dict[int, str] = {}
         self.finite: list[bool] = []  # known finite wherever the forward pass succeeds
         self.stems: dict[int, str] = {}  # a node's name stem if it is named: s for a logistic
+        self.coefficients: dict[int, tuple[float, int]] = {}  # k·t products: node -> (k, t)
         self._interned: dict[tuple, int] = {}
         self.zero = self.const(0.0)
         self.one = self.const(1.0)
@@ -86,24 +103,72 @@ class Expr:
                 value = math.nan
             if math.isfinite(value):
                 return self.const(value)
-        return self._make((name, args), name, args, False)
+        node = self._make((name, args), name, args, False)
+        if name == "mul" and node not in self.coefficients:
+            a, b = args
+            k = self.plain(a)
+            if k is not None and b not in self.consts and b not in self.coefficients:
+                self.coefficients[node] = (k, b)  # (c·(m·u), unfolded, keeps its order)
+            elif a in self.coefficients:  # (k·t)·b is k·(t·b): the constant sits leftmost
+                k, t = self.coefficients[a]
+                self.coefficients[node] = (k, self.op("mul", t, b))
+        return node
+
+    def plain(self, node: int) -> float | None:
+        """The value of an unnamed constant (2, not pi), else None."""
+        return None if node in self.const_names else self.consts.get(node)
 
     def _term(self, node: int) -> tuple[float, int]:
-        """(k, t) for a node k·t, else (1, node): for collecting like terms."""
-        if self.ops[node] == "mul":
-            k = self.value(self.args[node][0])
-            if k is not None and self.args[node][0] not in self.const_names:
-                return k, self.args[node][1]
+        """(k, t) for a node k·t (a product whose leftmost factor is the constant k, or −t
+        with k = −1), else (1, node): for collecting constant coefficients and like terms."""
+        if node in self.coefficients:
+            return self.coefficients[node]
+        if self.ops[node] == "neg":
+            return -1.0, self.args[node][0]
         return 1.0, node
 
+    def _scale(self, k: float, t: int) -> int:
+        """k·t with the constant written first: flat where t's product chain is short
+        (2·x·y, not 2·(x·y)), else k·(…)."""
+        flat = self._flat(k, t)
+        return self.op("mul", self.const(k), t) if flat is None else flat
+
+    def _flat(self, k: float, t: int) -> int | None:
+        """k·t as a flat product with k first (k·x·y for t = x·y), or None if t's product
+        chain is longer than SCALE_DEPTH: constant work per node."""
+        if k == 1.0:
+            return t
+        if k == -1.0:
+            return self.neg(t)
+        factors = []
+        bottom = t
+        while self.ops[bottom] == "mul" and bottom not in self.coefficients:
+            if len(factors) == SCALE_DEPTH:
+                return None
+            bottom, factor = self.args[bottom]
+            factors.append(factor)
+        scaled = self.op("mul", self.const(k), bottom)
+        for factor in reversed(factors):
+            scaled = self.op("mul", scaled, factor)
+        return scaled
+
     def _like_terms(self, a: int, b: int, sign: float) -> int | None:
-        """k·t ± m·t as (k ± m)·t (x + x is 2·x), or None."""
+        """k·t ± m·t as (k ± m)·t (x + x is 2·x, 2·x − 3·x is −x), or None."""
         if a in self.consts or b in self.consts:
             return None
         (k, t), (m, u) = self._term(a), self._term(b)
         if t != u:
             return None
-        return self.mul(self.const(k + sign * m), t)
+        total = k + sign * m  # a sum of two doubles is 0 only where they cancel exactly
+        if not math.isfinite(total):
+            return None
+        return self.mul(self.const(total), t)
+
+    def _negative(self, node: int) -> int | None:
+        """t for a node −t or k·t with k < 0 written (−k)·t, else None: a + (−2·x) is written
+        a − 2·x."""
+        k, t = self._term(node)
+        return self._flat(-k, t) if k < 0 and t != node else None
 
     def add(self, a: int, b: int) -> int:
         like = self._like_terms(a, b, 1.0)
@@ -113,10 +178,12 @@ class Expr:
             return a
         if self.value(a) == 0.0:
             return b
-        if self.ops[b] == "neg":
-            return self.sub(a, self.args[b][0])
-        if self.ops[a] == "neg":
-            return self.sub(b, self.args[a][0])
+        minus_b = self._negative(b)
+        if minus_b is not None:
+            return self.sub(a, minus_b)
+        minus_a = self._negative(a)
+        if minus_a is not None:
+            return self.sub(b, minus_a)
         return self.op("add", a, b)
 
     def sub(self, a: int, b: int) -> int:
@@ -124,8 +191,9 @@ class Expr:
             return a
         if self.value(a) == 0.0:
             return self.neg(b)
-        if self.ops[b] == "neg":
-            return self.add(a, self.args[b][0])
+        minus_b = self._negative(b)
+        if minus_b is not None:
+            return self.add(a, minus_b)
         like = self._like_terms(a, b, -1.0)  # x - x is 0 where x is finite
         if like is not None:
             return like
@@ -136,7 +204,11 @@ class Expr:
             return self.args[a][0]
         if a in self.consts and not self.const_names.get(a):
             return self.const(-self.consts[a])
-        return self.op("neg", a)
+        k, t = self._term(a)
+        flat = self._flat(-k, t) if t != a else None
+        if flat is not None:
+            return flat  # −(2·x) is −2·x: exact
+        return self.op("neg", a)  # (a long product: −(…) keeps using the node a)
 
     def mul(self, a: int, b: int) -> int:
         va, vb = self.value(a), self.value(b)
@@ -163,14 +235,66 @@ class Expr:
             return logistic
         if vb is not None and va is None:
             a, b = b, a  # a constant factor first: 2·x
-        k, t = self._term(b)
-        if t != b and va is None:
-            return self.mul(self.mul(self.const(k), a), t)  # y·(2·x) is 2·y·x
+            va, vb = vb, va
+        if vb is not None:
+            return self.op("mul", a, b)  # constants with a name: 2·pi
+        c = self.plain(a)
+        if c is not None:  # c·(m·u) is (c·m)·u; c·x·y stays flat
+            distributed = self._distribute(c, b)
+            if distributed is not None:
+                return distributed
+            m, u = self._term(b)
+            k = _coefficient(c * m, c, m)
+            return self._scale(k, u) if k is not None else self._scale(c, b)
+        if va is not None:
+            return self.op("mul", a, b)
+        (k, t), (m, u) = self._term(a), self._term(b)
+        if t != a or u != b:  # (k·t)·(m·u) is (k·m)·(t·u): y·(2·x) is 2·y·x
+            coefficient = _coefficient(k * m, k, m)
+            if coefficient is not None:
+                # c·x·x is c·x² only for |c| ≥ 1: for a smaller c, x² may overflow first
+                product = self.mul(t, u) if abs(coefficient) >= 1.0 else self.op("mul", t, u)
+                # (k·t)·u is already k·t·u, and keeps using the node k·t, which may be shared
+                if u != b or product != self.op("mul", t, u):
+                    flat = self._flat(coefficient, product)
+                    if flat is not None:  # (else k·(…) would only move the parentheses)
+                        return flat
         base_a, exp_a = self._power(a)
         base_b, exp_b = self._power(b)
         if base_a == base_b and exp_a is not None and exp_b is not None:
             return self.pow(base_a, self.const(exp_a + exp_b))  # x^a · x^b = x^(a+b)
         return self.op("mul", a, b)
+
+    def _distribute(self, c: float, node: int) -> int | None:
+        """c·(m ± k·t) as c·m ± (c·k)·t for a constant m and a coefficient k ≠ ±1 (either
+        order), which is never longer: 2·(3·x + 1) is 6·x + 2. Else None. Only over one
+        constant-coefficient term and a constant: two such terms could cancel, and c times
+        each of them overflow where c times their sum does not; against a constant m, (c·k)·t
+        can exceed |c·(m ± k·t)| by at most |c·m|, which must stay below the rounding of the
+        largest double (2^960)."""
+        if self.ops[node] not in ("add", "sub"):
+            return None
+        p, q = self.args[node]
+        m = self.plain(p)
+        term = q
+        if m is None:
+            m, term = self.plain(q), p
+        if m is None:
+            return None
+        k, t = self._term(term)
+        ck = _coefficient(c * k, c, k)
+        if (
+            t == term
+            or k in (1.0, -1.0)
+            or ck is None
+            or _coefficient(c * m, c, m) is None
+            or not abs(c * m) <= 2.0**960
+        ):
+            return None
+        scaled, constant = self._scale(ck, t), self.const(c * m)
+        if term == q:
+            return self.make(self.ops[node], (constant, scaled))
+        return self.make(self.ops[node], (scaled, constant))
 
     def _logistic(self, a: int, b: int) -> int | None:
         """s/d·e as s·(1 − s), where s = 1/d and d = 1 + e: what the quotient rule makes of the

@@ -60,6 +60,7 @@ LATEX = Notation(
         "div": ([r"\frac{", 0, "}{", 1, "}"], 5, (0, 0)),
         "neg": (["-", 0], 3, (4,)),
         "pow": ([0, "^{", 1, "}"], 4, (5, 0)),
+        "sqrt": ([r"\sqrt{", 0, "}"], 5, (0,)),  # a radical, not \operatorname{sqrt}
     },
     call=(r"\left(", r"\right)"),
     separator=", ",
