@@ -44,11 +44,16 @@ def tokens(text: str) -> Iterator[Tok]:
     yield Tok("$END", "", len(text), len(text))
 
 
+def _nothing(*children) -> None:
+    """A rule the builder has no method for (`start`) builds nothing."""
+    return None
+
+
 def plain_run(text: str, builder: _Builder) -> None:
     table = tables()
     actions, end = table["actions"], table["end"]
     rules = [
-        (kind, origin, size, getattr(builder, method) if method else None)
+        (kind, origin, size, getattr(builder, method, _nothing) if method else None)
         for kind, origin, size, method in table["rules"]
     ]
     states = [table["start"]]

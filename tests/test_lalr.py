@@ -24,6 +24,7 @@ from gradcli.core import lalr
 from gradcli.core.errors import SyntaxProblem
 from gradcli.core.examples import EXAMPLES
 from gradcli.core.lalr_generate import module_text
+from gradcli.core.syntax import parse
 from gradcli.core.tokens import Tok
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -191,6 +192,35 @@ TEST_FORMULAS = _parametrized_texts(
 def test_the_reference_sees_the_tests_formulas():
     outcomes = [driver_outcome(text)[0] for text in TEST_FORMULAS]
     assert len(outcomes) > 50 and "start" in outcomes and "error" in outcomes
+
+
+def test_every_helper_rule_belongs_to_a_rule_of_the_grammar():
+    """The driver learns which rule Lark made a helper for (`__start_star_1` is start's)
+    from the helper's name: every helper must name a rule that is there."""
+    rules = lalr.tables()["rules"]
+    grammar_rules = {origin for _, origin, _, _ in rules if not origin.startswith("__")}
+    helpers = 0
+    for (_, origin, _, _), fast in zip(rules, lalr._fast_tables().rules, strict=True):
+        owner = fast[3]
+        if origin.startswith("__"):
+            helpers += 1
+            assert owner in grammar_rules, origin
+        else:
+            assert owner == origin
+    assert helpers >= 2  # start's and args' repeats
+
+
+def test_a_builder_without_start_collects_no_list_of_statements(monkeypatch):
+    """gradcli's builder keeps what each statement builds: the separators and statements of a
+    program are not gathered into lists for a `start` that would drop them."""
+    gathered = []
+    real = lalr.children_of
+    monkeypatch.setattr(lalr, "children_of", lambda values: gathered.append(values) or real(values))
+    graph = parse("a = x*2\n\nb = a*3; c = a*b\nc")
+    assert graph.names[graph.output] == "c" and gathered == []
+    tree_builder = _TreeBuilder()  # a builder with `start` gets the statements, as Lark does
+    lalr.parse_into("a = x*2\nb = a", tree_builder)
+    assert [child[0] for child in tree_builder.tree[1]] == ["assign", "assign"]
 
 
 @pytest.mark.parametrize("text", TEST_FORMULAS)

@@ -10,6 +10,7 @@ compare this driver with.
 from __future__ import annotations
 
 import functools
+import re
 from typing import NamedTuple
 
 from .errors import Span, SyntaxProblem
@@ -103,6 +104,7 @@ _BAD = LEX_RE.groupindex["BAD"]
 _NO_ACTION = 1 << 20  # above every state: an error, or the accepting state's end
 _UNITS = -_NO_ACTION  # the action of every unit rule: the units table says where it ends
 _CALL1, _CALL3 = -1, -2  # a call with one child, or with three (binary operators, groups)
+_NOTHING = -3  # a rule the builder has no method for, or a helper of one: its value is None
 # How each terminal changes the depth of parentheses (a ')' too many is an error at once)
 _DEPTH = [0] * (_END + 1)
 _DEPTH[LEX_RE.groupindex["LPAR"]] = 1
@@ -112,8 +114,9 @@ _DEPTH[LEX_RE.groupindex["RPAR"]] = -1
 class _FastTables(NamedTuple):
     actions: list[list[int]]  # [state][symbol]: shift or goto state, ~rule, _UNITS, _NO_ACTION
     units: list[list[list[int] | None]]  # [below][top][terminal]: top after unit reductions
-    # per rule: kind, length, builder method, [below][terminal]: the state after its goto
-    rules: list[tuple[int, int, str | None, list[list[int] | None]]]
+    # per rule: kind, length, builder method, the rule it is part of (its own origin, or
+    # for a helper the rule Lark made it for), [below][terminal]: the state after its goto
+    rules: list[tuple[int, int, str | None, str, list[list[int] | None]]]
     names: list[str]  # terminal names by symbol
     start: int
     end: int
@@ -168,8 +171,15 @@ def _make_fast_tables(tables: dict) -> _FastTables:
             units[number][below[target]] if below[target] != _NO_ACTION else None
             for number, below in enumerate(actions)
         ]
-        fast_rules.append((kind, size, method, gotos))
+        fast_rules.append((kind, size, method, _owner(origin), gotos))
     return _FastTables(actions, units, fast_rules, names, tables["start"], tables["end"])
+
+
+def _owner(origin: str) -> str:
+    """The rule a helper belongs to: Lark names the helper of `x*` in rule r `__r_star_N`
+    (and `__r_plus_N` for `x+`)."""
+    match = re.fullmatch(r"__(\w+?)_(?:star|plus)_\d+", origin)
+    return match[1] if match else origin
 
 
 # --- the driver ------------------------------------------------------------------------
@@ -180,9 +190,15 @@ def parse_into(text: str, builder) -> None:
     Raises SyntaxProblem."""
     fast = _fast_tables()
     actions, units, names, end = fast.actions, fast.units, fast.names, fast.end
+    # A rule the builder has no method for builds nothing, nor do its helpers: a builder
+    # without `start` keeps what each statement builds, and a program's separators and
+    # statements are then collected in no lists.
+    built = {owner for _, _, method, owner, _ in fast.rules if method and hasattr(builder, method)}
     rules = [
         (kind, size, getattr(builder, method) if method else None, gotos)
-        for kind, size, method, gotos in fast.rules
+        if kind == INLINE or owner in built
+        else (_NOTHING, size, None, gotos)
+        for kind, size, method, owner, gotos in fast.rules
     ]
     states = [fast.start]
     values: list = []
@@ -229,6 +245,8 @@ def parse_into(text: str, builder) -> None:
                         children = []
                     if kind == CALL:
                         value = method(*children)
+                    elif kind == _NOTHING:
+                        value = None
                     elif kind == CALL_FILTERED:
                         value = method(*children_of(children))
                     elif children and isinstance(children[0], Splice):
