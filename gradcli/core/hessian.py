@@ -1,6 +1,6 @@
 """Second derivatives: the symbolic backward pass run again, over the gradient's own DAG.
 
-`derive` (gradcli/core/symbolic.py) turns the backward pass into an expression DAG with one
+`adjoints` (gradcli/core/symbolic.py) turns the backward pass into an expression DAG with one
 root per ∂f/∂a. Differentiating each root the same way (upstream × local, summed at forks,
 each op's local derivative read from the op table's symbolic rule) gives the row ∂²f/∂a∂b of
 the Hessian. The new nodes go into the same hash-consed Expr, so what the rows share stays one
@@ -21,9 +21,9 @@ from typing import NamedTuple
 
 from .engine import Tape
 from .errors import DomainError, UsageError
-from .graph import CONST, INPUT, Graph, gc_paused
+from .graph import Graph, gc_paused
 from .ops import OPS
-from .symbolic import Derivation, Expr, _name_intermediates, _taken_names, derive
+from .symbolic import Derivation, Expr, adjoints, written
 
 
 class Hessian(NamedTuple):
@@ -34,23 +34,13 @@ class Hessian(NamedTuple):
 def second_derivatives(graph: Graph, wrt: Sequence[str] | None = None) -> Hessian:
     """The Hessian of the graph's output with respect to the inputs `wrt` (all by default),
     as formulas. Raises UsageError naming an op whose derivative has no formula."""
-    first = derive(graph, wrt)
-    expr, wrt = first.expr, list(first.wrt)
+    expr, node_of, first = adjoints(graph, wrt)
+    wrt = list(first)
     inputs = {node: name for node, name in expr.input_names.items() if name in wrt}
     with gc_paused():
-        rows = {a: backward(expr, first.roots[a], inputs, wrt) for a in wrt}
-    pairs = [(a, b) for i, a in enumerate(wrt) for b in wrt[i:]]
-    roots = {(a, b): rows[a][b] for a, b in pairs}
-    names, order = _name_intermediates(graph, expr, _graph_nodes(graph, expr), list(roots.values()))
-    taken = set(names.values()) | _taken_names(graph)
-    statement_names = {}
-    for a, b in pairs:
-        chosen = f"d{a}d{b}"
-        while chosen in taken:
-            chosen += "_"
-        taken.add(chosen)
-        statement_names[(a, b)] = chosen
-    derivation = Derivation(graph, expr, pairs, roots, names, order, statement_names)
+        rows = {a: backward(expr, first[a], inputs, wrt) for a in wrt}
+    roots = {(a, b): rows[a][b] for i, a in enumerate(wrt) for b in wrt[i:]}
+    derivation = written(graph, expr, node_of, roots, lambda pair: f"d{pair[0]}d{pair[1]}")
     return Hessian(derivation, rows)
 
 
@@ -75,7 +65,7 @@ def backward(
         args = expr.args[node]
         if not args or node not in parts:
             continue
-        upstream = _sum(expr, parts.pop(node))
+        upstream = expr.total(parts.pop(node))
         op = OPS[expr.ops[node]]
         if op.symbolic is None:
             raise UsageError(
@@ -87,29 +77,8 @@ def backward(
             if not needed[a] or (op.routes and d == expr.zero):
                 continue  # a routing op sends nothing where its local derivative is 0
             parts.setdefault(a, []).append(expr.mul(upstream, d))
-    found = {inputs[node]: _sum(expr, terms) for node, terms in parts.items() if node in inputs}
+    found = {inputs[node]: expr.total(terms) for node, terms in parts.items() if node in inputs}
     return {name: found.get(name, expr.zero) for name in wrt}
-
-
-def _sum(expr: Expr, terms: list[int]) -> int:
-    total = terms[0]
-    for term in terms[1:]:
-        total = expr.add(total, term)
-    return total
-
-
-def _graph_nodes(graph: Graph, expr: Expr) -> list[int]:
-    """The expr node of each graph node, as derive made them (hash-consed: found, not made
-    again), so that the graph's own named intermediates keep their names."""
-    node_of = [0] * len(graph.ops)
-    for node, (op, args) in enumerate(zip(graph.ops, graph.args, strict=True)):
-        if op == INPUT:
-            node_of[node] = expr.input(graph.names[node])
-        elif op == CONST:
-            node_of[node] = expr.const(graph.consts[node], graph.names[node])
-        else:
-            node_of[node] = expr.make(op, [node_of[a] for a in args])
-    return node_of
 
 
 class Evaluator:

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .engine import Tape
 from .errors import UsageError
@@ -374,6 +374,13 @@ class Expr:
     def call(self, name: str, *args: int) -> int:
         return self.make(name, args)
 
+    def total(self, terms: Sequence[int]) -> int:
+        """The sum of the terms (at least one), added in their order."""
+        result = terms[0]
+        for term in terms[1:]:
+            result = self.add(result, term)
+        return result
+
     def make(self, name: str, args: Sequence[int]) -> int:
         """Any op by name, through its simplifying constructor if it has one."""
         if name == "id":
@@ -405,6 +412,15 @@ class Derivation(NamedTuple):
 def derive(graph: Graph, wrt: Sequence[str] | None = None) -> Derivation:
     """The derivative of the graph's output with respect to each input in `wrt` (all by
     default), as formulas. Raises UsageError naming an op whose derivative has no formula."""
+    expr, node_of, roots = adjoints(graph, wrt)
+    return written(graph, expr, node_of, roots, lambda name: f"d{name}")
+
+
+def adjoints(
+    graph: Graph, wrt: Sequence[str] | None = None
+) -> tuple[Expr, list[int], dict[str, int]]:
+    """The backward pass run symbolically: the expression DAG, the node in it of each graph
+    node, and the node of ∂ output / ∂ input for each input of `wrt` (all by default)."""
     wrt = list(graph.inputs) if wrt is None else list(wrt)
     expr = Expr()
     count = len(graph.ops)
@@ -432,11 +448,8 @@ def derive(graph: Graph, wrt: Sequence[str] | None = None) -> Derivation:
             terms = parts[node]
             if not terms or not graph.args[node]:
                 continue
-            parts[node] = None  # no longer needed: keeps memory to the frontier
-            upstream = terms[0]
-            for term in terms[1:]:
-                upstream = expr.add(upstream, term)
-            parts[node] = [upstream]
+            upstream = expr.total(terms)
+            parts[node] = [upstream]  # one node: the rest are no longer needed
             op = graph.ops[node]
             args = graph.args[node]
             rule = OPS[op].symbolic
@@ -454,23 +467,26 @@ def derive(graph: Graph, wrt: Sequence[str] | None = None) -> Derivation:
                         parts[a] = [contribution]
                     else:
                         parts[a].append(contribution)
-        roots = {}
-        for name in wrt:
-            terms = parts[graph.inputs[name]] or [expr.zero]
-            total = terms[0]
-            for term in terms[1:]:
-                total = expr.add(total, term)
-            roots[name] = total
+        roots = {name: expr.total(parts[graph.inputs[name]] or [expr.zero]) for name in wrt}
+    return expr, node_of, roots
+
+
+def written(
+    graph: Graph, expr: Expr, node_of: list[int], roots: dict, name: Callable[[Any], str]
+) -> Derivation:
+    """The Derivation of `roots` (key -> node, in the order to write them): the shared
+    intermediates named, and each root's statement named `name(key)` or, where that is
+    taken, with `_` added."""
     names, order = _name_intermediates(graph, expr, node_of, list(roots.values()))
     taken = set(names.values()) | _taken_names(graph)
     statement_names = {}
-    for name in wrt:
-        chosen = f"d{name}"
+    for key in roots:
+        chosen = name(key)
         while chosen in taken:
             chosen += "_"
         taken.add(chosen)
-        statement_names[name] = chosen
-    return Derivation(graph, expr, wrt, roots, names, order, statement_names)
+        statement_names[key] = chosen
+    return Derivation(graph, expr, list(roots), roots, names, order, statement_names)
 
 
 def differentiate(
