@@ -7,7 +7,7 @@ import re
 import time
 
 import pytest
-from conftest import grad_executable
+from conftest import default_sigint, grad_executable
 
 pexpect = pytest.importorskip("pexpect")
 
@@ -28,6 +28,7 @@ class Terminal:
             encoding="utf-8",
             timeout=TIMEOUT,
             dimensions=(40, 120),
+            preexec_fn=default_sigint,  # Ctrl-C works even if pytest runs with SIGINT ignored
         )
         self.text = ""
         self.seen = 0  # wait_for looks only at output after this offset
