@@ -10,12 +10,13 @@ import math
 import os
 import re
 import shlex
+import signal
 import subprocess
 import tracemalloc
 from pathlib import Path
 
 import pytest
-from conftest import grad_executable, strict_json
+from conftest import default_sigint, grad_executable, strict_json
 
 NEURON = "sigmoid(w0*x0 + w1*x1 + w2)"
 WEIGHTS = ["w0=2", "w1=-3", "w2=-3"]
@@ -101,6 +102,39 @@ def test_keep_refuses_a_column_named_like_an_output(grad, tmp_path):
     (tmp_path / "p.csv").write_text("x,value\n1,2\n")
     assert_usage_error(grad("eval", "x", "--at", "p.csv", "--keep"), "value")
     assert grad("eval", "x", "--at", "p.csv").returncode == 0  # without --keep it is ignored
+    kept = grad("eval", "x", "--at", "p.csv", "--keep", "--json")  # JSON keeps it under "row"
+    assert kept.returncode == 0, kept.stderr
+    assert strict_json(kept.stdout)["row"] == {"x": 1, "value": 2}
+
+
+def test_keep_writes_the_data_as_it_was(grad, tmp_path):
+    # CSV text stays text unless it is a JSON number as it stands: an ID keeps its digits
+    (tmp_path / "p.csv").write_text("x,id\n1,007\n2,12345678901234567890\n3,1_000\n4,-2.50\n")
+    lines = grad("eval", "x", "--at", "p.csv", "--keep", "--json").stdout.splitlines()
+    assert [line[line.index('"id"') :] for line in lines] == [
+        '"id":"007"}}',
+        '"id":12345678901234567890}}',
+        '"id":"1_000"}}',
+        '"id":-2.50}}',
+    ]
+    # JSON Lines: every value as it was, its type kept
+    row = '{"x": 1, "s": "42", "z": [1, 2.50, {"a": null}], "n": 1.0e2}'
+    (tmp_path / "p.jsonl").write_text(row + "\n")
+    out = grad("eval", "x", "--at", "p.jsonl", "--keep", "--json").stdout
+    assert out.endswith(',"row":{"x":1,"s":"42","z":[1,2.50,{"a":null}],"n":1.0e2}}\n')
+    # the text of the data, whatever the locale: UTF-8, never transliterated
+    (tmp_path / "u.csv").write_text("x,name\n1,café\n2,日本\n", encoding="utf-8")
+    for env in ({"LC_ALL": "C", "LANG": "C"}, {"PYTHONIOENCODING": "ascii"}):
+        for extra in ([], ["--json"]):
+            result = subprocess.run(
+                [grad_executable(), "eval", "x", "--at", "u.csv", "--keep", *extra],
+                capture_output=True,
+                cwd=tmp_path,
+                env={**os.environ, **env},
+                timeout=60,
+            )
+            assert result.returncode == 0, result.stderr
+            assert "café".encode() in result.stdout and "日本".encode() in result.stdout
 
 
 def test_wrt_limits_the_gradient_columns_in_its_order(grad, tmp_path):
@@ -200,9 +234,38 @@ def test_options_that_do_not_go_with_at(grad, tmp_path):
     assert_usage_error(grad("eval", "x", "--at", "p.csv", "--format", "dot"), "--format dot")
     assert_usage_error(grad("eval", "x", "x=1", "-o", "out.csv"), "-o goes with --at")
     assert_usage_error(grad("eval", "-", "--at", "-", input="x\n"), "both come from standard")
+    assert_usage_error(grad("eval", "-f", "-", "--at", "-", input="x\n"), "both come from standard")
     assert_usage_error(grad("eval", "x", "--at", "missing.csv"), "cannot read 'missing.csv'")
     assert_usage_error(grad("eval", "x", "--at", "/dev/zero"), "line 1 is longer")
     assert_usage_error(grad("eval", "x", "--at", "p.csv", "-o", "/dev/full"), "/dev/full")
+
+
+def test_the_rows_before_a_malformed_row_are_written_to_standard_output(grad, tmp_path):
+    for good in (2, 4999):
+        (tmp_path / "p.csv").write_text("x\n" + "1\n" * good + "abc\n")
+        result = grad("eval", "2*x", "--at", "p.csv")
+        assert_usage_error(result, f"line {good + 2}: x = 'abc'")
+        assert result.stdout == "value,grad_x,error\n" + "2.0,2.0,\n" * good
+
+
+def test_ctrl_c_leaves_whole_lines_on_a_pipe(tmp_path):
+    data = tmp_path / "p.csv"
+    data.write_text("x0,x1\n" + "".join(f"{i * 1e-3!r},{-i * 7e-4!r}\n" for i in range(300_000)))
+    process = subprocess.Popen(
+        [grad_executable(), "eval", "x0*x1", "--at", str(data), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        preexec_fn=default_sigint,
+    )
+    received = process.stdout.read(200_000)  # the run is under way, the pipe then fills
+    process.send_signal(signal.SIGINT)
+    received += process.stdout.read()
+    process.wait(timeout=60)
+    lines = received.decode().split("\n")
+    assert lines[-1] == ""  # the output ends at the end of a line
+    for line in lines[:-1]:
+        strict_json(line)
+    assert process.returncode in (0, 130)
 
 
 def test_a_reader_that_leaves_early_ends_the_run_quietly(tmp_path):

@@ -163,6 +163,25 @@ def test_a_folder_that_takes_no_temporary_file_rewrites_a_writable_file_in_place
         files.write_text(tmp_path / "other.csv", "x")
 
 
+def test_in_place_the_old_file_stays_whole_until_the_new_text_is(tmp_path, monkeypatch):
+    target = tmp_path / "t.csv"
+    target.write_text("old\n")
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile, "mkstemp", refuse)
+    with pytest.raises(KeyboardInterrupt), files.open_output(target) as out:
+        out.write("new\n" * 1_000_000)  # past any buffer: it would have reached the file
+        assert target.read_text() == "old\n"
+        raise KeyboardInterrupt
+    assert target.read_text() == "old\n"
+    with files.open_output(target, binary=True) as out:
+        out.write(b"new\n" * 1_000_000)
+        assert target.read_text() == "old\n"
+    assert target.read_text() == "new\n" * 1_000_000
+
+
 # --- anything else: written straight -----------------------------------------------------------
 
 
@@ -405,6 +424,32 @@ def test_a_writable_file_in_a_read_only_folder_is_rewritten_in_place(tmp_path):
         )
         assert new.returncode == 2 and new.stdout == ""
         assert new.stderr.strip() == "error: cannot write 'ro/new.csv': Permission denied"
+    finally:
+        folder.chmod(0o755)
+
+
+@needs_permissions
+def test_a_run_that_fails_leaves_a_file_in_a_read_only_folder_as_it_was(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    data = folder / "data.csv"
+    data.write_text("x,y\n" + "".join(f"{i},{i + 1}\n" for i in range(50_000)))
+    (folder / "out.csv").write_text("old\n")
+    (tmp_path / "bad.csv").write_text("x,y\n" + "1,2\n" * 100_000 + "abc,1\n")
+    folder.chmod(0o555)
+    try:
+        failed = grad_obeying_modes(tmp_path, "eval", "x*y", "--at", "bad.csv", "-o", "ro/out.csv")
+        assert failed.returncode == 2 and "line 100002" in failed.stderr
+        assert (folder / "out.csv").read_text() == "old\n"
+        # the output written over its own data: the data is read whole before the file changes
+        same = grad_obeying_modes(
+            tmp_path, "eval", "x*y", "--at", "ro/data.csv", "-o", "ro/data.csv"
+        )
+        assert same.returncode == 0, same.stderr
+        lines = data.read_text().splitlines()
+        assert lines[0] == "value,grad_x,grad_y,error" and len(lines) == 50_001
+        assert lines[-1] == f"{49_999.0 * 50_000.0!r},50000.0,49999.0,"
+        assert only(folder) == ["data.csv", "out.csv"]
     finally:
         folder.chmod(0o755)
 

@@ -9,7 +9,7 @@ import tracemalloc
 import pytest
 
 from gradcli.core.errors import ExitCode, UsageError
-from gradcli.core.rows import RowError, read_rows
+from gradcli.core.rows import JsonNumber, JsonString, JsonValue, RowError, read_rows
 
 
 def rows_of(text: str, columns=None):
@@ -66,8 +66,37 @@ def test_json_lines_keys_of_the_first_object_in_order_and_raw_numbers():
 
 
 def test_json_lines_other_keys_may_hold_anything():
-    text = '{"x": 1, "name": "a, b", "tags": [1, 2], "ok": true}\n'
-    assert rows_of(text, ["x"]) == [(1, (1.0,), ["1", "a, b", '["1","2"]', "true"])]
+    text = '{"x": 1, "name": "a, b", "tags": [1, 2.50, {"k": null, "q": "\\"x"}], "ok": true}\n'
+    [(line, values, fields)] = rows_of(text, ["x"])
+    assert fields == ["1", "a, b", '[1,2.50,{"k":null,"q":"\\"x"}]', "true"]  # numbers as written
+    assert [type(f) for f in fields] == [JsonNumber, JsonString, JsonValue, JsonValue]
+
+
+def test_json_nested_as_deep_as_the_decoder_takes_is_kept_and_deeper_is_an_error():
+    deep = "[" * 500 + "]" * 500
+    [(_, _, fields)] = rows_of('{"x": 1, "z": ' + deep + "}\n", ["x"])
+    assert fields[1] == deep
+    error = error_of('{"x": 1}\n{"x": 1, "z": ' + "[" * 100_000 + "]" * 100_000 + "}\n")
+    assert error.line == 2 and "nested too deeply" in error.detail
+
+
+def test_a_very_long_number_is_shortened_in_the_message():
+    error = error_of('{"x": 1}\n{"x": 1' + "0" * 100_000 + "}\n")
+    assert "too large for a double" in error.detail and len(error.message) < 200
+
+
+def test_a_row_of_empty_fields_is_a_row_not_a_blank_line():
+    error = error_of("x,y\n1,2\n,\n3,4\n")
+    assert error.line == 3 and "x = '' is not a finite number" in error.detail
+    assert rows_of("x,y\n1,2\n\n  \n3,4\n") == [
+        (2, (1.0, 2.0), ["1", "2"]),
+        (5, (3.0, 4.0), ["3", "4"]),
+    ]
+
+
+def test_an_unclosed_quote_is_named_in_the_hint():
+    error = error_of('x,y\n1,2\n"3,4\n5,6\n')
+    assert error.line == 3 and 'closing " missing' in error.hint
 
 
 @pytest.mark.parametrize(

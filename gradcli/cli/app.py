@@ -272,7 +272,7 @@ def _eval_at(expression, bindings, file, digits, **options) -> int:
         return run_at(
             lambda: read_source(expression, file),
             given,
-            formula_from_stdin=file is None and expression == "-",
+            formula_from_stdin=str(file if file is not None else expression) == "-",
             digits=digits,
             prepare=prepare_source,
             warn=_warn,

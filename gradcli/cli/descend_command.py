@@ -311,7 +311,8 @@ def run_descent(
 
     Raises GradcliError (bad options or start, a file that cannot be written) and
     KeyboardInterrupt when Ctrl-C comes before the first step."""
-    from ..output.descend_run import drive, holding_interrupts, plot_format
+    from ..output.descend_run import drive, plot_format
+    from ..output.files import holding_interrupts
     from ..output.render_descend import diverged_message, progress_bar, report, rows_of, write_plot
 
     fmt = plot_format(config)

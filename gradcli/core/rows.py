@@ -8,7 +8,8 @@ Formats, told apart by the first line that is not blank:
   object's keys are the columns, in its order; every later object has the same keys.
 - CSV otherwise (csv module: quoting, embedded commas): the first row is the header of column
   names (surrounding spaces dropped), every later row has one field per column.
-Blank lines are skipped anywhere; a UTF-8 byte-order mark before the first line is dropped.
+Blank lines are skipped anywhere (a line of CSV with empty fields, `,`, is a row, and is
+malformed where a number is needed); a UTF-8 byte-order mark before the first line is dropped.
 
 Interface (stable: add to it, do not change it):
     rows = read_rows(lines)   reads up to the header (or first object); raises RowError
@@ -18,8 +19,8 @@ Interface (stable: add to it, do not change it):
         line    1-based number of the line the row starts on
         values  tuple of finite floats, one per name of `columns`, in that order
         fields  the row's raw texts, one per column of rows.names (for --keep): CSV fields as
-                written; a JSON number as written, a JSON string as its text, anything else
-                as compact JSON
+                written (str); from JSON Lines, a number as written (JsonNumber), a string as
+                its text (JsonString), anything else as compact JSON (JsonValue)
     for line, values, fields in rows:   the same with every column (select(rows.names))
 Only the selected columns must hold numbers; the others may hold any text.
 Any malformed row raises RowError (a UsageError: exit 2) naming its line: a missing or extra
@@ -34,6 +35,7 @@ import math
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from operator import itemgetter
+from typing import NamedTuple
 
 from .errors import UsageError
 
@@ -120,9 +122,10 @@ def _number_problem(line: int, name: str, text: str) -> RowError:
         huge = math.isinf(float(text)) and "inf" not in text.lower()
     except ValueError:
         huge = False
+    shown = _shortened(text.strip())
     if huge:
-        return RowError(line, f"{name} = {text.strip()} is too large for a double")
-    return RowError(line, f"{name} = {text.strip()!r} is not a finite number")
+        return RowError(line, f"{name} = {shown} is too large for a double")
+    return RowError(line, f"{name} = {shown!r} is not a finite number")
 
 
 class _CsvRows(Rows):
@@ -158,8 +161,8 @@ class _CsvRows(Rows):
                     if not isfinite(sum(values)):  # rare: which field (or did the sum overflow)
                         self._check_finite(values, indices, fields, line)
                 except ValueError:
-                    if not "".join(fields).strip():
-                        continue  # a blank line
+                    if not fields or (width > 1 and len(fields) == 1 and not fields[0].strip()):
+                        continue  # a blank line (or of spaces): no row at all
                     raise self._problem(fields, indices, line) from None
                 yield line, values, fields
         except csv.Error as error:  # a field over csv's size limit
@@ -169,11 +172,14 @@ class _CsvRows(Rows):
         width = len(self.names)
         if len(fields) != width:
             which = "missing" if len(fields) < width else "extra"
+            hint = f"the columns are: {', '.join(self.names)}"
+            if any("\n" in field for field in fields):
+                hint = 'a quoted field runs over more than one line: is a closing " missing?'
             return RowError(
                 line,
                 f"{len(fields)} field{'s' * (len(fields) != 1)} where the header has "
                 f"{width} ({which} field)",
-                hint=f"the columns are: {', '.join(self.names)}",
+                hint=hint,
             )
         for i in indices:
             try:
@@ -188,8 +194,16 @@ class _CsvRows(Rows):
                 raise _number_problem(line, self.names[i], fields[i])
 
 
-class _Number(str):
+class JsonNumber(str):
     """A JSON number's text as written (json's parse_int/parse_float hook)."""
+
+
+class JsonString(str):
+    """A JSON string's text."""
+
+
+class JsonValue(str):
+    """An array, object, true, false or null, as compact JSON."""
 
 
 def _refuse_constant(text: str):
@@ -207,8 +221,8 @@ def _object(pairs: list[tuple[str, object]]) -> dict:
 
 # one decoder for every line: json.loads with hooks would build a new one per call
 _DECODER = json.JSONDecoder(
-    parse_int=_Number,
-    parse_float=_Number,
+    parse_int=JsonNumber,
+    parse_float=JsonNumber,
     parse_constant=_refuse_constant,
     object_pairs_hook=_object,
 )
@@ -219,13 +233,55 @@ def _decode(text: str, line: int):
         return _DECODER.decode(text)
     except ValueError as error:  # JSONDecodeError is a ValueError
         detail = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
-        raise RowError(line, f"not valid JSON: {detail}") from None
+        raise RowError(line, f"not valid JSON: {_shortened(detail)}") from None
+    except RecursionError:  # json's decoder recurses into arrays and objects
+        raise RowError(line, "not valid JSON here: arrays or objects nested too deeply") from None
+
+
+def _shortened(text: str, most: int = 80) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def _text(value) -> str:
-    if isinstance(value, str):  # a _Number as written, or a string's own text
-        return str(value)
-    return json.dumps(value, separators=(",", ":"))
+    """A JSON value's text for --keep (see the module's doc)."""
+    if isinstance(value, JsonNumber):
+        return value
+    if isinstance(value, str):
+        return JsonString(value)
+    return JsonValue(_compact(value))
+
+
+def _compact(value) -> str:
+    """Compact JSON of a decoded array or object (or true, false, null), its numbers as they
+    were written. Iterative: nesting is bounded only by what the decoder took."""
+    out: list[str] = []
+    stack: list = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Raw):
+            out.append(item.text)
+        elif isinstance(item, JsonNumber):
+            out.append(item)
+        elif isinstance(item, str):
+            out.append(json.dumps(item))
+        elif isinstance(item, dict):
+            parts: list = [_Raw("{")]
+            for i, (key, element) in enumerate(item.items()):
+                parts += [_Raw(("," if i else "") + json.dumps(key) + ":"), element]
+            stack.extend(reversed([*parts, _Raw("}")]))
+        elif isinstance(item, list):
+            parts = [_Raw("[")]
+            for i, element in enumerate(item):
+                parts += [_Raw(",")] if i else []
+                parts.append(element)
+            stack.extend(reversed([*parts, _Raw("]")]))
+        else:
+            out.append(json.dumps(item))  # true, false, null
+    return "".join(out)
+
+
+class _Raw(NamedTuple):
+    text: str
 
 
 class _JsonRows(Rows):
@@ -255,8 +311,8 @@ class _JsonRows(Rows):
                 values = []
                 for i in indices:
                     value = fields[i]
-                    if not isinstance(value, _Number):
-                        shown = json.dumps(value, separators=(",", ":"))
+                    if not isinstance(value, JsonNumber):
+                        shown = _shortened(_compact(value))
                         raise RowError(line, f"{names[i]} = {shown} is not a number")
                     number = float(value)
                     if not math.isfinite(number):

@@ -17,21 +17,16 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import os
-import signal
-import threading
 from collections.abc import Callable, Mapping
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
 from ..core.descend import DescendConfig, Descent, Result, Step, Thinned
 from ..core.engine import Tape
-from ..core.errors import UsageError
 from ..core.training import Training
 from . import jsonout
-from .files import open_output
+from .files import holding_interrupts, open_output, writer
 
 CHUNK = 2048  # steps formatted before each write
 
@@ -141,33 +136,6 @@ class Trace:
         self.flush()
 
 
-def writer(stream: TextIO) -> Callable[[str], None]:
-    """A function that writes text to `stream` whole. To a file descriptor it writes with
-    os.write until every byte is out: a buffered write to a full pipe that a signal interrupts
-    can drop the part not yet written (CPython's BufferedWriter), and a Ctrl-C held off while
-    a chunk is written is such a signal."""
-    try:
-        fd = stream.fileno()
-    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
-        return stream.write  # a StringIO (the REPL without a console)
-    encoding = getattr(stream, "encoding", None) or "utf-8"
-
-    where = "standard output" if fd == 1 else repr(getattr(stream, "name", fd))
-
-    def write(text: str) -> None:
-        stream.flush()
-        view = memoryview(text.encode(encoding))
-        try:
-            while view:
-                view = view[os.write(fd, view) :]
-        except BrokenPipeError:
-            raise  # the reader left: the command ends quietly
-        except OSError as exc:  # a full disk, a closed terminal: as for every output
-            raise UsageError(f"cannot write to {where}: {exc.strerror or exc}") from None
-
-    return write
-
-
 class JsonTrace(Trace):
     """`--json` as the run goes: '{"trace":[', a line per kept step, then at the end the
     other keys of jsonout.descent's document and '}' (the same document, the trace first)."""
@@ -245,24 +213,6 @@ class CsvTrace(Trace):
         self.finish(result.last)
         self.file.write("\n")
         self.file.commit()
-
-
-@contextmanager
-def holding_interrupts(then_raise: bool = False):
-    """Ctrl-C waits until the block is done: output being written is completed. With
-    then_raise, a Ctrl-C that came meanwhile is raised after it. Only the main thread
-    handles signals."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    came: list[int] = []
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if came and then_raise:
-        raise KeyboardInterrupt
 
 
 def drive(

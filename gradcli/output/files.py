@@ -10,7 +10,8 @@ Writing goes where the name points, as `tee` does, and never leaves half a file:
 - anything else (a character device such as /dev/null, a FIFO, /dev/fd/N, a symlink to one) is
   opened and written straight: renaming over it would replace the device or the pipe;
 - when the folder cannot take a temporary file (read-only, someone else's) but the file itself
-  is writable, the file is rewritten in place.
+  is writable, the file is rewritten in place once the new text is whole (staged meanwhile in
+  a temporary file of the system's temporary folder).
 Every failure is a UsageError "cannot write 'PATH': reason", and no temporary file is left.
 
 Reading takes at most READ_LIMIT bytes of UTF-8 text (a byte-order mark at the start is dropped),
@@ -24,7 +25,7 @@ import os
 import re
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import IO
 
 from ..core.errors import UsageError
@@ -92,16 +93,31 @@ def open_output(path: str | os.PathLike, *, binary: bool = False) -> Iterator[IO
     except OSError as exc:
         if info is None:
             raise _cannot_write(name, exc) from None
-        # the folder takes no new file, but the file may be writable: rewrite it in place
-        stream = _open(name, target, os.O_WRONLY, binary, refused=exc)
+        # The folder takes no new file, but the file may be writable: it is rewritten in place
+        # once the whole text is ready, staged meanwhile in a temporary file elsewhere, so that
+        # a run that fails or is interrupted leaves it as it was.
+        destination = _open(name, target, os.O_WRONLY, True, refused=exc)
+        try:
+            staged = tempfile.TemporaryFile()
+        except OSError as staging:
+            destination.close()
+            raise _cannot_write(name, staging) from None
+        stream = staged if binary else io.TextIOWrapper(staged, encoding="utf-8")
 
         def rewrite() -> None:
             stream.flush()
-            stream.truncate()  # the old text past the new end goes
-            stream.close()
+            staged.seek(0)
+            while piece := staged.read(_CHUNK):
+                destination.write(piece)
+            destination.truncate()  # the old text past the new end goes
+            destination.close()
 
-        with _committed(name, stream, commit=rewrite):
-            yield stream
+        try:
+            with _committed(name, stream, commit=rewrite):
+                yield stream
+        finally:
+            with contextlib.suppress(OSError):
+                destination.close()
         return
     stream = os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", encoding="utf-8")
 
@@ -119,6 +135,55 @@ def open_output(path: str | os.PathLike, *, binary: bool = False) -> Iterator[IO
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+@contextlib.contextmanager
+def holding_interrupts(then_raise: bool = False) -> Iterator[None]:
+    """Ctrl-C waits until the block is done: output being written is completed. With
+    then_raise, a Ctrl-C that came meanwhile is raised after it. Only the main thread
+    handles signals."""
+    import signal  # here: most runs never hold one
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    came: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if came and then_raise:
+        raise KeyboardInterrupt
+
+
+def writer(stream: IO, name: str | os.PathLike | None = None) -> Callable[[str], None]:
+    """A function that writes text to `stream` (opened for `name`) whole. To a file descriptor
+    it writes with os.write until every byte is out: a buffered write to a full pipe that a
+    signal interrupts can drop the part not yet written (CPython's BufferedWriter), and a
+    Ctrl-C held off while a chunk is written is such a signal."""
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return stream.write  # a StringIO (the REPL without a console)
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+
+    name = getattr(stream, "name", fd) if name is None else os.fspath(name)
+    where = "standard output" if fd == 1 or is_stdout(str(name)) else repr(name)
+
+    def write(text: str) -> None:
+        stream.flush()
+        view = memoryview(text.encode(encoding))
+        try:
+            while view:
+                view = view[os.write(fd, view) :]
+        except BrokenPipeError:
+            raise  # the reader left: the command ends quietly
+        except OSError as exc:  # a full disk, a closed terminal: as for every output
+            raise UsageError(f"cannot write to {where}: {exc.strerror or exc}") from None
+
+    return write
 
 
 def _open(name: str, where: str, flags: int, binary: bool, refused: OSError | None = None):

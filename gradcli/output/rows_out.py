@@ -16,12 +16,15 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from json.encoder import encode_basestring as _string  # json's own string escaping
 
 from ..core.errors import UsageError
+from ..core.rows import JsonNumber, JsonString, JsonValue
 
 CHUNK = 2000  # rows per piece of text
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
 def number_format(digits: int | None) -> Callable[[float], str]:
@@ -131,9 +134,11 @@ def jsonl_chunks(
 
 
 def _field(key: str, field: str) -> str:
-    """A kept field: a JSON number when it is a finite number, else its text as a string."""
-    try:
-        number = float(field)
-    except ValueError:
-        return f"{key}:{_string(field)}"
-    return f"{key}:{number!r}" if math.isfinite(number) else f"{key}:{_string(field)}"
+    """A kept field as it was: from JSON Lines the value itself (a number as written, a
+    string, an array …); from CSV a number where the text is a JSON number as it stands (so
+    007, 1_000 and an ID of 20 digits keep their text), else a string."""
+    if isinstance(field, (JsonNumber, JsonValue)) or (
+        not isinstance(field, JsonString) and _JSON_NUMBER.fullmatch(field)
+    ):
+        return f"{key}:{field}"
+    return f"{key}:{_string(field)}"
