@@ -207,6 +207,10 @@ def console_class():
         def print(self, *objects, crop: bool = False, **kwargs) -> None:
             if not can_show(self.encoding):
                 objects = tuple(asciify(o) for o in objects)
+            if objects and all(getattr(o, "no_wrap", None) is True for o in objects):
+                # Rich wraps a Text that says no_wrap unless print says so too
+                kwargs.setdefault("no_wrap", True)
+                kwargs.setdefault("overflow", getattr(objects[0], "overflow", None))
             super().print(*objects, crop=crop, **kwargs)
 
     return TerminalConsole
