@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import functools
 import os
+import re
 import sys
 
 ASCII = {
@@ -63,13 +64,17 @@ ASCII = {
     "█": "#",
 }
 _TABLE = str.maketrans(ASCII)
+_PARTIAL_AFTER_NAME = re.compile(r"(?<=\w)∂")
 PROBE = "∂└━"  # what the Unicode rendering needs
 
 
 def to_ascii(text: str) -> str:
     """Text a 7-bit stream can show: the known symbols spelled out, accents dropped, '?' for
     anything else."""
-    text = text.replace("∂/∂", "d/d").translate(_TABLE)
+    text = text.replace("∂/∂", "d/d").replace("∂²", "d^2 ")  # ∂²f/∂x∂y: d^2 f/d x d y
+    if "∂" in text:
+        text = _PARTIAL_AFTER_NAME.sub(" d ", text)
+    text = text.translate(_TABLE)
     if text.isascii():
         return text
     import unicodedata
