@@ -5,6 +5,7 @@ numbers compared with plain-Python gradient descent written here."""
 from __future__ import annotations
 
 import csv
+import importlib.util
 import io
 import json
 import math
@@ -74,6 +75,7 @@ def test_logistic_regression_json_matches_plain_gradient_descent(grad, points):
     assert (data["rows"], data["columns"], data["loss"], data["epochs"]) == (
         120, ["x0", "x1"], "logistic", 60
     )  # fmt: skip
+    assert isinstance(data["epochs"], int)  # a count of epochs, not 60.0
 
 
 def test_squared_error_table_and_csv(grad, tmp_path):
@@ -199,6 +201,32 @@ def test_example_logistic_trains_the_neuron_in_one_command(grad):
     assert grad("example", "logistic", "--explain").returncode == 2
 
 
+def test_an_undefined_gradient_on_a_row_is_named_as_undefined(grad, tmp_path):
+    (tmp_path / "l1.csv").write_text("x,y\n1,0\n2,1\n3,0.5\n")
+    result = grad("descend", "sqrt(a*a*x*x)", "a=0", "--data", "l1.csv", "--wrt", "a",
+                  "--target-column", "y")  # fmt: skip
+    assert result.returncode == 1
+    assert "the gradient of f with respect to a is undefined at row 1 of l1.csv (line 2)" in (
+        result.stderr
+    )
+
+
+def test_example_logistic_prints_the_command_of_its_own_run(grad):
+    shown = grad("example", "logistic", "w0=1", "w1=-1")
+    assert shown.returncode == 0, shown.stderr
+    command = next(line for line in shown.stdout.splitlines() if line.startswith("grad descend"))
+    words = shlex.split(command)
+    assert words[3:5] == ["w0=1", "w1=-1"]
+    again = grad(*words[1:])
+    assert again.returncode == 0, again.stderr
+    final = [line for line in shown.stdout.splitlines() if line.startswith("final point")]
+    assert final and final == [
+        line for line in again.stdout.splitlines() if line.startswith("final point")
+    ]
+    unknown = grad("example", "logistic", "q=5", "--json")
+    assert "q is not an input of the formula" in unknown.stderr
+
+
 def test_repl_descends_on_data_and_keeps_the_weights(grad, points):
     script = (
         "f = sigmoid(w0*x0 + w1*x1 + w2)\n"
@@ -225,3 +253,27 @@ def test_the_readme_shows_what_grad_example_logistic_prints(grad):
     # and the picture of the same run, kept beside the tests
     assert "(tests/data/descend-logistic.png)" in section
     assert (ROOT / "tests" / "data" / "descend-logistic.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_repl_refuses_data_from_its_own_input(grad):
+    result = grad("repl", input=":descend a*x + b --data - --wrt a,b --target-column y\n")
+    assert "--data - would read the session's own input" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("matplotlib") is None, reason="needs matplotlib")
+def test_only_a_classifier_is_drawn_with_a_decision_boundary(grad, tmp_path):
+    (tmp_path / "reg.csv").write_text("x0,x1,y\n1,2,3\n2,1,4\n0,1,1\n3,3,7\n")
+    titles = {}
+    for name, loss in (("reg", ["--target-column", "y"]), ("none", ["--loss", "none"])):
+        result = grad("descend", "w0*x0 + w1*x1 + b", "--data", "reg.csv", "--wrt", "w0,w1,b",
+                      *loss, "--steps", "20", "--lr", "0.01", "--plot", f"{name}.svg")  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        titles[name] = re.findall(r"<!-- (.*?) -->", (tmp_path / f"{name}.svg").read_text())
+    assert "the rows, coloured by y" in titles["reg"]
+    assert "squared loss over the steps (sgd, lr 0.01; steps)" in titles["reg"]
+    assert (
+        "the rows" in titles["none"]
+        and "mean f over the steps (sgd, lr 0.01; steps)" in titles["none"]
+    )
+    assert not any("decision boundary" in t for t in titles["reg"] + titles["none"])

@@ -270,3 +270,15 @@ def test_the_neuron_diff_example_refuses_what_grad_diff_cannot_show(grad):
     assert refused.returncode == 2 and refused.stdout == ""
     assert "shows grad diff, which has no --explain" in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize("columns", ["40", "80"])
+def test_a_formula_is_one_line_whatever_the_width(grad, columns):
+    formula = "exp(abcdefghijklmnopqrstu*xyz)*abcdefghijklmnopqrstu"
+    result = grad("diff", formula, "xyz=0.1", "abcdefghijklmnopqrstu=0.2", env={"COLUMNS": columns})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "ex = exp(abcdefghijklmnopqrstu·xyz)   = 1.0202",
+        "∂f/∂abcdefghijklmnopqrstu = ex + abcdefghijklmnopqrstu·ex·xyz   = 1.04061",
+        "∂f/∂xyz = abcdefghijklmnopqrstu·ex·abcdefghijklmnopqrstu   = 0.0408081",
+    ]

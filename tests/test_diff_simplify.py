@@ -167,3 +167,10 @@ def test_a_statement_too_large_or_too_slow_for_sympy_is_kept_as_it_is(monkeypatc
     import signal
 
     assert signal.getsignal(signal.SIGALRM) in (signal.SIG_DFL, None)  # handler put back
+
+
+def test_an_intermediate_no_simplified_formula_uses_is_not_written():
+    derivation = simplified("cbrt(x)^3")
+    assert symbolic.formulas(derivation) == {"x": "1"}
+    assert derivation.names == {} and derivation.order == []
+    assert "c =" not in symbolic.program(derivation)

@@ -113,3 +113,19 @@ def test_check_exits_5_when_a_verdict_is_suspect(grad):
     assert as_json.returncode == 5 and '"suspect"' in as_json.stdout
     good = grad("check", "sin(x)", "x=0.5")
     assert good.returncode == 0
+
+
+@pytest.mark.parametrize("formula", ["", "   "])
+def test_a_blank_formula_is_said_without_an_empty_excerpt(grad, formula):
+    result = grad("eval", formula, "x=1")
+    assert result.returncode == 3
+    assert result.stderr == "error: nothing to evaluate: there is no formula\n"
+
+
+def test_a_formula_without_inputs_shows_its_value_not_empty_tables(grad):
+    result = grad("eval", "pi*2", "--hessian")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "f = 6.28319  (no inputs: no gradient)" in lines
+    assert "f has no inputs: no second derivatives" in lines
+    assert not any(set(line) <= set("┏━┓┃ ┡┩└─┘") for line in lines)  # no empty box

@@ -147,6 +147,13 @@ def test_damping_option(grad):
     assert done.stdout.splitlines()[2].split(",")[2] == repr(1 - 2 / 4)  # (2 + 2)·d = 2
 
 
+@pytest.mark.parametrize("damping", [1e17, 1e20, 1e308])
+def test_a_huge_damping_is_lowered_until_the_steps_count(damping):
+    result, _ = run("x^2 + y^2", {"x": 1.0, "y": 1.0}, steps=400, tol=1e-8, damping=damping)
+    assert result.stopped == "converged"
+    assert result.final == pytest.approx({"x": 0.0, "y": 0.0}, abs=1e-8)
+
+
 def test_repl_and_plot(grad):
     done = grad("repl", input="f = (x - 3)^2\nx = 0\n:descend f --optimizer newton --steps 1\n")
     assert done.returncode == 0, done.stderr

@@ -4,11 +4,13 @@ needs neither typer nor click. The import set is read from sys.modules at the pr
 
 import math
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
-from conftest import strict_json
+from conftest import default_sigint, strict_json
 
 # Runs gradcli's entry point as the `grad` script does, then lists the loaded modules on stderr.
 WRAPPER = """
@@ -153,6 +155,27 @@ def assert_answered_as_typer_does(words: list[str], cwd=None) -> None:
 @pytest.mark.parametrize("words", PLAIN_CASES, ids=lambda words: " ".join(words[1:]))
 def test_plain_eval_answers_as_the_typer_app_does(words):
     assert_answered_as_typer_does(words)
+
+
+@pytest.mark.parametrize("command", ["eval", "diff"])
+def test_ctrl_c_ends_a_plain_run_as_it_ends_a_typer_run(command, tmp_path):
+    """Quietly, with exit code 130 (the README's "interrupted")."""
+    (tmp_path / "huge.grad").write_text(" + ".join(f"sin(x*{i % 97})" for i in range(500_000)))
+    outcomes = []
+    for program in (THROUGH_TYPER, WRAPPER):
+        process = subprocess.Popen(
+            [sys.executable, "-c", program, command, "-f", "huge.grad", "x=1", "--json"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            preexec_fn=default_sigint,
+        )
+        time.sleep(1.5)  # past the imports: parsing
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+        outcomes.append((process.returncode, out, err.partition("\nMODULES ")[0]))
+    assert outcomes[0] == outcomes[1] == (130, "", "")
 
 
 @pytest.mark.parametrize(

@@ -475,3 +475,19 @@ def test_text_colours_gradients_red_and_values_green():
     output = captured.get()
     assert "\x1b[1;31m∂f/∂w0" in output  # bold red, as gradients are elsewhere
     assert "\x1b[32m0.731059" in output  # the intermediate's value green
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["x*1e17 - x*1e17 + x", "1e16*x + x - 1e16*x", "x + 1e17*x - 1e17*x", "0.1*x + 0.2*x"],
+)
+def test_sums_are_folded_only_where_the_doubles_add_exactly(grad, source):
+    """A folded sum must be the real sum: (1 + 1e17 − 1e17)·x folded in doubles reads 0·x."""
+    import sympy
+
+    result = grad("diff", source, "--json")
+    assert result.returncode == 0, result.stderr
+    formula = strict_json(result.stdout)["gradient"]["x"]
+    exact = sympy.sympify(formula.replace("^", "**"), rational=True)
+    wanted = sympy.diff(sympy.sympify(source, rational=True), sympy.Symbol("x"))
+    assert sympy.simplify(exact - wanted) == 0, formula

@@ -389,10 +389,14 @@ def _prepare_for_data(expression: str | None, bindings: list[str] | None, file: 
 
     expression, given = _positionals(expression, bindings, file)
     graph = parse(read_source(expression, file))
+    _warn_unknown(graph, given)
+    return Tape(graph), given
+
+
+def _warn_unknown(graph, given: dict[str, float]) -> None:
     for name in given:
         if name not in graph.inputs:
             _warn(f"{name} is not an input of the formula; its value is ignored")
-    return Tape(graph), given
 
 
 def _file_to_stdout(options) -> bool:
@@ -627,7 +631,7 @@ def example_cmd(
                     "and --digits",
                     hint="run the grad descend command it shows, with grad descend's options",
                 )
-            _train_example(example, given, as_json, digits)
+            _train_example(example, given, bindings or [], as_json, digits)
             return
         tape, point = prepare_source(example.program, given)
         preamble = (
@@ -654,8 +658,11 @@ def example_cmd(
         )
 
 
-def _train_example(example, given: dict[str, float], as_json: bool, digits: int) -> None:
-    """`grad example NAME` for an example that trains on its built-in data set."""
+def _train_example(
+    example, given: dict[str, float], bindings: list[str], as_json: bool, digits: int
+) -> None:
+    """`grad example NAME` for an example that trains on its built-in data set; the command
+    it prints runs the same descent (`bindings`: the words that gave `given`)."""
     import shlex
     from dataclasses import replace
     from importlib.resources import as_file, files
@@ -670,13 +677,14 @@ def _train_example(example, given: dict[str, float], as_json: bool, digits: int)
         config = replace(config, data=path)
         if not as_json:
             program = "; ".join(example.program.strip().splitlines())
-            words = ["grad", "descend", program, "--data", str(path), *example.descend]
+            typed = [word.removeprefix(" ") for word in bindings]  # (see _protect_leading_minus)
+            words = ["grad", "descend", program, *typed, "--data", str(path), *example.descend]
             out.print(_dim(f"{example.name}: {example.title}"))
             out.print(_dim(shlex.join(words)), soft_wrap=True)  # whole, to copy
+        graph = parse(example.program)
+        _warn_unknown(graph, given)
         try:
-            outcome = run_descent(
-                Tape(parse(example.program)), given, config, out, json_out=sys.stdout
-            )
+            outcome = run_descent(Tape(graph), given, config, out, json_out=sys.stdout)
         except KeyboardInterrupt:
             raise typer.Exit(ExitCode.INTERRUPTED) from None
     for item in outcome.output:

@@ -92,7 +92,7 @@ def preload(arguments: dict) -> None:
 
 def run_plain(arguments: dict) -> None:
     """Run `grad eval` or `grad diff` from plain_command's arguments as the typer app runs it:
-    the same error boundary (streams.run_guarded), and Ctrl-C ends it as click ends a
+    the same error boundary (streams.run_guarded), and Ctrl-C ends it as typer ends a
     command."""
     from ..output.terminal import protect_streams
     from .streams import run_guarded
@@ -117,8 +117,10 @@ def run_plain(arguments: dict) -> None:
             with gc_paused():  # as eval_cmd runs it: one evaluation makes no cycles
                 tape, point = prepare(expression, bindings, file)
                 run_eval(tape, point, **options)
-        except (EOFError, KeyboardInterrupt):
+        except EOFError:
             sys.stderr.write("\nAborted!\n")
             sys.exit(1)
+        except KeyboardInterrupt:
+            sys.exit(130)  # as typer ends a command on Ctrl-C: quietly, 130
 
     sys.exit(run_guarded(run, report))

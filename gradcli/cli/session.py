@@ -465,6 +465,11 @@ class Session:
         them as they were. Raises GradcliError, leaving the session unchanged."""
         from .descend_command import run_descent
 
+        if options.data is not None and str(options.data) == "-":
+            raise UsageError(
+                "--data - would read the session's own input",
+                hint="give the data as a file: :descend f --data points.csv …",
+            )
         if options.data is None:
             tape, point, origins = self._compile(self._formula(expression))
         else:  # the rows bind the data inputs; the session's values are the others' and the start

@@ -8,7 +8,9 @@ to 10·λ or at least to RAISE_FROM·max(1, |Hᵢᵢ|), and the step is tried ag
 times (then the point stays where it is, λ kept). A step that decreases the objective is
 taken and λ lowered to λ/10, or to 0 once that falls below the raise's floor, so that near a
 minimum the steps become Newton's own. A failed step that could gain no more than the
-objective's rounding keeps the point without raising λ (see ROUNDING). Where the Hessian is
+objective's rounding keeps the point without raising λ (see ROUNDING), and lowers λ to λ/10
+when λ is above the Hessian's scale (max(1, |Hᵢᵢ|)): there the damping alone makes the step
+too small to count, as a huge --damping would. Where the Hessian is
 undefined (not finite), H is taken as 0: the step is then a gradient step of length 1/λ, taken
 only if it decreases the objective.
 """
@@ -133,19 +135,22 @@ class NewtonStep:
         if not any(gs):
             return lam, xs  # a stationary point: Newton's step is 0
         h = self.hessian(xs)
-        floor = RAISE_FROM * max([1.0] + [abs(h[i][i]) for i in range(len(h))])
+        scale = max([1.0] + [abs(h[i][i]) for i in range(len(h))])
+        floor = RAISE_FROM * scale
+        # a step too small to count: lower λ where λ alone made it so (it dwarfs H)
+        stuck = (lam / 10.0 if lam > scale else lam), xs
         for _ in range(MAX_TRIES):
             damped = [[*row[:-1], row[-1] + lam] for row in h]  # rows end at the diagonal
             d = cholesky_solve(damped, gs)
             if d is not None:
                 trial = tuple(x - self.lr * di for x, di in zip(xs, d))
                 if trial == xs:
-                    return lam, xs  # the step is below the doubles' resolution
+                    return stuck  # the step is below the doubles' resolution
                 if self.objective(trial) < value:
                     lower = lam / 10.0
                     return (lower if lower >= floor else 0.0), trial
                 if self.lr * sum(map(mul, gs, d)) <= ROUNDING * abs(value):
-                    return lam, xs  # what it could gain is below the doubles' resolution
+                    return stuck  # what it could gain is below the doubles' resolution
             lam = max(10.0 * lam, floor)
         return lam, xs
 

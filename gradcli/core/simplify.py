@@ -132,6 +132,15 @@ def simplify(derivation: Derivation) -> Derivation:
         name: _statement(sympy, old, root, derivation.names, symbols, new, node_of_symbol, False)
         for name, root in derivation.roots.items()
     }
+    # an intermediate that no simplified formula uses any more is not written (c = cbrt(x)
+    # once 3·c²/(3·c²) is 1)
+    used, stack = set(roots.values()), list(roots.values())
+    while stack:
+        for arg in new.args[stack.pop()]:
+            if arg not in used:
+                used.add(arg)
+                stack.append(arg)
+    names = {node: name for node, name in names.items() if node in used}
     return derivation._replace(expr=new, roots=roots, names=names, order=sorted(names))
 
 

@@ -47,6 +47,19 @@ def _coefficient(k: float, *factors: float) -> float | None:
     return k if len(gradcli_number(abs(k))) <= written + 1 else None
 
 
+_SIGN = {"add": 1.0, "sub": -1.0}
+
+
+def _exact_sum(a: float, b: float) -> float | None:
+    """a + b if that double is the exact sum (no rounding: its error term is 0), else None."""
+    total = a + b
+    if not math.isfinite(total):
+        return None
+    b_part = total - a
+    error = (a - (total - b_part)) + (b - b_part)  # Knuth's TwoSum
+    return total if error == 0.0 else None
+
+
 class Expr:
     """An expression DAG under construction: the algebra Op.symbolic rules build with.
     Node i is ops[i] ("input", "const" or an op name) over args[i]; operands come first."""
@@ -97,10 +110,13 @@ class Expr:
         if name in _FOLDED and all(
             a in self.consts and a not in self.const_names for a in args
         ):  # 2·pi stays 2·pi
+            values = [self.consts[a] for a in args]
             try:
-                value = OPS[name].forward(*[self.consts[a] for a in args])
+                value = OPS[name].forward(*values)
             except (ArithmeticError, ValueError):
                 value = math.nan
+            if name in ("add", "sub") and _exact_sum(values[0], values[1] * _SIGN[name]) is None:
+                value = math.nan  # 1 + 1e17 rounds: folded, 1 + 1e17 − 1e17 would read 0
             if math.isfinite(value):
                 return self.const(value)
         node = self._make((name, args), name, args, False)
@@ -159,8 +175,8 @@ class Expr:
         (k, t), (m, u) = self._term(a), self._term(b)
         if t != u:
             return None
-        total = k + sign * m  # a sum of two doubles is 0 only where they cancel exactly
-        if not math.isfinite(total):
+        total = _exact_sum(k, sign * m)  # (k + m)·t is an identity only if k + m is exact:
+        if total is None:  # 1e17·x − 1e17·x + x is x, not (1e17 + 1 − 1e17)·x = 0
             return None
         return self.mul(self.const(total), t)
 
@@ -184,6 +200,9 @@ class Expr:
         minus_a = self._negative(a)
         if minus_a is not None:
             return self.sub(b, minus_a)
+        vb = self.plain(b)
+        if vb is not None and vb < 0.0:  # an unfolded sum: 1 − 1e17, not 1 + −1e17
+            return self.sub(a, self.const(-vb))
         return self.op("add", a, b)
 
     def sub(self, a: int, b: int) -> int:

@@ -290,7 +290,7 @@ def parse(text: str) -> Graph:
             raise SyntaxProblem(
                 "nothing to evaluate: there is no formula",
                 source=text,
-                span=Span(0, max(len(text), 1)),
+                span=Span(0, max(len(text), 1)) if text.strip() else None,  # no blank excerpt
                 hint=hint,
             )
         return prune(

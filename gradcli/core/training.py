@@ -367,6 +367,16 @@ class Objective:
                 return DomainError(
                     f"the loss overflows at {where} (f = {number_text(f)})", node=graph.output
                 )
+            grads = self.tape.backward(values)
+            for name in plan.params:
+                slope = grads[graph.inputs[name]]
+                if not math.isfinite(slope):
+                    what = "is undefined" if math.isnan(slope) else "overflows"
+                    return DomainError(
+                        f"the gradient of f with respect to {name} {what} at {where}",
+                        node=graph.output,
+                        hint="start from other values of the parameters",
+                    )
         return DomainError(
             "the loss or its gradient overflows (summed over the rows)", node=graph.output
         )
@@ -398,9 +408,11 @@ class Training:
         return {**self.plan.fixed, **self.plan.start}
 
     @property
-    def epochs(self) -> float:
-        """Epochs the run's steps make (a fraction when they end inside one)."""
-        return self.config.steps / self.objective.batches
+    def epochs(self) -> int | float:
+        """Epochs the run's steps make: a whole number, or a fraction when they end inside
+        one."""
+        whole, part = divmod(self.config.steps, self.objective.batches)
+        return whole if part == 0 else self.config.steps / self.objective.batches
 
 
 def prepare(tape: Tape, data: DataSet, given: Mapping[str, float], config) -> Training:

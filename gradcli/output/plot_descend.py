@@ -123,7 +123,7 @@ def _padded(lo: float, hi: float, share: float = 0.2) -> tuple[float, float]:
 def data_picture(result: Result, trace: Sequence[Step], training, fmt: str) -> bytes:
     """The picture of a descent on data: the mean loss over the steps (and the accuracy, with
     0/1 targets); for two data columns also the rows as points, coloured by their target,
-    with the decision boundary f = 0.5 of the final parameters."""
+    and with 0/1 targets the decision boundary f = 0.5 of the final parameters."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -140,8 +140,9 @@ def data_picture(result: Result, trace: Sequence[Step], training, fmt: str) -> b
     left.plot(steps, [s.value for s in trace], color="tab:green", label="loss")
     left.set_xlabel("step" if training.objective.batches == 1 else "step (batches)")
     left.set_ylabel("mean loss")
+    what = "mean f" if plan.loss == "none" else f"{plan.loss} loss"
     left.set_title(
-        f"{plan.loss} loss over the steps ({result.config.optimizer}, "
+        f"{what} over the steps ({result.config.optimizer}, "
         f"lr {result.config.lr:g}; {result.stopped})"
     )
     left.grid(alpha=0.3)
@@ -168,7 +169,8 @@ def _boundary(ax, training, f: Callable[[Sequence[float]], float]) -> None:
     n = 120
     gx = [x0 + (x1 - x0) * i / (n - 1) for i in range(n)]
     gy = [y0 + (y1 - y0) * j / (n - 1) for j in range(n)]
-    z = [[f((x, y)) for x in gx] for y in gy]
+    # a classifier's boundary: where f crosses 0.5 (a regression has none)
+    z = [[f((x, y)) for x in gx] for y in gy] if plan.labels else []
     finite = [v for row in z for v in row if math.isfinite(v)]
     if finite and min(finite) < 0.5 < max(finite):
         import numpy as np
@@ -202,4 +204,8 @@ def _boundary(ax, training, f: Callable[[Sequence[float]], float]) -> None:
         ax.scatter(xs, ys, s=14, color="grey")
     ax.set_xlabel(plan.columns[0])
     ax.set_ylabel(plan.columns[1])
-    ax.set_title("the rows and the decision boundary f = 0.5")
+    if plan.labels:
+        ax.set_title("the rows and the decision boundary f = 0.5")
+    else:
+        coloured = f", coloured by {plan.target_column}" if plan.target_column else ""
+        ax.set_title(f"the rows{coloured}")

@@ -309,8 +309,10 @@ def legend(graph: Graph) -> Text:
 
 def gradient_table(
     ev: Evaluation, names: list[str], digits: int = 6, check: list[CheckRow] | None = None
-) -> FoldingTable:
+) -> FoldingTable | Text:
     f = output_name(ev.graph)
+    if not names:  # a constant formula: its value, not an empty box
+        return Text(f"{f} = {num(ev.value, digits)}  (no inputs: no gradient)")
     table = FoldingTable(title=f"{f} = {num(ev.value, digits)}")
     table.add_column("input")
     table.add_column("value", style=VALUE, justify="right")

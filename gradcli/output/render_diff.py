@@ -125,7 +125,10 @@ def text_view(
         line.append(" = ")
         line.append_text(_unicode(write(expr, root, names, UNICODE, expand_root=False)))
         lines.append(_with_value(line, values and values.get(root), GRAD, digits))
-    return Text("\n").join(lines)
+    view = Text("\n").join(lines)
+    # a formula is one line, whatever the width: to copy it whole, and a file gets no breaks
+    view.no_wrap, view.overflow = True, "ignore"
+    return view
 
 
 def _latex_pieces(pieces: list[tuple[str, str]]) -> str:

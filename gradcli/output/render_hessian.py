@@ -18,8 +18,10 @@ if TYPE_CHECKING:  # types only
 
 def hessian_table(
     graph: Graph, names: Sequence[str], matrix: Sequence[Sequence[float]], digits: int = 6
-) -> FoldingTable:
+) -> FoldingTable | Text:
     f = output_name(graph)
+    if not names:  # a constant formula: not an empty box
+        return Text(f"{f} has no inputs: no second derivatives", style="dim")
     table = FoldingTable(
         title=f"Hessian of {f}: its second derivative by the row and column inputs"
     )

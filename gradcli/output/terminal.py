@@ -14,6 +14,7 @@ from __future__ import annotations
 import codecs
 import functools
 import os
+import re
 import sys
 
 ASCII = {
@@ -63,13 +64,17 @@ ASCII = {
     "█": "#",
 }
 _TABLE = str.maketrans(ASCII)
+_PARTIAL_AFTER_NAME = re.compile(r"(?<=\w)∂")
 PROBE = "∂└━"  # what the Unicode rendering needs
 
 
 def to_ascii(text: str) -> str:
     """Text a 7-bit stream can show: the known symbols spelled out, accents dropped, '?' for
     anything else."""
-    text = text.replace("∂/∂", "d/d").translate(_TABLE)
+    text = text.replace("∂/∂", "d/d").replace("∂²", "d^2 ")  # ∂²f/∂x∂y: d^2 f/d x d y
+    if "∂" in text:
+        text = _PARTIAL_AFTER_NAME.sub(" d ", text)
+    text = text.translate(_TABLE)
     if text.isascii():
         return text
     import unicodedata
@@ -207,6 +212,10 @@ def console_class():
         def print(self, *objects, crop: bool = False, **kwargs) -> None:
             if not can_show(self.encoding):
                 objects = tuple(asciify(o) for o in objects)
+            if objects and all(getattr(o, "no_wrap", None) is True for o in objects):
+                # Rich wraps a Text that says no_wrap unless print says so too
+                kwargs.setdefault("no_wrap", True)
+                kwargs.setdefault("overflow", getattr(objects[0], "overflow", None))
             super().print(*objects, crop=crop, **kwargs)
 
     return TerminalConsole
