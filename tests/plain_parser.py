@@ -16,6 +16,7 @@ from gradcli.core.lalr import (
     children_of,
     syntax_error,
     tables,
+    unexpected_character,
 )
 from gradcli.core.syntax import _Builder
 from gradcli.core.tokens import LEX_RE, Tok
@@ -32,7 +33,7 @@ def tokens(text: str) -> Iterator[Tok]:
         end = match.end()
         if kind == "BAD":
             raise SyntaxProblem(
-                f"unexpected character {word!r}", source=text, span=Span(end - len(word), end)
+                unexpected_character(word), source=text, span=Span(end - len(word), end)
             )
         if kind == "LPAR":
             depth += 1

@@ -100,6 +100,8 @@ def test_unused_definitions_are_pruned():
         ("1 +", "expression ends too soon", 3),
         ("1 + * 2", "unexpected '*'", 4),
         ("1 $ 2", "unexpected character '$'", 2),
+        ("x·y", "unexpected character '·' (U+00B7 MIDDLE DOT)", 1),  # named: ASCII shows '*'
+        ("x\x01", "unexpected character '\\x01'", 1),
         ("(x + 1", "expression ends too soon; expected ')'", 0),  # at the open '('
         ("sin(x * (y + 1)", "expression ends too soon; expected ')' to close", 3),
         ("x + 1)", "unexpected ')'", 5),

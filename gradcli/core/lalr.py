@@ -217,7 +217,7 @@ def parse_into(text: str, builder) -> None:
             continue
         elif symbol == _BAD:
             raise SyntaxProblem(
-                f"unexpected character {match[_BAD]!r}",
+                unexpected_character(match[_BAD]),
                 source=text,
                 span=Span(match.start(_BAD), match.end()),
             )
@@ -272,6 +272,19 @@ def parse_into(text: str, builder) -> None:
         push_state(action)
         push_value(token)
         previous = token
+
+
+def unexpected_character(character: str) -> str:
+    """The message for a character no token starts with; a non-ASCII one is also named, as
+    an ASCII terminal shows it transliterated ('·' as '*', which would be a valid operator)."""
+    if character.isascii() or not character.isprintable():
+        return f"unexpected character {character!r}"
+    import unicodedata  # only for this message
+
+    name = unicodedata.name(character, "")
+    return (
+        f"unexpected character {character!r} (U+{ord(character):04X}{' ' + name if name else ''})"
+    )
 
 
 def _expected(names: set[str]) -> str:
