@@ -129,3 +129,11 @@ def test_a_formula_without_inputs_shows_its_value_not_empty_tables(grad):
     assert "f = 6.28319  (no inputs: no gradient)" in lines
     assert "f has no inputs: no second derivatives" in lines
     assert not any(set(line) <= set("┏━┓┃ ┡┩└─┘") for line in lines)  # no empty box
+
+
+def test_an_option_of_another_command_is_not_suggested_as_a_distant_one(grad):
+    result = grad("diff", "x", "--check")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: grad diff has no option --check\nhint: grad diff --help lists the options\n"
+    )

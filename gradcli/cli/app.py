@@ -945,7 +945,9 @@ def _unknown_option(command: str, word: str, options) -> UsageError:
     """'--jsn' is a mistyped option, never a formula or a binding: name the nearest one."""
     import difflib
 
-    close = difflib.get_close_matches(word, [o for o in options if o.startswith("--")], n=1)
+    # (0.7: a slip of a letter or two; --check is not --help)
+    long_options = [o for o in options if o.startswith("--")]
+    close = difflib.get_close_matches(word, long_options, n=1, cutoff=0.7)
     return UsageError(
         f"grad {command} has no option {word}",
         hint=f"did you mean {close[0]}?" if close else f"grad {command} --help lists the options",
