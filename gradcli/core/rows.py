@@ -161,7 +161,7 @@ class _CsvRows(Rows):
                     if not isfinite(sum(values)):  # rare: which field (or did the sum overflow)
                         self._check_finite(values, indices, fields, line)
                 except ValueError:
-                    if not fields or (width > 1 and len(fields) == 1 and not fields[0].strip()):
+                    if not fields or (len(fields) == 1 and not fields[0].strip()):
                         continue  # a blank line (or of spaces): no row at all
                     raise self._problem(fields, indices, line) from None
                 yield line, values, fields
