@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -81,24 +81,18 @@ def run_at(
         if not as_json:  # (in JSON the kept columns are under "row": no clash)
             rows_out.output_columns(reported, kept or ())  # a clash is said before any output
         results = pointwise.evaluate_rows(tape, point, plan.varying, reported, rows)
-        malformed: list[RowError] = []
         # rows typed on a terminal are answered one by one, not a chunk at a time
         typed = os.fspath(at) == STDIO and sys.stdin.isatty()
         chunks = (rows_out.jsonl_chunks if as_json else rows_out.csv_chunks)(
-            _until_malformed(results, malformed),
-            reported,
-            kept,
-            digits,
-            chunk=1 if typed else rows_out.CHUNK,
+            results, reported, kept, digits, chunk=1 if typed else rows_out.CHUNK
         )
-        # UTF-8 whatever the locale: the data's own text (--keep) is written unchanged
+        # UTF-8 whatever the locale: the data's own text (--keep) is written unchanged. A
+        # malformed row raises after the rows before it: written out, or a file left as it was
         with open_output(target, binary=True) as out:
             write = writer(out, target)
             for chunk in chunks:
                 with holding_interrupts(then_raise=True):  # Ctrl-C: the lines stay whole
                     write(chunk)
-            if malformed:  # the rows before it are written; a file is left as it was
-                raise malformed[0]
     if not is_stdout(target):
         note(f"wrote {results.count} row{'s' * (results.count != 1)} to {target}")
     if results.failed:
@@ -124,14 +118,6 @@ def _check_options(at, output, keep, fmt, others) -> None:
             f"{' and '.join(asked)} cannot be used with --at",
             hint="--at writes a line of CSV per row (of JSON with --json)",
         )
-
-
-def _until_malformed(results: Iterable[tuple], malformed: list[RowError]) -> Iterator[tuple]:
-    """The results up to a malformed row, which is put in `malformed`."""
-    try:
-        yield from results
-    except RowError as error:
-        malformed.append(error)
 
 
 @contextmanager

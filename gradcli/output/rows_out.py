@@ -7,7 +7,8 @@ the last column, empty for a row that worked). JSON Lines: one object per row,
 a failed row "value" and "gradient" null and "error": the message. JSON is strict: a gradient
 that is not finite (undefined at that point) is null.
 
-Numbers are exact by default (repr: they read back as the same double); with `digits`, that
+A malformed row (RowError) ends the text: the rows before it are handed out first, then the
+error is raised. Numbers are exact by default (repr: they read back as the same double); with `digits`, that
 many significant digits. Lines are handed out in chunks, so a caller writes a few large
 strings instead of a million small ones."""
 
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from json.encoder import encode_basestring as _string  # json's own string escaping
 
 from ..core.errors import UsageError
-from ..core.rows import JsonNumber, JsonString, JsonValue
+from ..core.rows import JsonNumber, JsonString, JsonValue, RowError
 
 CHUNK = 2000  # rows per piece of text
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
@@ -68,28 +69,36 @@ def csv_chunks(
         # the common case, as fast as it goes: numbers never need CSV quoting
         line = "%r," * (1 + len(names)) + "\n"  # value, gradients, an empty error
         rows: list[str] = []
-        for _, value, gradient, error, _ in results:
-            if error is None:
-                rows.append(line % (value, *gradient))
-            else:
-                writer.writerow([*empty, error])
-                rows.append(_take(buffer))
-            if len(rows) >= chunk:
-                yield "".join(rows)
-                rows.clear()
+        try:
+            for _, value, gradient, error, _ in results:
+                if error is None:
+                    rows.append(line % (value, *gradient))
+                else:
+                    writer.writerow([*empty, error])
+                    rows.append(_take(buffer))
+                if len(rows) >= chunk:
+                    yield "".join(rows)
+                    rows.clear()
+        except RowError:
+            yield "".join(rows)  # the rows before a malformed one, then its error
+            raise
         yield "".join(rows)
         return
     count = 0
-    for _, value, gradient, error, fields in results:
-        front = fields if kept is not None else ()
-        if error is None:
-            writer.writerow([*front, text(value), *map(text, gradient), ""])
-        else:
-            writer.writerow([*front, *empty, error])
-        count += 1
-        if count >= chunk:
-            yield _take(buffer)
-            count = 0
+    try:
+        for _, value, gradient, error, fields in results:
+            front = fields if kept is not None else ()
+            if error is None:
+                writer.writerow([*front, text(value), *map(text, gradient), ""])
+            else:
+                writer.writerow([*front, *empty, error])
+            count += 1
+            if count >= chunk:
+                yield _take(buffer)
+                count = 0
+    except RowError:
+        yield _take(buffer)
+        raise
     yield _take(buffer)
 
 
@@ -114,22 +123,29 @@ def jsonl_chunks(
     columns = [_string(n) for n in kept] if kept is not None else None
     isfinite = math.isfinite
     rows: list[str] = []
-    for _, value, grads, error, fields in results:
-        if error is None:
-            if isfinite(sum(grads)):
-                line = head % (text(value), *map(text, grads))
+    try:
+        for _, value, grads, error, fields in results:
+            if error is None:
+                if isfinite(sum(grads)):
+                    line = head % (text(value), *map(text, grads))
+                else:
+                    line = head % (
+                        text(value),
+                        *[text(g) if isfinite(g) else "null" for g in grads],
+                    )
             else:
-                line = head % (text(value), *[text(g) if isfinite(g) else "null" for g in grads])
-        else:
-            line = '{"value":null,"gradient":null'
-        if columns is not None:
-            line += ',"row":{' + ",".join(map(_field, columns, fields)) + "}"
-        if error is not None:
-            line += ',"error":' + _string(error)
-        rows.append(line + "}\n")
-        if len(rows) >= chunk:
-            yield "".join(rows)
-            rows.clear()
+                line = '{"value":null,"gradient":null'
+            if columns is not None:
+                line += ',"row":{' + ",".join(map(_field, columns, fields)) + "}"
+            if error is not None:
+                line += ',"error":' + _string(error)
+            rows.append(line + "}\n")
+            if len(rows) >= chunk:
+                yield "".join(rows)
+                rows.clear()
+    except RowError:
+        yield "".join(rows)  # the rows before a malformed one, then its error
+        raise
     yield "".join(rows)
 
 
