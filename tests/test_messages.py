@@ -137,3 +137,10 @@ def test_an_option_of_another_command_is_not_suggested_as_a_distant_one(grad):
     assert result.stderr == (
         "error: grad diff has no option --check\nhint: grad diff --help lists the options\n"
     )
+
+
+@pytest.mark.parametrize("env", [{"PYTHONWARNINGS": "error"}, {"PYTHONDEVMODE": "1"}])
+def test_warnings_of_the_libraries_beneath_are_not_the_users(grad, env):
+    for words in (["ops"], ["eval", "x", "x=1", "--digits", "3"]):
+        result = grad(*words, env=env)
+        assert result.returncode == 0 and result.stderr == "", result.stderr

@@ -1,11 +1,14 @@
 """The `grad` command: parse arguments, call the core, hand the result to a renderer."""
 
 import sys
+import warnings
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 from typing import Annotated, Optional
 
-import typer
+with warnings.catch_warnings():  # typer's own use of click's deprecated names is not ours to
+    warnings.simplefilter("ignore", DeprecationWarning)  # show (nor, under -W error, a crash)
+    import typer
 
 from ..core.errors import ExitCode, GradcliError, UsageError
 from ..core.request import split_names
