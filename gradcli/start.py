@@ -34,6 +34,8 @@ def main() -> None:
             from .cli.app import main as run
         else:
             preload(plain)
+    except KeyboardInterrupt:  # Ctrl-C while starting up: as once started, quietly
+        sys.exit(130)
     finally:
         gc.freeze()
         gc.enable()

@@ -351,3 +351,23 @@ def test_plain_path_takes_the_commands_defaults(command_name, body_name, options
     assert read == options and options | {"digits"} <= set(shared)
     for name in shared:
         assert body.parameters[name].default == command[name].default, name
+
+
+def test_ctrl_c_while_starting_up_is_quiet_too():
+    """A Ctrl-C during the imports (simulated: the first import of the CLI is interrupted)."""
+    program = """
+import builtins, sys
+real = builtins.__import__
+def interrupted(name, *args, **kwargs):
+    if name == "cli.plain":
+        raise KeyboardInterrupt
+    return real(name, *args, **kwargs)
+builtins.__import__ = interrupted
+sys.argv[0] = "grad"
+from gradcli.start import main
+main()
+"""
+    done = subprocess.run(
+        [sys.executable, "-c", program, "eval", "x", "x=1"], capture_output=True, text=True
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (130, "", "")
