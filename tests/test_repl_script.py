@@ -217,3 +217,11 @@ def test_errors_in_a_script_give_the_file_line_numbers(grad):
     assert result.returncode == 3
     assert "unexpected '/'" in result.stderr and "(line 6)" in result.stderr
     assert "  log(x) * / 2)\n" in result.stderr
+
+
+def test_a_definition_is_echoed_on_one_line_at_any_width(grad):
+    script = "f = exp(abcdefghijklmnopqrstu*xyz)*abcdefghijklmnopqrstu\n:diff f\n"
+    result = grad("repl", input=script, env={"COLUMNS": "40"})
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("f = exp(abcdefghijklmnopqrstu*xyz)*abcdefghijklmnopqrstu   (no")
+    assert "∂f/∂xyz = abcdefghijklmnopqrstu·ex·abcdefghijklmnopqrstu" in lines
