@@ -145,6 +145,8 @@ ROUTED = [
     "sqrt(relu(x)) * sqrt(abs(y))",
     "sqrt(route(x, y))",
     "route(relu(x), sqrt(relu(y)))",
+    "hypot(x, y)",  # the tip of the cone: slope 0 at the origin
+    "hypot(x - 1, y) * hypot(x, 0) + hypot(y, y)^2",
 ]
 ROUTED_POINTS = [(0.0, 0.0), (-0.0, 1.0), (0.0, -1.0), (1.0, 0.0), (-1.0, 0.0), (2.0, 2.0)]
 

@@ -917,7 +917,10 @@ register(
         py_names=_math("hypot"),
         silent_overflow=True,
         keeps_nonfinite=True,
-        symbolic=lambda d, x, y, out: (d.div(x, out), d.div(y, out)),
+        # x/h, switched off at the tip of the cone (h = 0), where the engine's slope is 0
+        symbolic=lambda d, x, y, out: tuple(
+            d.route(d.call("step", out), d.div(v, out)) for v in (x, y)
+        ),
     )
 )
 
