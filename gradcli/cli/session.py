@@ -291,9 +291,7 @@ class Session:
     def _defined_line(self, name: str) -> Text:
         definition = self.definitions[name]
         # one line, as grad diff's formulas: a definition is never broken inside a name
-        text = Text.assemble(
-            (name, "bold"), " = ", definition.rhs, no_wrap=True, overflow="ignore"
-        )
+        text = Text.assemble((name, "bold"), " = ", definition.rhs, no_wrap=True, overflow="ignore")
         try:
             ev = self._evaluate(definition.graph).evaluation
         except (UnboundInputError, DomainError) as exc:
