@@ -7,7 +7,7 @@ import math
 
 from gradcli.core.diagnostics import SATURATION, TINY, Diagnostic, _zero_gradient
 from gradcli.core.engine import Evaluation, number_text
-from gradcli.core.explain import label, output_label
+from gradcli.core.explain import label
 from gradcli.core.graph import CONST, INPUT, gc_paused
 from gradcli.core.ops import OPS
 
@@ -27,7 +27,7 @@ def _sent(ev: Evaluation, node: int) -> tuple[float, ...]:
 def plain_diagnose(ev: Evaluation) -> list[Diagnostic]:
     """Every finding about `ev`, in node order, then the inputs whose gradient is 0."""
     graph, values, grads = ev.graph, ev.values, ev.grads
-    out = output_label(graph)
+    out = graph.output_name
     found: list[Diagnostic] = []
     consequences: list[Diagnostic] = []  # zero input gradients: listed after their causes
     n = len(graph.ops)

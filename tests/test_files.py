@@ -455,6 +455,25 @@ def test_a_run_that_fails_leaves_a_file_in_a_read_only_folder_as_it_was(tmp_path
 
 
 @needs_permissions
+def test_a_read_only_file_is_refused_not_replaced(tmp_path):
+    """The folder would let a rename replace it, but `>` would not write it: neither do we."""
+    target = tmp_path / "keep.svg"
+    target.write_text("PRECIOUS\n")
+    target.chmod(0o444)
+    (tmp_path / "p.csv").write_text("x\n1\n")
+    for args in (
+        ["eval", "x*y", "x=1", "y=2", "--svg", "keep.svg"],
+        ["eval", "2*x", "--at", "p.csv", "-o", "keep.svg"],
+        ["descend", "x^2", "x=1", "--steps", "2", "--csv", "keep.svg"],
+    ):
+        result = grad_obeying_modes(tmp_path, *args)
+        assert result.returncode == 2, (args, result.stderr)
+        assert "cannot write 'keep.svg': Permission denied" in result.stderr
+        assert target.read_text() == "PRECIOUS\n"
+    assert not [name for name in only(tmp_path) if name.endswith(".tmp")]  # nothing left over
+
+
+@needs_permissions
 def test_a_file_that_cannot_be_written_is_exit_2_and_stays_whole(tmp_path):
     folder = tmp_path / "ro"
     folder.mkdir()

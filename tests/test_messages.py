@@ -144,3 +144,11 @@ def test_warnings_of_the_libraries_beneath_are_not_the_users(grad, env):
     for words in (["ops"], ["eval", "x", "x=1", "--digits", "3"]):
         result = grad(*words, env=env)
         assert result.returncode == 0 and result.stderr == "", result.stderr
+
+
+def test_an_input_called_f_is_not_confused_with_the_output(grad):
+    result = grad("eval", "q = f*2; q + f", "f=3", "--explain")
+    assert result.returncode == 0, result.stderr
+    assert "∂F/∂f = 1 + 2 = 3   (gradients add at branches: f feeds F, q)" in result.stdout
+    assert "F = 9" in result.stdout.splitlines()
+    assert grad("diff", "f*x + f^2").stdout == "∂F/∂f = 2·f + x\n∂F/∂x = f\n"

@@ -230,3 +230,10 @@ def test_the_repl_error_excerpt_fits_the_terminal(grad):
     caret = next(i for i, line in enumerate(lines) if line.strip().startswith("^"))
     assert len(lines[caret - 1]) <= 40
     assert lines[caret - 1][lines[caret].index("^") :].startswith("foo")
+
+
+def test_columns_zero_is_an_unknown_width_not_a_width_of_zero(grad):
+    shown = grad("eval", "x*2", "x=1", env={"COLUMNS": "0"})
+    assert shown.returncode == 0 and "x * 2" in shown.stdout and "∂f/∂input" in shown.stdout
+    failed = grad("eval", "sqrt(x)", "x=-1", env={"COLUMNS": "0"})
+    assert failed.returncode == 1 and failed.stderr.startswith("error: sqrt(-1) is undefined")

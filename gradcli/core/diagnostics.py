@@ -29,7 +29,7 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 from .engine import Evaluation, number_text, rule_error, with_partials
-from .explain import label, output_label
+from .explain import label
 from .graph import CONST, INPUT, Graph, gc_paused
 from .ops import OPS, Op
 from .ops import SATURATION as SATURATION  # the usual threshold; each op has its own
@@ -178,7 +178,7 @@ def diagnose(ev: Evaluation) -> list[Diagnostic]:
 
 def _diagnose(ev: Evaluation) -> list[Diagnostic]:
     graph, grads = ev.graph, ev.grads
-    out = output_label(graph)
+    out = graph.output_name
     found: list[Diagnostic] = []
     consequences: list[Diagnostic] = []  # zero input gradients: listed after their causes
     paths = None  # see _paths: computed once, only if needed
@@ -273,7 +273,7 @@ def _zero_gradient(
 ) -> Diagnostic:
     """Why an input's gradient is 0; `parts` are the contributions of its uses."""
     graph = ev.graph
-    out = output_label(graph)
+    out = graph.output_name
     if not live[node]:
         blocker = cut[node]
         assert blocker is not None  # every non-output node feeds something

@@ -63,10 +63,6 @@ def label(graph: Graph, node: int, output: str | None = None) -> str:
     return f"#{node}"
 
 
-def output_label(graph: Graph) -> str:
-    return graph.names[graph.output] or "f"
-
-
 def _operand(graph: Graph, node: int, output: str) -> str:
     text = label(graph, node, output)
     # Wrap a negative constant so that "b·a^(b - 1)" reads 2·x^(2 - 1), not --1.
@@ -112,7 +108,7 @@ def contributions(ev: Evaluation) -> list[list[Contribution]]:
     adds (the op's grads rule). Raises DomainError where an op's rule fails."""
     ev = with_partials(ev)
     graph, values, grads, partials = ev.graph, ev.values, ev.grads, ev.partials
-    output = output_label(graph)
+    output = graph.output_name
     received: list[list[Contribution]] = [[] for _ in graph.ops]
     for node in range(len(graph.ops) - 1, -1, -1):
         op = graph.ops[node]
@@ -146,7 +142,7 @@ def explain(ev: Evaluation) -> Explanation:
     """The backward pass of `ev`, one step per operation node (output first), then one step
     for each input that gathers gradient from several paths."""
     graph = ev.graph
-    output = output_label(graph)
+    output = graph.output_name
     received = contributions(ev)
     sent: list[list[Contribution]] = [[] for _ in graph.ops]
     for node_received in received:

@@ -38,6 +38,15 @@ class Graph(NamedTuple):  # NamedTuple records: a dataclass costs ~1 ms to creat
     def is_leaf(self, node: int) -> bool:
         return not self.args[node]
 
+    @property
+    def output_name(self) -> str:
+        """The output's own name, else f, or where an input or intermediate is called f: F,
+        out, … (∂f/∂f would then be the input's slope, not the output's)."""
+        if self.names[self.output]:
+            return self.names[self.output]
+        taken = set(self.names)
+        return next(name for name in ("f", "F", "out", "output", "f_") if name not in taken)
+
     def users(self) -> list[list[int]]:
         """For each node, the nodes that take it as an operand (each user once)."""
         return list(self.users_of(range(len(self.ops))).values())

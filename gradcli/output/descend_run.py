@@ -50,8 +50,7 @@ class Run:
         """What the steps' values are: f, or on data the mean loss."""
         if self.training is not None:  # with --batch, of the step's batch
             return "loss" if self.training.objective.batches == 1 else "batch loss"
-        graph = self.tape.graph
-        return graph.names[graph.output] or "f"
+        return self.tape.graph.output_name
 
     @property
     def exit_code(self) -> int:

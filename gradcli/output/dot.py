@@ -27,7 +27,7 @@ from pathlib import Path
 
 from ..core.engine import Evaluation
 from ..core.errors import GraphvizError, UsageError
-from ..core.explain import contributions, label, output_label
+from ..core.explain import contributions, label
 from ..core.graph import CONST, INPUT
 from ..core.ops import OPS
 from .files import write_bytes
@@ -160,7 +160,7 @@ def _tooltip(graph, node: int, out: str) -> str:
 
 def _lecture_dot(ev: Evaluation) -> str:
     graph, values, grads = ev.graph, ev.values, ev.grads
-    out = output_label(graph)
+    out = graph.output_name
     uses = _uses(graph)
     lines = [
         "digraph gradcli {",
@@ -212,7 +212,7 @@ def _compact_dot(ev: Evaluation) -> str:
     (→ t or → #12), with that wire's value and gradient: no wire runs across the diagram.
     Bare straight wires."""
     graph, values, grads = ev.graph, ev.values, ev.grads
-    out = output_label(graph)
+    out = graph.output_name
     uses = _uses(graph)
     lines = [
         "digraph gradcli {",

@@ -84,6 +84,9 @@ def open_output(path: str | os.PathLike, *, binary: bool = False) -> Iterator[IO
         return
     target = os.path.realpath(name)
     folder = os.path.dirname(target)
+    if info is not None and not os.access(target, os.W_OK, effective_ids=True):
+        # renaming over it would replace a file its owner made read-only, as `>` would not
+        raise _cannot_write(name, PermissionError(13, "Permission denied"))
     import tempfile  # only to write a file (~2 ms to import, with random)
 
     try:

@@ -72,10 +72,6 @@ def error(exc: GradcliError, width: int | None = None, first_line: int | None = 
     return text
 
 
-def output_name(graph: Graph) -> str:
-    return graph.names[graph.output] or "f"
-
-
 def operand_text(graph: Graph, node: int, digits: int = 6) -> str:
     """How a node is referred to inside another node's label."""
     op = graph.ops[node]
@@ -299,7 +295,7 @@ def _marker(depth: int, guides: str, text: str) -> Line:
 
 
 def legend(graph: Graph) -> Text:
-    f = output_name(graph)
+    f = graph.output_name
     text = Text("value", style=VALUE)
     text.append(" = the node's value (forward pass),  ", style="dim")
     text.append("grad", style=GRAD)
@@ -310,7 +306,7 @@ def legend(graph: Graph) -> Text:
 def gradient_table(
     ev: Evaluation, names: list[str], digits: int = 6, check: list[CheckRow] | None = None
 ) -> FoldingTable | Text:
-    f = output_name(ev.graph)
+    f = ev.graph.output_name
     if not names:  # a constant formula: its value, not an empty box
         return Text(f"{f} = {num(ev.value, digits)}  (no inputs: no gradient)")
     table = FoldingTable(title=f"{f} = {num(ev.value, digits)}")

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from rich.text import Text
 
 from ..core.symbolic import GRADCLI, Derivation, Notation, Value, gradcli_number, write
-from .render import output_name
 from .render_hessian import second_label
 from .style import GRAD, VALUE, num
 
@@ -111,7 +110,7 @@ def text_view(
     """The named intermediates, then ∂f/∂x = formula for each input (with its value at the
     point, if given)."""
     expr, names = derivation.expr, derivation.names
-    f = output_name(derivation.graph)
+    f = derivation.graph.output_name
     lines = []
     for node in derivation.order:
         line = Text()
@@ -168,7 +167,7 @@ def _latex_derivative(f: str, key) -> str:
 def latex(derivation: Derivation) -> str:
     """One LaTeX equation per line: the intermediates, then each ∂f/∂x."""
     expr, names = derivation.expr, derivation.names
-    f = _latex_name(output_name(derivation.graph))
+    f = _latex_name(derivation.graph.output_name)
     lines = [
         f"{_latex_name(names[node])} = {_latex_pieces(write(expr, node, names, LATEX))}"
         for node in derivation.order

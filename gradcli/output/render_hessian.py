@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 
 from ..core.graph import Graph
-from .render import _VERDICT_STYLE, _kink_note, output_name
+from .render import _VERDICT_STYLE, _kink_note
 from .render_table import FoldingTable
 from .style import GRAD, num
 
@@ -19,7 +19,7 @@ if TYPE_CHECKING:  # types only
 def hessian_table(
     graph: Graph, names: Sequence[str], matrix: Sequence[Sequence[float]], digits: int = 6
 ) -> FoldingTable | Text:
-    f = output_name(graph)
+    f = graph.output_name
     if not names:  # a constant formula: not an empty box
         return Text(f"{f} has no inputs: no second derivatives", style="dim")
     table = FoldingTable(
@@ -41,7 +41,7 @@ def second_label(f: str, a: str, b: str) -> str:
 def hessian_check_table(graph: Graph, rows: Sequence[CheckRow], digits: int = 6) -> FoldingTable:
     """`grad check --hessian`: each second derivative beside the central difference of the
     gradient, with the verdict, as the gradient's table has them."""
-    f = output_name(graph)
+    f = graph.output_name
     table = FoldingTable(title="Hessian against central differences of the gradient")
     table.add_column("second derivative")
     table.add_column("analytic", style=GRAD, justify="right")

@@ -221,10 +221,20 @@ def console_class():
     return TerminalConsole
 
 
+def _width_when_columns_is_zero() -> int | None:
+    """None (Rich's own choice), except for COLUMNS=0, which Rich would take for a width of 0
+    and print nothing at all: then the terminal's width, or 80."""
+    if os.environ.get("COLUMNS", "").strip() != "0":
+        return None
+    import shutil  # (it queries the terminal when COLUMNS is not a positive number)
+
+    return shutil.get_terminal_size().columns
+
+
 def consoles():
     """stdout and stderr consoles (they look up sys.stdout/sys.stderr when they write). Text is
     never read as markup or :emoji: codes: formulas and messages are printed as written."""
-    plain = dict(markup=False, emoji=False)
+    plain = dict(markup=False, emoji=False, width=_width_when_columns_is_zero())
     cls = console_class()
     # off a terminal a message is never broken at the assumed width: one message, one line
     # (the error excerpt keeps to the width by itself)
