@@ -344,3 +344,15 @@ def test_repl_hessian_in_a_terminal(tmp_path):
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
+
+
+def test_a_hessian_of_many_inputs_is_drawn_for_the_first_ones_only(grad):
+    formula = "+".join(f"x{i}*x{i + 1}" for i in range(40))
+    bindings = [f"x{i}=1" for i in range(41)]
+    shown = grad("eval", formula, *bindings, "--hessian")
+    assert shown.returncode == 0, shown.stderr
+    assert "(the first 12 of 41 inputs: --json gives every entry)" in shown.stdout
+    assert "x12" not in shown.stdout.split("Hessian of f")[1]
+    checked = grad("check", formula, *bindings, "--hessian")
+    assert "761 more of 861 second derivatives not shown (0 suspect in all)" in checked.stdout
+    assert checked.stdout.count("∂²f/∂") == 100

@@ -16,20 +16,26 @@ if TYPE_CHECKING:  # types only
     from ..core.hessian import CheckRow
 
 
+MAX_INPUTS = 12  # a Hessian table of more inputs is cut to the first ones' block
+MAX_ROWS = 100  # grad check --hessian's rows shown at most
+
+
 def hessian_table(
     graph: Graph, names: Sequence[str], matrix: Sequence[Sequence[float]], digits: int = 6
 ) -> FoldingTable | Text:
     f = graph.output_name
     if not names:  # a constant formula: not an empty box
         return Text(f"{f} has no inputs: no second derivatives", style="dim")
-    table = FoldingTable(
-        title=f"Hessian of {f}: its second derivative by the row and column inputs"
-    )
+    title = f"Hessian of {f}: its second derivative by the row and column inputs"
+    if len(names) > MAX_INPUTS:  # n² cells: past a screenful, only the first inputs' block
+        title += f" (the first {MAX_INPUTS} of {len(names)} inputs: --json gives every entry)"
+        names = names[:MAX_INPUTS]
+    table = FoldingTable(title=title)
     table.add_column("")
     for name in names:
         table.add_column(name, style=GRAD, justify="right")
     for name, row in zip(names, matrix):
-        table.add_row(Text(name, style="bold"), *(num(v, digits) for v in row))
+        table.add_row(Text(name, style="bold"), *(num(v, digits) for v in row[: len(names)]))
     return table
 
 
@@ -51,6 +57,14 @@ def hessian_check_table(graph: Graph, rows: Sequence[CheckRow], digits: int = 6)
     kinks = any(row.kinks for row in rows)
     if kinks:
         table.add_column("kink crossed at ± h", wrap=True)
+    if len(rows) > MAX_ROWS:  # the suspect ones first, then as many others as fit
+        suspect = [row for row in rows if row.verdict == "suspect"]
+        shown = (suspect + [row for row in rows if row.verdict != "suspect"])[:MAX_ROWS]
+        table.caption = (
+            f"{len(rows) - MAX_ROWS} more of {len(rows)} second derivatives not shown "
+            f"({len(suspect)} suspect in all): --json gives every one"
+        )
+        rows = shown
     for row in rows:
         cells = [
             Text(second_label(f, row.a, row.b)),
