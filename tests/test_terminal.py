@@ -55,7 +55,9 @@ def test_transliteration_keeps_styles_on_the_right_characters():
     plain = ascii_text(text)
     assert plain.plain == "d f/d x = -4"
     assert [(plain.plain[s.start : s.end], str(s.style)) for s in plain.spans] == [("-4", "red")]
-    assert to_ascii("∂/∂a … é → ━") == "d/da ... e -> -"
+    # a letter that has no spelling is escaped, never shown as another letter (é.svg as e.svg)
+    assert to_ascii("∂/∂a … é → ━") == "d/da ... \\xe9 -> -"
+    assert to_ascii("wrote é.svg, 日本") == "wrote \\xe9.svg, \\u65e5\\u672c"
     # second derivatives read as they are spoken
     assert to_ascii("∂²f/∂x² = 2, ∂²f/∂x∂y = −400·x") == "d^2 f/d x^2 = 2, d^2 f/d x d y = -400*x"
     assert to_ascii("∂f/∂w0 = s·(1 − s)·x0") == "d f/d w0 = s*(1 - s)*x0"

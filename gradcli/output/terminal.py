@@ -69,18 +69,16 @@ PROBE = "∂└━"  # what the Unicode rendering needs
 
 
 def to_ascii(text: str) -> str:
-    """Text a 7-bit stream can show: the known symbols spelled out, accents dropped, '?' for
-    anything else."""
+    """Text a 7-bit stream can show: the known symbols spelled out, anything else escaped as
+    Python writes it (é as \\xe9): a name the user typed is never shown as another one (é.svg
+    as e.svg)."""
     text = text.replace("∂/∂", "d/d").replace("∂²", "d^2 ")  # ∂²f/∂x∂y: d^2 f/d x d y
     if "∂" in text:
         text = _PARTIAL_AFTER_NAME.sub(" d ", text)
     text = text.translate(_TABLE)
     if text.isascii():
         return text
-    import unicodedata
-
-    plain = unicodedata.normalize("NFKD", text)
-    return "".join(c if c.isascii() else "?" for c in plain if not unicodedata.combining(c))
+    return "".join(c if c.isascii() else ascii(c)[1:-1] for c in text)
 
 
 CODEC = "gradcli-ascii"  # ASCII that transliterates rather than fails
