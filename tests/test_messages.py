@@ -152,3 +152,10 @@ def test_an_input_called_f_is_not_confused_with_the_output(grad):
     assert "∂F/∂f = 1 + 2 = 3   (gradients add at branches: f feeds F, q)" in result.stdout
     assert "F = 9" in result.stdout.splitlines()
     assert grad("diff", "f*x + f^2").stdout == "∂F/∂f = 2·f + x\n∂F/∂x = f\n"
+
+
+def test_a_name_given_two_values_is_warned_about(grad):
+    result = grad("eval", "x*2", "x=1", "x=2", "--json")
+    assert result.returncode == 0
+    assert result.stderr == "warning: x is given twice; the last value, 2, is used\n"
+    assert '"value":4.0' in result.stdout

@@ -114,6 +114,7 @@ PLAIN_CASES = [
     ["eval", "x^2 + y", "x=3", "y=1", "--check", "--format=json"],
     ["eval", "x * y", "x=1", "y=2", "--format", "dot"],
     ["eval", "x * y", "x=1", "y=2", "z=3", "pi=1", "x=1e-400"],  # warnings
+    ["eval", "x * 2", "x=1", "x=2"],  # a name given twice
     ["eval", "log(x)", "x=-1"],  # a domain error: exit 1
     ["eval", "x +", "x=1"],  # a syntax error: exit 3
     ["eval", "x * y", "x=1"],  # an input without a value: exit 2

@@ -48,7 +48,8 @@ def read_source(expression: str | None, file: Path | None) -> str:
 
 
 def parse_bindings(words: list[str]) -> dict[str, float]:
-    """NAME=NUMBER words as a dict; warns about a number that underflows to 0."""
+    """NAME=NUMBER words as a dict; warns about a number that underflows to 0, and about a
+    name given two values (the last one counts)."""
     from ..core.engine import parse_binding
 
     given = {}
@@ -64,6 +65,10 @@ def parse_bindings(words: list[str]) -> dict[str, float]:
                 written = Decimal(0)
             if written != 0:
                 warn(f"{word.strip()} underflows to 0 (the smallest double is about 5e-324)")
+        if name in given and given[name] != value:
+            warn(
+                f"{name} is given twice; the last value, {word.partition('=')[2].strip()}, is used"
+            )
         given[name] = value
     return given
 
