@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+
 import pytest
+from conftest import grad_executable
 
 from gradcli.core.errors import ExitCode
 
@@ -159,3 +164,22 @@ def test_a_name_given_two_values_is_warned_about(grad):
     assert result.returncode == 0
     assert result.stderr == "warning: x is given twice; the last value, 2, is used\n"
     assert '"value":4.0' in result.stdout
+
+
+@pytest.mark.skipif(shutil.which("dot") is None, reason="needs Graphviz")
+def test_a_picture_is_not_written_to_a_terminal(tmp_path):
+    leader, follower = os.openpty()
+    try:
+        done = subprocess.run(
+            [grad_executable(), "eval", "x*y", "x=1", "y=2", "--png", "-"],
+            stdout=follower,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+    finally:
+        os.close(follower)
+        os.close(leader)
+    assert done.returncode == 2
+    assert "will not write a picture's bytes to the terminal" in done.stderr

@@ -47,8 +47,20 @@ def is_stdout(path: str | os.PathLike) -> bool:
 
 
 def write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    if is_stdout(path) and b"\0" in data[:4096] and _is_terminal(sys.stdout):
+        raise UsageError(  # a PNG on the screen is noise, and can upset the terminal
+            "will not write a picture's bytes to the terminal",
+            hint="send standard output to a file or a program: … > picture.png",
+        )
     with open_output(path, binary=True) as out:
         out.write(data)
+
+
+def _is_terminal(stream) -> bool:
+    try:
+        return stream is not None and stream.isatty()
+    except (AttributeError, ValueError):  # a closed stream
+        return False
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
