@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 pytest.importorskip("prompt_toolkit")
@@ -60,6 +62,24 @@ def test_unwritable_history_warns_once_and_falls_back(tmp_path):
     history = open_history(blocker / "history", warnings.append)
     assert isinstance(history, InMemoryHistory)
     assert len(warnings) == 1 and "cannot write the history file" in warnings[0]
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero", "null"])
+def test_a_history_that_is_not_a_regular_file_is_not_read(tmp_path, kind):
+    """A FIFO would block the start, /dev/zero would be read until the memory ran out."""
+    import os
+
+    if kind == "fifo":
+        path = tmp_path / "history"
+        os.mkfifo(path)
+    else:
+        path = Path(f"/dev/{kind}")
+    warnings = []
+    history = open_history(path, warnings.append)  # returns at once
+    assert isinstance(history, InMemoryHistory)
+    assert warnings == ([] if kind == "null" else [
+        f"the history file {path} is not a regular file; history is kept for this run only"
+    ])  # fmt: skip
 
 
 def test_history_directories_are_created(tmp_path):

@@ -4,8 +4,10 @@ the REPL runs on a terminal."""
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,7 +26,7 @@ from prompt_toolkit.styles import Style
 from ..core.errors import UsageError
 from ..core.ops import CONSTANTS, FUNCTIONS
 from ..core.syntax import _TOKEN_RE
-from ..output.files import open_output
+from ..output.files import READ_LIMIT, open_output
 from .session import META, Session, needs_more
 
 STYLE = Style.from_dict(
@@ -187,6 +189,20 @@ def trim_history(path: Path, keep: int = HISTORY_ENTRIES) -> None:
 
 
 def open_history(path: Path, warn: Callable[[str], None]) -> History:
+    try:
+        info = path.stat()
+    except OSError:
+        info = None  # a new file, or one that cannot be used: said below
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        # /dev/null: no history, as asked; a FIFO or /dev/zero would block or never end
+        if os.path.realpath(path) != os.devnull:
+            warn(
+                f"the history file {path} is not a regular file; history is kept for this run only"
+            )
+        return InMemoryHistory()
+    if info is not None and info.st_size > READ_LIMIT:
+        warn(f"the history file {path} is over 64 MiB; history is kept for this run only")
+        return InMemoryHistory()
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(path, "a", encoding="utf-8"):
