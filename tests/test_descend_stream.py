@@ -143,9 +143,12 @@ def test_memory_does_not_grow_with_the_number_of_steps(tmp_path):
     assert large - small < 20_000, (small, large)
 
 
-@pytest.mark.parametrize("interrupts", [1, 2])
-def test_ctrl_c_mid_run_leaves_valid_json_and_csv(tmp_path, interrupts):
-    """A second Ctrl-C while the files are finished still leaves them whole."""
+@pytest.mark.parametrize(
+    "interrupts, gap", [(1, 0.01), (2, 0.01), (2, 0.0002), (2, 0.0005), (2, 0.001), (2, 0.0003)]
+)
+def test_ctrl_c_mid_run_leaves_valid_json_and_csv(tmp_path, interrupts, gap):
+    """A second Ctrl-C while the files are finished, however soon, still leaves them whole
+    (one in about five runs with a gap under a millisecond cut them before)."""
     env = {**os.environ, "NO_COLOR": "1"}
     process = subprocess.Popen(
         [
@@ -179,7 +182,7 @@ def test_ctrl_c_mid_run_leaves_valid_json_and_csv(tmp_path, interrupts):
             pytest.fail("no trace on standard output within 60 s")
     for _ in range(interrupts):
         process.send_signal(signal.SIGINT)
-        time.sleep(0.01)
+        time.sleep(gap)
     out, err = process.communicate(timeout=60)
     assert process.returncode == 130, err
     assert b"Traceback" not in err

@@ -270,13 +270,15 @@ def drive(
         if csv_trace is not None:
             csv_trace.file.discard()
         raise
-    result = descent.result(interrupted=interrupted)
-    overall = extra = None
-    if training is not None:
-        if training.objective.batches > 1:  # the steps' values are of one batch each
-            overall = training.objective.mean(result.last.point)
-        extra = {"data": jsonout.descent_data(training, overall)}
-    with holding_interrupts():  # a second Ctrl-C still leaves whole files
+    # From here a second Ctrl-C waits: the files are finished whole (it was let through while
+    # the result was made, and then cut the JSON short and dropped the CSV)
+    with holding_interrupts():
+        result = descent.result(interrupted=interrupted)
+        overall = extra = None
+        if training is not None:
+            if training.objective.batches > 1:  # the steps' values are of one batch each
+                overall = training.objective.mean(result.last.point)
+            extra = {"data": jsonout.descent_data(training, overall)}
         if config.as_json:
             if json_trace is None:  # Ctrl-C came just after the first step
                 json_trace = JsonTrace(json_out, params, has_loss, every, accuracy)
