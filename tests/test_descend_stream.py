@@ -193,3 +193,21 @@ def test_ctrl_c_mid_run_leaves_valid_json_and_csv(tmp_path, interrupts, gap):
     rows = list(csv.reader(io.StringIO((tmp_path / "t.csv").read_text())))
     assert [int(r[0]) for r in rows[1:]] == steps
     assert [float(x) for x in rows[-1][2:4]] == list(data["final"].values())
+
+
+def test_sigterm_leaves_no_temporary_file(tmp_path):
+    process = subprocess.Popen(
+        [grad_executable(), "descend", "(x-3)^2", "x=0", "--steps", "100000000", "--csv", "t.csv"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+        preexec_fn=default_sigint,
+    )
+    deadline = time.monotonic() + 60
+    while not any(p.name.endswith(".tmp") for p in tmp_path.iterdir()):  # the run is writing
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.05)
+    process.terminate()
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 143 and b"Traceback" not in err
+    assert list(tmp_path.iterdir()) == []  # neither the half-written trace nor t.csv

@@ -144,12 +144,37 @@ def open_output(path: str | os.PathLike, *, binary: bool = False) -> Iterator[IO
         os.replace(temporary, target)
 
     try:
-        with _committed(name, stream, commit=rename):
+        with _terminated_as_exit(), _committed(name, stream, commit=rename):
             yield stream
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+@contextlib.contextmanager
+def _terminated_as_exit() -> Iterator[None]:
+    """While a temporary file exists, SIGTERM (`kill`) ends the run as an exception does, so
+    the file is removed (by default the process would just vanish and leave it): exit 143."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.getsignal(signal.SIGTERM)
+    if previous is not signal.SIG_DFL:  # someone else's handler: left alone
+        yield
+        return
+
+    def terminate(signum, frame):
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager
