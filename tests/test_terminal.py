@@ -61,3 +61,4 @@ def test_transliteration_keeps_styles_on_the_right_characters():
     # second derivatives read as they are spoken
     assert to_ascii("∂²f/∂x² = 2, ∂²f/∂x∂y = −400·x") == "d^2 f/d x^2 = 2, d^2 f/d x d y = -400*x"
     assert to_ascii("∂f/∂w0 = s·(1 − s)·x0") == "d f/d w0 = s*(1 - s)*x0"
+    assert to_ascii("|∇|") == "|grad|"  # the trace's gradient norm, not |grad |
