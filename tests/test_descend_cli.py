@@ -310,3 +310,11 @@ def test_a_parameter_named_twice_in_wrt_counts_once(grad):
     assert result.returncode == 0, result.stderr
     data = strict_json(result.stdout)
     assert data["final"] == {"x": 0.25} and data["fixed"] == {"y": 1.0}  # x·(1 − 2·0.25)²
+
+
+def test_csv_and_plot_may_not_write_the_same_file(grad, tmp_path):
+    result = grad(
+        "descend", "(x-3)^2", "x=0", "--steps", "3", "--csv", "run.png", "--plot", "./run.png"
+    )
+    assert result.returncode == 2 and "--csv and --plot both write run.png" in result.stderr
+    assert not (tmp_path / "run.png").exists()

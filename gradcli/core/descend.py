@@ -45,6 +45,12 @@ EXIT_CODES = {
 GradientFn = Callable[[Sequence[float]], tuple[float, list[float]]]
 
 
+def _same_path(a, b) -> bool:
+    import os
+
+    return os.path.realpath(a) == os.path.realpath(b)
+
+
 @dataclass(frozen=True, slots=True)
 class DescendConfig:
     """Every setting of one run of `grad descend` or `:descend`, built once from the options.
@@ -140,6 +146,12 @@ class DescendConfig:
             "--target minimises the squared error (f - T)²; drop --maximize",
         )
         need(self.every is None or self.every >= 1, "--every must be 1 or more")
+        csv, plot = self.csv_file, self.plot_file
+        need(  # the picture would be written over the trace ('-' for both is said elsewhere)
+            csv is None or plot is None or str(csv) == "-" or not _same_path(csv, plot),
+            f"--csv and --plot both write {csv}",
+            "give each its own file",
+        )
         self._validate_data(need)
 
     def _validate_data(self, need) -> None:
