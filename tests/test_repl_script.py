@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from conftest import strict_json
+import os
+import subprocess
+
+from conftest import grad_executable, strict_json
 
 WORKED = """\
 x = -2
@@ -225,3 +228,27 @@ def test_a_definition_is_echoed_on_one_line_at_any_width(grad):
     lines = result.stdout.splitlines()
     assert lines[0].startswith("f = exp(abcdefghijklmnopqrstu*xyz)*abcdefghijklmnopqrstu   (no")
     assert "∂f/∂xyz = abcdefghijklmnopqrstu·ex·abcdefghijklmnopqrstu" in lines
+
+
+def test_a_script_on_standard_input_is_read_as_a_formula_file_is(tmp_path):
+    def repl(data: bytes, stdin=None):
+        return subprocess.run(
+            [grad_executable(), "repl"],
+            input=None if stdin else data,
+            stdin=stdin,
+            capture_output=True,
+            cwd=tmp_path,
+            env={**os.environ, "NO_COLOR": "1", "GRADCLI_HISTORY": str(tmp_path / "h")},
+            timeout=120,
+        )
+
+    bom = repl(b"\xef\xbb\xbfx = 1\nx + 1\n")  # a byte-order mark is ignored
+    assert bom.returncode == 0 and b"f = 2" in bom.stdout, bom.stderr
+    latin = repl(b"x = 1\n\xff\xfe = 2\n")
+    assert latin.returncode == 2
+    assert latin.stderr == b"error: cannot read standard input: not a text file (not UTF-8)\n"
+    nul = repl(b"x = 1\nx\x00 + 1\n")
+    assert nul.returncode == 2 and b"not a text file (it holds NUL bytes)" in nul.stderr
+    with open("/dev/zero", "rb") as zeros:  # endless: refused, not read until memory runs out
+        endless = repl(b"", stdin=zeros)
+    assert endless.returncode == 2 and b"Traceback" not in endless.stderr

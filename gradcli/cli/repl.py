@@ -9,13 +9,13 @@ from __future__ import annotations
 import os
 import sys
 import traceback
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from rich.console import Console
 from rich.text import Text
 
-from ..core.errors import ExitCode, GradcliError
+from ..core.errors import ExitCode, GradcliError, UsageError
 from ..output.terminal import consoles
 from .session import Reply, Session, ends_with_operator
 
@@ -62,6 +62,17 @@ def handle(
         return Reply(error=GradcliError("internal error"))
     show(reply, out, err)
     return reply
+
+
+def _script(lines: Iterable[str]) -> Iterator[str]:
+    """A script's lines from standard input: a byte-order mark at its start dropped, text
+    with a NUL byte (a binary file, /dev/zero) refused as a formula file is."""
+    for number, line in enumerate(lines, 1):
+        if number == 1:
+            line = line.removeprefix("\ufeff")
+        if "\0" in line:
+            raise UsageError("cannot read standard input: not a text file (it holds NUL bytes)")
+        yield line
 
 
 def run_lines(session: Session, lines: Iterable[str], out: Console, err: Console) -> int:
@@ -136,8 +147,12 @@ def interact(interactive: bool | None = None) -> int:
     session = Session()
     session.console = out
     if not interactive:
+        from ..output.files import READ_LIMIT, STDIO, open_lines
+
         try:
-            return run_lines(session, sys.stdin, out, err)
+            # read as formula files are: UTF-8 text, lines of at most 64 MiB, a BOM ignored
+            with open_lines(STDIO, line_limit=READ_LIMIT) as lines:
+                return run_lines(session, _script(lines), out, err)
         except KeyboardInterrupt:
             return int(ExitCode.INTERRUPTED)
     from .prompt import ask, make_prompt

@@ -353,10 +353,10 @@ LINE_LIMIT = 1 << 20  # characters in one line of a streamed file; the README do
 
 
 @contextlib.contextmanager
-def open_lines(path: str | os.PathLike) -> Iterator[Iterator[str]]:
+def open_lines(path: str | os.PathLike, line_limit: int = LINE_LIMIT) -> Iterator[Iterator[str]]:
     """The lines of a UTF-8 text file, or of standard input for `-`, read as they are used
     (memory does not grow with the file: no READ_LIMIT), with their line ends as written (as
-    the csv module wants them). A line longer than LINE_LIMIT, text that is not UTF-8 or a
+    the csv module wants them). A line longer than `line_limit`, text that is not UTF-8 or a
     failing read raises UsageError naming the file."""
     name = os.fspath(path)
     where = "standard input" if name == STDIO else repr(name)
@@ -364,14 +364,17 @@ def open_lines(path: str | os.PathLike) -> Iterator[Iterator[str]]:
         if name == STDIO:
             if sys.stdin is None:
                 raise UsageError("cannot read standard input: it is closed")
-            raw = sys.stdin.buffer  # a closed stdin's stand-in raises UsageError here
+            raw = getattr(sys.stdin, "buffer", None)  # a closed stdin's stand-in raises here
+            if raw is None:  # a text stream put in its place (an embedding program's)
+                yield _lines(sys.stdin, where, line_limit)
+                return
             stream = io.TextIOWrapper(raw, encoding="utf-8", newline="")
         else:
             stream = open(name, encoding="utf-8", newline="")  # noqa: SIM115 - closed below
     except OSError as exc:
         raise UsageError(f"cannot read {where}: {exc.strerror or exc}") from None
     try:
-        yield _lines(stream, where)
+        yield _lines(stream, where, line_limit)
     finally:
         if name == STDIO:
             stream.detach()  # leave standard input open
@@ -379,16 +382,15 @@ def open_lines(path: str | os.PathLike) -> Iterator[Iterator[str]]:
             stream.close()
 
 
-def _lines(stream: IO[str], where: str) -> Iterator[str]:
+def _lines(stream: IO[str], where: str, limit: int) -> Iterator[str]:
     readline = stream.readline
     number = 0
     try:
-        while line := readline(LINE_LIMIT):
+        while line := readline(limit):
             number += 1
-            if len(line) == LINE_LIMIT and line[-1] not in "\r\n":
+            if len(line) == limit and line[-1] not in "\r\n":
                 raise UsageError(
-                    f"cannot read {where}: line {number} is longer than "
-                    f"{LINE_LIMIT >> 20} Mi characters"
+                    f"cannot read {where}: line {number} is longer than {limit >> 20} Mi characters"
                 )
             yield line
     except UnicodeDecodeError:  # decoded a block at a time: the line is not known
