@@ -15,7 +15,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from ..core.errors import ExitCode, GradcliError, UsageError
+from ..core.errors import ExitCode, GradcliError, ReaderLeft, UsageError
 
 _WRITE = "cannot write to standard output"
 _READ = "cannot read standard input"
@@ -65,8 +65,10 @@ class _Guarded:
     def _call(self, method: str, *args):
         try:
             return getattr(self._stream, method)(*args)
-        except (BrokenPipeError, StopIteration):
+        except StopIteration:
             raise
+        except BrokenPipeError:
+            raise ReaderLeft from None  # not an OSError: click would make it exit 1
         except OSError as exc:
             self.failed = True
             raise UsageError(f"{self._what}: {exc.strerror or exc}") from None
@@ -121,8 +123,8 @@ def run_guarded(main: Callable[[], object], report: Callable[[GradcliError], Non
         except GradcliError as exc:
             report(exc)
             code = exc.exit_code
-        except BrokenPipeError:
-            broken, code = True, 1
+        except (BrokenPipeError, ReaderLeft):
+            broken, code = True, ExitCode.READER_LEFT
         failed_before = out.failed
         try:
             out.flush()  # here, not at interpreter shutdown where an error is only a warning
@@ -130,8 +132,8 @@ def run_guarded(main: Callable[[], object], report: Callable[[GradcliError], Non
             if not failed_before:
                 report(exc)
             code = code or exc.exit_code
-        except BrokenPipeError:
-            broken, code = True, code or 1
+        except (BrokenPipeError, ReaderLeft):
+            broken, code = True, code or ExitCode.READER_LEFT
     finally:
         if broken or out.failed:
             _discard_stdout()

@@ -12,6 +12,12 @@ class ExitCode:  # plain ints: an IntEnum costs more to create at start-up than 
     SYNTAX = 3  # the formula does not parse, names an unknown function, or misuses a name
     SUSPECT = 5  # grad check: an analytic gradient disagrees with the numerical one
     INTERRUPTED = 130
+    READER_LEFT = 141  # the output's reader left (| head): as a program SIGPIPE ends, quietly
+
+
+class ReaderLeft(Exception):
+    """The reader of standard output left (`grad … | head`): the command ends quietly with
+    ExitCode.READER_LEFT. Not an OSError, so that click does not turn it into exit 1."""
 
 
 class Span(NamedTuple):  # one per graph node: a NamedTuple is much cheaper to make

@@ -28,7 +28,7 @@ import sys
 from collections.abc import Callable, Iterator
 from typing import IO
 
-from ..core.errors import UsageError
+from ..core.errors import ReaderLeft, UsageError
 
 STDIO = "-"
 READ_LIMIT = 64 * 1024 * 1024  # bytes; the README documents it
@@ -219,7 +219,7 @@ def writer(stream: IO, name: str | os.PathLike | None = None) -> Callable[[str],
             while view:
                 view = view[os.write(fd, view) :]
         except BrokenPipeError:
-            raise  # the reader left: the command ends quietly
+            raise ReaderLeft from None  # the reader left: the command ends quietly
         except OSError as exc:  # a full disk, a closed terminal: as for every output
             raise UsageError(f"cannot write to {where}: {exc.strerror or exc}") from None
 
@@ -274,7 +274,7 @@ def _stdout(binary: bool) -> Iterator[IO]:
         yield out
         out.flush()
     except BrokenPipeError:
-        raise  # the reader left: the caller stops quietly
+        raise ReaderLeft from None  # the reader left: the caller stops quietly
     except OSError as exc:
         raise _cannot_write(STDIO, exc) from None
 

@@ -216,6 +216,13 @@ def console_class():
                 kwargs.setdefault("overflow", getattr(objects[0], "overflow", None))
             super().print(*objects, crop=crop, **kwargs)
 
+        def on_broken_pipe(self) -> None:
+            # Rich would exit 1 itself; the command's boundary ends it quietly, as SIGPIPE
+            # would (streams.run_guarded: exit 141)
+            from ..core.errors import ReaderLeft
+
+            raise ReaderLeft
+
     return TerminalConsole
 
 
