@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from conftest import strict_json
+from test_training import reference_logistic
 
 ROOT = Path(__file__).resolve().parent.parent
 NEURON = "sigmoid(w0*x0 + w1*x1 + w2)"
@@ -38,18 +39,6 @@ def rows_of(text: str) -> list[tuple[float, ...]]:
     return [tuple(map(float, row)) for row in list(csv.reader(io.StringIO(text)))[1:]]
 
 
-def plain_logistic(rows, lr: float, steps: int) -> list[float]:
-    w = [0.0, 0.0, 0.0]
-    for _ in range(steps):
-        g = [0.0, 0.0, 0.0]
-        for x0, x1, y in rows:
-            f = 1.0 / (1.0 + math.exp(-(w[0] * x0 + w[1] * x1 + w[2])))
-            for i, x in enumerate((x0, x1, 1.0)):
-                g[i] += (f - y) * x
-        w = [wi - lr * gi / len(rows) for wi, gi in zip(w, g)]
-    return w
-
-
 @pytest.fixture
 def points(tmp_path) -> Path:
     path = tmp_path / "points.csv"
@@ -65,7 +54,7 @@ def test_logistic_regression_json_matches_plain_gradient_descent(grad, points):
     result = grad("descend", NEURON, "--data", str(points), *LOGISTIC, "--lr", "1", "--epochs", "60", "--json")  # fmt: skip
     assert result.returncode == 0, result.stderr
     document = strict_json(result.stdout)
-    expected = plain_logistic(rows_of(points.read_text()), 1.0, 60)
+    expected = reference_logistic(rows_of(points.read_text()), 1.0, 60)
     final = document["final"]
     assert [final["w0"], final["w1"], final["w2"]] == pytest.approx(expected, abs=1e-9)
     assert len(document["trace"]) == 61
@@ -193,7 +182,7 @@ def test_example_logistic_trains_the_neuron_in_one_command(grad):
     result = grad("example", "logistic", "--json")
     assert result.returncode == 0, result.stderr
     document = strict_json(result.stdout)
-    expected = plain_logistic(rows_of(logistic_points()), 1.0, 100)
+    expected = reference_logistic(rows_of(logistic_points()), 1.0, 100)
     assert list(document["final"].values()) == pytest.approx(expected, abs=1e-9)
     text = grad("example", "logistic")
     assert text.returncode == 0, text.stderr
@@ -235,7 +224,7 @@ def test_repl_descends_on_data_and_keeps_the_weights(grad, points):
     )
     result = grad("repl", input=script)
     assert result.returncode == 0, result.stderr
-    expected = plain_logistic(rows_of(points.read_text()), 1.0, 60)
+    expected = reference_logistic(rows_of(points.read_text()), 1.0, 60)
     assert f"w0 = {expected[0]:.6g}" in result.stdout.replace("\n", " ")
 
 

@@ -144,19 +144,34 @@ def run_source(code: Sweeps) -> tuple[str, dict]:
     """`generate`'s source and namespace, from the sweeps."""
     lines = [
         f"def run({', '.join(code.params)}):",
-        "    try:",
-        *indent(code.forward or ["pass"], 2),  # (no forward: the output is an input)
-        "    except (ArithmeticError, ValueError):",
-        "        raise Failed from None",
-        f"    if not isfinite({code.check}):",
-        "        raise Failed",
-        "    try:",
-        *indent(code.backward, 2),
-        "    except (ArithmeticError, ValueError):",
-        "        raise Failed from None",
+        *indent(forward_lines(code), 1),
+        *indent(backward_lines(code), 1),
         f"    return {code.value}, [{', '.join(code.grads)}]",
     ]
     return "\n".join(lines) + "\n", {**code.namespace, "Failed": FastPathFailed}
+
+
+def forward_lines(code: Sweeps) -> list[str]:
+    """The forward sweep and the test that its values are finite, raising `Failed`
+    (FastPathFailed) where a value cannot be computed or is not finite."""
+    return [
+        "try:",
+        *indent(code.forward or ["pass"], 1),  # (no forward: the output is an input)
+        "except (ArithmeticError, ValueError):",
+        "    raise Failed from None",
+        f"if not isfinite({code.check}):",
+        "    raise Failed",
+    ]
+
+
+def backward_lines(code: Sweeps) -> list[str]:
+    """The backward sweep, raising `Failed` where a gradient cannot be computed."""
+    return [
+        "try:",
+        *indent(code.backward, 1),
+        "except (ArithmeticError, ValueError):",
+        "    raise Failed from None",
+    ]
 
 
 def indent(lines: Sequence[str], levels: int) -> list[str]:

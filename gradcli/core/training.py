@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from . import vectorised
-from .compiled import FastPathFailed, build, indent, sweeps
+from .compiled import FastPathFailed, backward_lines, build, forward_lines, indent, sweeps
 from .engine import Tape, number_text
 from .errors import DomainError, UsageError
 from .graph import CONST, Graph
@@ -219,17 +219,9 @@ def batch_source(graph: Graph, plan: Plan) -> tuple[str, dict]:
         "    r_right = 0",
         *(f"    {s} = 0.0" for s in sums),
         f"    for {', '.join(row) + ','} in rows:" if row else "    for _ in rows:",
-        "        try:",
-        *indent(code.forward or ["pass"], 3),
-        "        except (ArithmeticError, ValueError):",
-        "            raise Failed from None",
-        f"        if not isfinite({code.check}):",
-        "            raise Failed",
-        *indent(loss, 2),
-        "        try:",
-        *indent(code.backward, 3),
-        "        except (ArithmeticError, ValueError):",
-        "            raise Failed from None",
+        *indent(forward_lines(code), 2),
+        *indent(loss, 2),  # (the backward sweep starts from the loss's r_seed)
+        *indent(backward_lines(code), 2),
         "        r_total += r_loss",
         *(["        r_right += (" + f + " >= 0.5) == (r_y == 1.0)"] if plan.labels else []),
         # (+ 0.0 turns Tape's -0.0 into 0.0; a sum that starts at 0.0 does that already)
