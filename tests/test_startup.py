@@ -75,6 +75,7 @@ def test_only_grad_descend_loads_its_options():
     done, _, modules = run_listing("descend", "(x - 3)^2", "x=0", "--steps", "3", "--json")
     assert done.returncode == 0, done.stderr
     assert "gradcli.cli.descend_command" in modules
+    assert "gradcli.core.training" not in modules  # ~4 ms, only for --data
 
 
 def test_help_lists_the_commands_as_the_whole_command_tree_does():

@@ -155,8 +155,6 @@ class DescendConfig:
         self._validate_data(need)
 
     def _validate_data(self, need) -> None:
-        from .training import LOSSES
-
         if self.data is None:
             for option, value in (
                 ("--target-column", self.target_column),
@@ -168,6 +166,8 @@ class DescendConfig:
                     value is None, f"{option} goes with --data", "train on a data file: --data FILE"
                 )
             return
+        from .training import LOSSES  # (a descent without --data never imports training)
+
         need(
             self.loss is None or self.loss in LOSSES,
             f"unknown loss {self.loss!r}",

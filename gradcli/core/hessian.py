@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import NamedTuple
 
 from .engine import Tape
-from .errors import DomainError, UsageError
+from .errors import DomainError
 from .graph import Graph, gc_paused
 from .ops import OPS
 from .symbolic import Derivation, Expr, adjoints, written
@@ -49,14 +49,7 @@ def backward(
 ) -> dict[str, int]:
     """d root / d input for each input of `wrt` (nodes of expr): the backward pass over the
     nodes `root` reaches, in reverse order of their ids (operands come before users)."""
-    reached = {root}
-    stack = [root]
-    while stack:
-        for a in expr.args[stack.pop()]:
-            if a not in reached:
-                reached.add(a)
-                stack.append(a)
-    order = sorted(reached)
+    order = sorted(expr.reached([root]))
     needed: dict[int, bool] = {}  # which nodes lead to an input we differentiate by
     for node in order:
         needed[node] = node in inputs or any(needed[a] for a in expr.args[node])
@@ -66,12 +59,7 @@ def backward(
         if not args or node not in parts:
             continue
         upstream = expr.total(parts.pop(node))
-        op = OPS[expr.ops[node]]
-        if op.symbolic is None:
-            raise UsageError(
-                f"no formula for the derivative of {op.name}",
-                hint=f"the op table (gradcli/ops.py) needs a symbolic rule for {op.name}",
-            )
+        op = OPS[expr.ops[node]]  # every op has a symbolic rule (adjoints checked f's)
         local = op.symbolic(expr, *args, node)
         for a, d in zip(args, local, strict=True):
             if not needed[a] or (op.routes and d == expr.zero):
@@ -87,13 +75,7 @@ class Evaluator:
     so is what uses it: a Hessian entry may be undefined where f is not (sqrt at 0)."""
 
     def __init__(self, expr: Expr, roots: Sequence[int]) -> None:
-        reached = set(roots)
-        stack = list(roots)
-        while stack:
-            for a in expr.args[stack.pop()]:
-                if a not in reached:
-                    reached.add(a)
-                    stack.append(a)
+        reached = expr.reached(roots)
         self.size = len(expr.ops)
         self.inputs = [
             (node, expr.input_names[node]) for node in reached if node in expr.input_names

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from operator import itemgetter
 from typing import NamedTuple
 
-from .compiled import MAX_NODES, FastPathFailed, compile_graph
+from .compiled import FastPathFailed, build, run_source
 from .descend import make_gradient_fn
 from .engine import Tape
 from .errors import DomainError
@@ -37,21 +37,15 @@ def plan(tape: Tape, columns: Sequence[str], bound: Mapping[str, float]) -> Plan
     return Plan([n for n in inputs if n not in bound], [n for n in inputs if n in bound])
 
 
-class RowResult(NamedTuple):
-    """What EvaluatedRows yields for a row (as a plain tuple in this order: cheaper)."""
-
-    line: int  # where the row starts in the data
-    value: float | None  # None when the row failed
-    gradient: Sequence[float] | None  # one per reported name, in their order
-    error: str | None  # the domain error's message
-    fields: list[str]  # the row's own texts, for --keep
-
-
 class EvaluatedRows:
     """For each row: the formula at `point` with the `varying` inputs taken from the row, and
     its gradient with respect to the `reported` inputs. A row outside the domain gives its
     error instead, and the rows go on. Iterate once; iterating raises RowError (a malformed
-    row). `count` and `failed` say how many rows were evaluated and how many failed."""
+    row). `count` and `failed` say how many rows were evaluated and how many failed.
+
+    Each row is a plain tuple (line, value, gradient, error, fields): the line it starts on,
+    f and the gradient in the order of `reported` (both None and `error` the domain error's
+    message when the row failed), and the row's own texts, for --keep."""
 
     def __init__(
         self,
@@ -68,11 +62,8 @@ class EvaluatedRows:
         self.order = [self.params.index(n) for n in reported]
         # the tape's path: a point the generated code cannot compute, a graph too large for it
         self.gradient = make_gradient_fn(tape, point, self.params)
-        if len(tape.graph.ops) > MAX_NODES:
-            self.run = None
-        else:
-            fixed = {n: v for n, v in point.items() if n not in self.params}
-            self.run = compile_graph(tape.graph, self.params, fixed)
+        code = getattr(self.gradient, "sweeps", None)  # None: too large to compile
+        self.run = None if code is None else build(*run_source(code), "run")
         self.count = 0
         self.failed = 0
 

@@ -134,12 +134,7 @@ def simplify(derivation: Derivation) -> Derivation:
     }
     # an intermediate that no simplified formula uses any more is not written (c = cbrt(x)
     # once 3·c²/(3·c²) is 1)
-    used, stack = set(roots.values()), list(roots.values())
-    while stack:
-        for arg in new.args[stack.pop()]:
-            if arg not in used:
-                used.add(arg)
-                stack.append(arg)
+    used = new.reached(list(roots.values()))
     names = {node: name for node, name in names.items() if node in used}
     return derivation._replace(expr=new, roots=roots, names=names, order=sorted(names))
 

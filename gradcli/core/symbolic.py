@@ -393,6 +393,16 @@ class Expr:
     def call(self, name: str, *args: int) -> int:
         return self.make(name, args)
 
+    def reached(self, roots: Sequence[int]) -> set[int]:
+        """The nodes the roots are computed from, the roots included (an explicit stack)."""
+        found, stack = set(roots), list(roots)
+        while stack:
+            for a in self.args[stack.pop()]:
+                if a not in found:
+                    found.add(a)
+                    stack.append(a)
+        return found
+
     def total(self, terms: Sequence[int]) -> int:
         """The sum of the terms (at least one), added in their order."""
         result = terms[0]

@@ -20,13 +20,15 @@ import io
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from ..core.descend import DescendConfig, Descent, Result, Step, Thinned
 from ..core.engine import Tape
-from ..core.training import Training
 from . import jsonout
 from .files import holding_interrupts, open_output, writer
+
+if TYPE_CHECKING:  # a descent without --data never imports training
+    from ..core.training import Training
 
 CHUNK = 2048  # steps formatted before each write
 

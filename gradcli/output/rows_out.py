@@ -57,7 +57,7 @@ def csv_chunks(
     digits=None,
     chunk: int = CHUNK,
 ) -> Iterator[str]:
-    """The CSV text: the header, then `chunk` rows per piece. `results`: pointwise.RowResult
+    """The CSV text: the header, then `chunk` rows per piece. `results`: pointwise.EvaluatedRows'
     tuples; `kept`: the data's column names to repeat before the results (None: none)."""
     text = number_format(digits)
     empty = [""] * (1 + len(names))
