@@ -126,4 +126,4 @@ def _naming_lines(where: str) -> Iterator[None]:
     try:
         yield
     except RowError as error:
-        raise UsageError(f"{where}, line {error.line}: {error.detail}", hint=error.hint) from None
+        raise error.naming(where) from None

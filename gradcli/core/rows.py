@@ -55,6 +55,10 @@ class RowError(UsageError):
         self.line = line
         self.detail = detail
 
+    def naming(self, where: str) -> UsageError:
+        """The same error naming the data too: "'points.csv', line 3: …"."""
+        return UsageError(f"{where}, line {self.line}: {self.detail}", hint=self.hint)
+
 
 def read_rows(lines: Iterable[str]) -> Rows:
     """Read up to the first row of data and tell the format; see the module's doc."""

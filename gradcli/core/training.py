@@ -66,7 +66,7 @@ def load(lines: Iterable[str], name: str, needed: Iterable[str] | None = None) -
             numbers.append(values)
             where.append(line)
     except RowError as exc:
-        raise UsageError(f"{name}, line {exc.line}: {exc.detail}", hint=exc.hint) from None
+        raise exc.naming(name) from None
     if not numbers:
         raise UsageError(f"{name} has a header but no rows of data")
     return DataSet(name, columns, numbers, where, table.names)
